@@ -1,0 +1,29 @@
+# Two commands on a fresh machine:
+#   make demo   - create .venv, install, assess the bundled example dataset, print a summary
+#   make test   - create .venv, install, run the whole test suite
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install example-data clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/remission assess src/remission/data/example --out out/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+example-data: $(STAMP)
+	$(BIN)/python scripts/make_example_data.py src/remission/data/example
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
