@@ -1,0 +1,781 @@
+"""Typing and checking of the input tables (spec/tables.md "Input tables", "Bad input").
+
+:func:`validate` turns a :class:`~remission.io.tables.RawDataset` (every column text) into
+a typed :class:`~remission.io.tables.Dataset` with exactly the columns and dtypes of
+:data:`remission.schema.INPUT_TABLES`, and returns **every** problem found as an
+:class:`~remission.errors.InputError` (file, 1-based row, subject, column, value, what was
+expected, a short stable ``code``).  Nothing stops at the first error.
+
+All checks are vectorised: each rule is a polars expression, window or join that yields
+the failing rows only; :class:`InputError` objects are built for those rows alone.
+
+Normalisation (documented choices):
+
+* text is stripped, an empty value is null; ``role``, ``status``, ``organ``,
+  ``cancer_type``, ``criteria``, ``modality``, ``intent``, ``evidence``, lab ``test`` and
+  ``finding`` codes are lowercased; ``method`` takes the canonical spelling of
+  :data:`remission.schema.METHODS` (``ct`` -> ``CT``); a response code takes the canonical
+  spelling of its criterion (``scr`` -> ``sCR``).
+* ``nodal`` null is ``false`` (spec/tables.md, lesions.nodal "no (false)").
+* a value that fails its check is null in the typed table (the error says why); a value
+  out of range (a negative diameter, ``line`` 0) is kept as given.
+* ``treatments.intent`` is *not* defaulted here: the timeline applies the spec's default
+  (maintenance for modality maintenance, supportive for supportive, else active).
+* finding values are normalised where the finding is checked: ``deauville`` and
+  ``bone_scan_new_lesions`` as integer text (``"3.0"`` -> ``"3"``),
+  ``extramedullary_disease`` as ``true``/``false``, ``symptoms``/``physical_exam``
+  lowercased; other finding codes are kept as given and not checked.
+
+Extension (spec/tables.md allows adding values, "extend, don't rename"): status
+``not_evaluated`` is accepted on every role and means the lesion was not assessed at this
+time point.  On a target row with an empty ``diameter_mm`` the status gives the value:
+``absent`` = disappeared (0 mm), ``too_small`` = present but too small to measure (5 mm by
+default, recist11.md §3.4), ``present`` or ``not_evaluated`` = no usable value (NE rules,
+recist11.md §4.2).  The accepted statuses are :data:`LESION_STATUSES`.
+
+Choices where the spec is silent:
+
+* duplicate rows (subjects, lesions) are reported on every row after the first, with the
+  first row named in ``expected``; a lesion changing role is reported on every row whose
+  role differs from the role on the lesion's first date (ties by row order).
+* dates after ``death_date`` are errors for lesions, labs, findings and responses dates and
+  for treatment start dates (a treatment cannot start after death); a date equal to the
+  death date is accepted.
+* RECIST target selection (recist11.md §3.2–3.3; only for subjects whose resolved
+  criterion is recist1.1, irecist or mrecist): a target lesion counts once per distinct
+  ``lesion_id`` over all dates; lesions are ranked by their first date (then row) and
+  every target beyond the 5th per subject (``TOO_MANY_TARGETS``) or the 2nd per organ
+  (``TOO_MANY_PER_ORGAN``) is reported on its first row.  A lesion is nodal when any of its
+  target rows says so; its organ is its first non-empty organ.  All nodal lesions share
+  the organ key ``lymph_node``; paired organs share one key (``left_lung``,
+  ``lung_right``, ``Right kidney`` -> ``lung``, ``kidney``).  The baseline short axis of a
+  nodal target (``NODAL_TARGET_BELOW_15MM``) is its diameter on its first date with a
+  diameter.  Targets re-selected at a later line's baseline still count towards the same
+  limits (distinct lesion ids).
+* the ``criteria`` argument, when unknown, is a fatal error with file ``--criteria``.
+* response vocabularies (:data:`RESPONSE_CODES`): closed lists for recist1.1/mrecist and
+  who; for the other criteria the CDISC codes of remission_model.md §10.2 and the category
+  names of criteria/README.md.  Sponsor-specific codes not listed there (e.g. the
+  ``CAR``/``PAR``/``SAD`` anatomic codes of some SDTM lymphoma data) are rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from remission import schema
+from remission.errors import InputError
+from remission.io.tables import ROW, Dataset, RawDataset, RawTable
+
+# --------------------------------------------------------------------------------------
+# Vocabularies
+# --------------------------------------------------------------------------------------
+
+#: Lesion statuses accepted by the reader: the spec's plus ``not_evaluated`` (extension).
+LESION_STATUSES = schema.STATUSES + ("not_evaluated",)
+
+#: Accepted spellings of booleans (spec/tables.md: true/false, 1/0, yes/no, Y/N, any case).
+TRUE_SPELLINGS = ("true", "1", "yes", "y")
+FALSE_SPELLINGS = ("false", "0", "no", "n")
+
+#: Criteria whose target-lesion selection rules (recist11.md §3.2–3.3) are checked.
+RECIST_FAMILY = ("recist1.1", "irecist", "mrecist")
+
+#: recist11.md §3.2: at most 5 targets, at most 2 per organ; nodal targets >= 15 mm.
+MAX_TARGETS = 5
+MAX_TARGETS_PER_ORGAN = 2
+NODAL_TARGET_MIN_MM = 15.0
+
+SYMPTOMS_VALUES = ("none", "improved", "stable", "worse")
+PHYSICAL_EXAM_VALUES = ("no_evidence", "evidence")
+
+_GENERIC_CODES = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
+
+#: Response codes accepted per criterion, canonical spelling (compared case-insensitively).
+#: RECIST 1.1 / mRECIST and WHO are closed lists (criteria/README.md order table, who.md W6);
+#: the others are the CDISC codes of remission_model.md §10.2 and the category orders of
+#: criteria/README.md (plus the generic NE, NED and relapse codes of §10.2).
+RESPONSE_CODES: dict[str, tuple[str, ...]] = {
+    "recist1.1": ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE"),
+    "mrecist": ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE"),
+    "who": ("CR", "PR", "NC", "SD", "PD", "NE"),
+    "irecist": ("iCR", "iPR", "iSD", "NON-iCR/NON-iUPD", "iUPD", "iCPD", "NE"),
+    "lugano2014": (
+        "CMR", "PMR", "NMR", "SMD", "PMD", "CR", "PR", "SD", "PD",
+        "CR-CT", "PR-CT", "SD-CT", "PD-CT",
+    ) + _GENERIC_CODES,
+    "imwg2016": ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "MRD NEGATIVITY", "QUANTIFIABLE MRD POSITIVITY")
+    + _GENERIC_CODES,
+    "iwcll2018": (
+        "CR", "CRi", "PR", "nPR", "PR-L", "PR WITH LYMPHOCYTOSIS", "SD", "PD",
+        "DISEASE TRANSFORMATION", "MRD NEGATIVITY", "QUANTIFIABLE MRD POSITIVITY",
+    ) + _GENERIC_CODES,
+    "eln2022": (
+        "CR", "CRh", "CRi", "MLFS", "MORPHOLOGIC LEUKEMIA-FREE STATE", "PR", "NO RESPONSE",
+        "TREATMENT FAILURE", "MRD RELAPSE", "MRD NEGATIVITY", "QUANTIFIABLE MRD POSITIVITY",
+    ) + _GENERIC_CODES,
+    "pcwg3": ("CR", "PR", "SD", "PD", "NON-PD", "PDu", "PSA PROGRESSION") + _GENERIC_CODES,
+    "gcig": ("CR", "PR", "SD", "PD", "CA125 50% RESPONSE") + _GENERIC_CODES,
+    "rano2": ("CR", "PR", "MR", "SD", "PD", "PSEUDOPROGRESSION") + _GENERIC_CODES,
+}
+
+_METHOD_CANON = {m.lower(): m for m in schema.METHODS}
+
+#: Every error code the reader and validator emit, with its meaning (stable names).
+ERROR_CODES: dict[str, str] = {
+    "READ_ERROR": "file (or data frame column) cannot be read",
+    "MISSING_TABLE": "subjects table (or the dataset folder) missing",
+    "DUPLICATE_TABLE": "a table given both as NAME.csv and NAME.parquet",
+    "MISSING_COLUMN": "a required column is absent",
+    "MISSING_VALUE": "a required value is empty",
+    "BAD_DATE": "not an ISO calendar date YYYY-MM-DD",
+    "BAD_NUMBER": "not a finite number",
+    "NEGATIVE_NUMBER": "a negative number where >= 0 is required",
+    "BAD_INTEGER": "not an integer",
+    "OUT_OF_RANGE": "an integer below its minimum (treatments.line >= 1)",
+    "BAD_BOOLEAN": "not true/false, 1/0, yes/no, y/n",
+    "UNKNOWN_ROLE": "lesion role not target/non_target/new",
+    "UNKNOWN_STATUS": "lesion status not in LESION_STATUSES",
+    "UNKNOWN_METHOD": "method not in schema.METHODS",
+    "UNKNOWN_MODALITY": "modality not in schema.MODALITIES",
+    "UNKNOWN_INTENT": "intent not in schema.INTENTS",
+    "UNKNOWN_CRITERIA": "criteria code not in schema.CRITERIA_CODES",
+    "UNKNOWN_EVIDENCE": "evidence not in schema.EVIDENCE",
+    "UNKNOWN_RESPONSE": "response code not known for the subject's criteria",
+    "BAD_FINDING_VALUE": "finding value invalid for its finding code",
+    "DUPLICATE_SUBJECT": "subject_id repeated in subjects",
+    "DUPLICATE_LESION_ROW": "(subject_id, date, lesion_id) repeated in lesions",
+    "UNKNOWN_SUBJECT": "row for a subject_id absent from subjects",
+    "TARGET_WITHOUT_VALUE": "target row with neither diameter_mm nor status",
+    "MISSING_STATUS": "non_target or new row without status",
+    "STATUS_NOT_ALLOWED": "too_small on a non_target or new row",
+    "ROLE_CHANGED": "a lesion's role differs from its first role",
+    "END_BEFORE_START": "treatment end_date before start_date",
+    "DEATH_BEFORE_DIAGNOSIS": "death_date before diagnosis_date",
+    "AFTER_DEATH": "assessment, lab, finding or treatment start after death_date",
+    "TOO_MANY_TARGETS": "more than 5 target lesions (recist11.md §3.3)",
+    "TOO_MANY_PER_ORGAN": "more than 2 target lesions in one organ (recist11.md §3.3)",
+    "NODAL_TARGET_BELOW_15MM": "nodal target with baseline short axis < 15 mm (recist11.md §3.3)",
+}
+
+_ERR_SCHEMA = {
+    "row": pl.Int64,
+    "subject_id": pl.String,
+    "column": pl.String,
+    "value": pl.String,
+    "expected": pl.String,
+    "code": pl.String,
+}
+
+DATE_EXPECTED = "an ISO date YYYY-MM-DD"
+
+
+def organ_key(organ: pl.Expr, nodal: pl.Expr) -> pl.Expr:
+    """Organ key for the per-organ target limit (recist11.md §3.2, EORTC FAQ).
+
+    All lymph nodes count as one organ (``lymph_node``); paired organs count as one
+    (a ``left``/``right`` prefix or suffix is removed).  Null when no organ is known for a
+    non-nodal lesion.
+    """
+    o = organ.str.to_lowercase().str.strip_chars().str.replace_all(r"[\s\-]+", "_")
+    o = o.str.replace(r"^(left|right)_", "").str.replace(r"_(left|right)$", "")
+    o = pl.when(o.is_in(["lymph_nodes", "lymph_node", "node", "nodes"])).then(pl.lit("lymph_node")).otherwise(o)
+    o = pl.when(o == "").then(None).otherwise(o)
+    return pl.when(nodal.fill_null(False)).then(pl.lit("lymph_node")).otherwise(o)
+
+
+# --------------------------------------------------------------------------------------
+# Column kinds
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Kind:
+    kind: str  # text | lower | date | number | int | bool | code | method | custom
+    allowed: tuple[str, ...] = ()
+    code: str = ""
+    min_value: float | None = None
+
+
+_TEXT = _Kind("text")
+_LOWER = _Kind("lower")
+_DATE = _Kind("date")
+_NONNEG = _Kind("number", min_value=0.0)
+
+COLUMN_KINDS: dict[str, dict[str, _Kind]] = {
+    "subjects": {
+        "subject_id": _TEXT,
+        "cancer_type": _LOWER,
+        "criteria": _Kind("code", schema.CRITERIA_CODES, "UNKNOWN_CRITERIA"),
+        "diagnosis_date": _DATE,
+        "death_date": _DATE,
+        "last_contact_date": _DATE,
+    },
+    "lesions": {
+        "subject_id": _TEXT,
+        "date": _DATE,
+        "lesion_id": _TEXT,
+        "role": _Kind("code", schema.ROLES, "UNKNOWN_ROLE"),
+        "organ": _LOWER,
+        "nodal": _Kind("bool"),
+        "diameter_mm": _NONNEG,
+        "perpendicular_mm": _NONNEG,
+        "status": _Kind("code", LESION_STATUSES, "UNKNOWN_STATUS"),
+        "method": _Kind("method", schema.METHODS, "UNKNOWN_METHOD"),
+    },
+    "labs": {
+        "subject_id": _TEXT,
+        "date": _DATE,
+        "test": _LOWER,
+        "value": _Kind("number"),
+        "unit": _TEXT,
+    },
+    "findings": {
+        "subject_id": _TEXT,
+        "date": _DATE,
+        "finding": _LOWER,
+        "value": _Kind("custom"),
+    },
+    "treatments": {
+        "subject_id": _TEXT,
+        "start_date": _DATE,
+        "end_date": _DATE,
+        "modality": _Kind("code", schema.MODALITIES, "UNKNOWN_MODALITY"),
+        "intent": _Kind("code", schema.INTENTS, "UNKNOWN_INTENT"),
+        "line": _Kind("int", min_value=1),
+        "name": _TEXT,
+    },
+    "responses": {
+        "subject_id": _TEXT,
+        "date": _DATE,
+        "response": _Kind("custom"),
+        "evidence": _Kind("code", schema.EVIDENCE, "UNKNOWN_EVIDENCE"),
+    },
+}
+
+
+def _t(col: str) -> str:
+    """Name of the typed working column of ``col``."""
+    return f"{col}__t"
+
+
+def _float(raw: pl.Expr) -> pl.Expr:
+    v = raw.cast(pl.Float64, strict=False)
+    return pl.when(v.is_finite()).then(v)
+
+
+def _typed_expr(col: str, kind: _Kind) -> pl.Expr:
+    raw = pl.col(col)
+    if kind.kind in ("text", "custom"):
+        out = raw
+    elif kind.kind == "lower":
+        out = raw.str.to_lowercase()
+    elif kind.kind == "date":
+        out = pl.when(raw.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(raw.str.to_date("%Y-%m-%d", strict=False))
+    elif kind.kind == "number":
+        out = _float(raw)
+    elif kind.kind == "int":
+        v = _float(raw)
+        out = pl.when((v == v.round(0)) & (v.abs() < 2**31)).then(v).cast(pl.Int64)
+    elif kind.kind == "bool":
+        low = raw.str.to_lowercase()
+        out = pl.when(low.is_in(TRUE_SPELLINGS)).then(True).when(low.is_in(FALSE_SPELLINGS)).then(False)
+        out = out.cast(pl.Boolean)
+    elif kind.kind == "code":
+        low = raw.str.to_lowercase()
+        out = pl.when(low.is_in(kind.allowed)).then(low)
+    elif kind.kind == "method":
+        out = raw.str.to_lowercase().replace_strict(_METHOD_CANON, default=None, return_dtype=pl.String)
+    else:  # pragma: no cover - programming error
+        raise ValueError(kind.kind)
+    return out.alias(_t(col))
+
+
+def _expected_of(kind: _Kind) -> str:
+    if kind.kind == "date":
+        return DATE_EXPECTED
+    if kind.kind == "number":
+        return "a number" if kind.min_value is None else "a number >= 0"
+    if kind.kind == "int":
+        return f"an integer >= {int(kind.min_value)}" if kind.min_value is not None else "an integer"
+    if kind.kind == "bool":
+        return "a boolean (true/false, 1/0, yes/no, y/n)"
+    return "one of " + ", ".join(kind.allowed)
+
+
+def _bad_code(kind: _Kind) -> str:
+    return {
+        "date": "BAD_DATE",
+        "number": "BAD_NUMBER",
+        "int": "BAD_INTEGER",
+        "bool": "BAD_BOOLEAN",
+    }.get(kind.kind, kind.code)
+
+
+# --------------------------------------------------------------------------------------
+# Error frames
+# --------------------------------------------------------------------------------------
+
+
+def _fail(
+    frame: pl.DataFrame,
+    mask: pl.Expr,
+    column: str,
+    expected: str | pl.Expr,
+    code: str,
+    value: pl.Expr | None = None,
+) -> pl.DataFrame:
+    """The rows of ``frame`` where ``mask`` holds, as error rows (``_ERR_SCHEMA``)."""
+    value = pl.col(column) if value is None else value
+    expected = pl.lit(expected) if isinstance(expected, str) else expected
+    return frame.filter(mask.fill_null(False)).select(
+        pl.col(ROW).cast(pl.Int64).alias("row"),
+        pl.col("subject_id").cast(pl.String).alias("subject_id"),
+        pl.lit(column, pl.String).alias("column"),
+        value.cast(pl.String).alias("value"),
+        expected.cast(pl.String).alias("expected"),
+        pl.lit(code, pl.String).alias("code"),
+    )
+
+
+@dataclass
+class _Work:
+    """Working state of one table: text columns, typed ``__t`` columns, error frames."""
+
+    name: str
+    file: str
+    present: bool
+    frame: pl.DataFrame
+    missing: set[str] = field(default_factory=set)
+    errors: list[pl.DataFrame] = field(default_factory=list)
+    fatal: list[InputError] = field(default_factory=list)
+
+    def add(self, err: pl.DataFrame) -> None:
+        if err.height:
+            self.errors.append(err)
+
+
+def _prepare(name: str, raw: RawTable | None) -> _Work:
+    """Text frame with every schema column present (absent optional columns null)."""
+    cols = schema.INPUT_TABLES[name]
+    if raw is None:
+        frame = pl.DataFrame(schema={ROW: pl.Int64, **{c: pl.String for c in cols}})
+        return _Work(name, f"{name}.csv", False, frame)
+    frame = raw.frame
+    work = _Work(name, raw.file, True, frame)
+    missing = [c for c in cols if c not in frame.columns]
+    for col in missing:
+        if col in schema.REQUIRED_COLUMNS[name]:
+            work.missing.add(col)
+            work.fatal.append(
+                InputError(raw.file, None, None, col, None, f"a column named {col} (required)", "MISSING_COLUMN")
+            )
+    if missing:
+        frame = frame.with_columns([pl.lit(None, pl.String).alias(c) for c in missing])
+    work.frame = frame.select([ROW, *cols])
+    return work
+
+
+def _type_columns(work: _Work) -> None:
+    """Add typed columns and the generic per-column errors (required, format, code)."""
+    kinds = COLUMN_KINDS[work.name]
+    f = work.frame.with_columns([_typed_expr(c, k) for c, k in kinds.items()])
+    work.frame = f
+    for col in schema.REQUIRED_COLUMNS[work.name]:
+        if col not in work.missing:
+            work.add(_fail(f, pl.col(col).is_null(), col, f"a value in {col} (required)", "MISSING_VALUE"))
+    for col, kind in kinds.items():
+        if kind.kind in ("text", "lower", "custom"):
+            continue
+        bad = pl.col(col).is_not_null() & pl.col(_t(col)).is_null()
+        work.add(_fail(f, bad, col, _expected_of(kind), _bad_code(kind)))
+        if kind.kind in ("number", "int") and kind.min_value is not None:
+            low = pl.col(_t(col)) < kind.min_value
+            code = "NEGATIVE_NUMBER" if kind.kind == "number" else "OUT_OF_RANGE"
+            work.add(_fail(f, low, col, _expected_of(kind), code))
+
+
+# --------------------------------------------------------------------------------------
+# Per-table rules
+# --------------------------------------------------------------------------------------
+
+
+def _subjects(work: _Work, forced: str | None) -> pl.DataFrame:
+    """Subject rules and criteria resolution; returns per-subject info (first row wins)."""
+    sid = pl.col("subject_id")
+    # windows are computed on the whole table, before _fail filters the failing rows
+    f = work.frame.with_columns(pl.col(ROW).first().over("subject_id").alias("__first_row"))
+    first_row = pl.col("__first_row")
+    dup = sid.is_not_null() & ~sid.is_first_distinct()
+    work.add(
+        _fail(
+            f,
+            dup,
+            "subject_id",
+            pl.format("a subject_id unique in subjects (first at row {})", first_row),
+            "DUPLICATE_SUBJECT",
+        )
+    )
+    # death before diagnosis
+    work.add(
+        _fail(
+            f,
+            pl.col(_t("death_date")) < pl.col(_t("diagnosis_date")),
+            "death_date",
+            pl.format("a date on or after diagnosis_date {}", pl.col(_t("diagnosis_date"))),
+            "DEATH_BEFORE_DIAGNOSIS",
+        )
+    )
+    # criteria resolution (spec/tables.md subjects.criteria): force > column > cancer default > fallback
+    column_value = pl.col(_t("criteria"))
+    column_bad = pl.col("criteria").is_not_null() & column_value.is_null()
+    if forced is not None:
+        resolved = pl.lit(forced, pl.String)
+    else:
+        by_cancer = pl.col(_t("cancer_type")).replace_strict(
+            schema.DEFAULT_CRITERIA_BY_CANCER, default=None, return_dtype=pl.String
+        )
+        resolved = (
+            pl.when(column_bad)
+            .then(pl.lit(None, pl.String))
+            .otherwise(pl.coalesce(column_value, by_cancer, pl.lit(schema.FALLBACK_CRITERIA)))
+        )
+    work.frame = f.with_columns(resolved.alias(_t("criteria")))
+    info = (
+        work.frame.filter(sid.is_not_null() & sid.is_first_distinct())
+        .select(
+            "subject_id",
+            pl.col(_t("death_date")).alias("__death"),
+            pl.col(_t("criteria")).alias("__criteria"),
+        )
+    )
+    return info
+
+
+def _subject_links(work: _Work, info: pl.DataFrame, subjects_present: bool, date_cols: tuple[str, ...]) -> None:
+    """Rows for unknown subjects, and dates after the subject's death."""
+    f = work.frame
+    if subjects_present:
+        unknown = pl.col("subject_id").is_not_null() & ~pl.col("subject_id").is_in(info.get_column("subject_id").implode())
+        work.add(_fail(f, unknown, "subject_id", "a subject_id listed in subjects", "UNKNOWN_SUBJECT"))
+    if not date_cols:
+        return
+    joined = f.join(info.select("subject_id", "__death"), on="subject_id", how="inner")
+    for col in date_cols:
+        after = pl.col(_t(col)) > pl.col("__death")
+        work.add(
+            _fail(
+                joined,
+                after,
+                col,
+                pl.format("a date on or before death_date {}", pl.col("__death")),
+                "AFTER_DEATH",
+            )
+        )
+
+
+def _lesions(work: _Work, info: pl.DataFrame) -> None:
+    work.frame = work.frame.with_columns(pl.col(_t("nodal")).fill_null(False))
+    role, status = pl.col(_t("role")), pl.col(_t("status"))
+    keys = ["subject_id", _t("date"), "lesion_id"]
+    keyed = pl.all_horizontal([pl.col(k).is_not_null() for k in keys])
+
+    # duplicate (subject_id, date, lesion_id): every row after the first
+    f = work.frame.with_columns(
+        (keyed & ~pl.struct(keys).is_first_distinct()).alias("__dup"),
+        pl.col(ROW).first().over(keys).alias("__first_row"),
+    )
+    dup = pl.col("__dup")
+    first_row = pl.col("__first_row")
+    work.add(
+        _fail(
+            f,
+            dup,
+            "lesion_id",
+            pl.format("one row per subject, date and lesion_id (first at row {})", first_row),
+            "DUPLICATE_LESION_ROW",
+        )
+    )
+    # spec/tables.md lesions: diameter_mm required on target rows (or a status, extension)
+    work.add(
+        _fail(
+            f,
+            (role == "target") & pl.col("diameter_mm").is_null() & pl.col("status").is_null(),
+            "diameter_mm",
+            "a diameter_mm or a status on a target row",
+            "TARGET_WITHOUT_VALUE",
+        )
+    )
+    # spec/tables.md lesions: status required on non-target and new rows
+    work.add(
+        _fail(
+            f,
+            role.is_in(["non_target", "new"]) & pl.col("status").is_null(),
+            "status",
+            "a status on a non_target or new row",
+            "MISSING_STATUS",
+        )
+    )
+    # spec/tables.md: too_small is a target-row status
+    work.add(
+        _fail(
+            f,
+            role.is_in(["non_target", "new"]) & (status == "too_small"),
+            "status",
+            "too_small only on target rows",
+            "STATUS_NOT_ALLOWED",
+        )
+    )
+    # a lesion keeps its role across dates (lesion_id is stable, spec/tables.md)
+    typed = keyed & role.is_not_null()
+    first_role = role.sort_by([_t("date"), ROW]).first().over(["subject_id", "lesion_id"])
+    roles = f.filter(typed).with_columns(first_role.alias("__first_role"))
+    work.add(
+        _fail(
+            roles,
+            role != pl.col("__first_role"),
+            "role",
+            pl.format("the lesion's first role ({})", pl.col("__first_role")),
+            "ROLE_CHANGED",
+        )
+    )
+    _recist_targets(work, info)
+
+
+def _recist_targets(work: _Work, info: pl.DataFrame) -> None:
+    """recist11.md §3.2–3.3 target selection errors, for the RECIST family only."""
+    f = work.frame
+    targets = (
+        f.filter(
+            (pl.col(_t("role")) == "target")
+            & pl.col("subject_id").is_not_null()
+            & pl.col("lesion_id").is_not_null()
+            & pl.col(_t("date")).is_not_null()
+        )
+        .join(info.select("subject_id", "__criteria"), on="subject_id", how="inner")
+        .filter(pl.col("__criteria").is_in(RECIST_FAMILY))
+    )
+    if targets.height == 0:
+        return
+    has_d = pl.col(_t("diameter_mm")).is_not_null()
+    per = (
+        targets.sort(["subject_id", "lesion_id", _t("date"), ROW])
+        .group_by(["subject_id", "lesion_id"], maintain_order=True)
+        .agg(
+            pl.col(_t("date")).first().alias("__first_date"),
+            pl.col(ROW).first().alias(ROW),
+            pl.col(_t("organ")).drop_nulls().first().alias("__organ"),
+            pl.col(_t("nodal")).any().alias("__nodal"),
+            pl.col(_t("diameter_mm")).filter(has_d).first().alias("__base"),
+            pl.col("diameter_mm").filter(has_d).first().alias("__base_raw"),
+            pl.col(ROW).filter(has_d).first().alias("__base_row"),
+        )
+        .sort(["subject_id", "__first_date", ROW])
+        .with_columns(
+            (pl.int_range(pl.len()).over("subject_id") + 1).alias("__n"),
+            organ_key(pl.col("__organ"), pl.col("__nodal")).alias("__key"),
+        )
+    )
+    work.add(
+        _fail(
+            per,
+            pl.col("__n") > MAX_TARGETS,
+            "lesion_id",
+            pl.format(
+                "at most {} target lesions per subject (recist11.md §3.2); this is target number {}",
+                pl.lit(MAX_TARGETS),
+                pl.col("__n"),
+            ),
+            "TOO_MANY_TARGETS",
+            value=pl.col("lesion_id"),
+        )
+    )
+    per_organ = per.filter(pl.col("__key").is_not_null()).with_columns(
+        (pl.int_range(pl.len()).over(["subject_id", "__key"]) + 1).alias("__n_organ")
+    )
+    work.add(
+        _fail(
+            per_organ,
+            pl.col("__n_organ") > MAX_TARGETS_PER_ORGAN,
+            "organ",
+            pl.format(
+                "at most {} target lesions per organ (recist11.md §3.2); this is target number {} in organ {}",
+                pl.lit(MAX_TARGETS_PER_ORGAN),
+                pl.col("__n_organ"),
+                pl.col("__key"),
+            ),
+            "TOO_MANY_PER_ORGAN",
+            value=pl.col("__organ"),
+        )
+    )
+    nodal_small = per.with_columns(pl.col("__base_row").alias(ROW)).drop_nulls("__base_row")
+    work.add(
+        _fail(
+            nodal_small,
+            pl.col("__nodal") & (pl.col("__base") < NODAL_TARGET_MIN_MM),
+            "diameter_mm",
+            "a baseline short axis >= 15 mm for a nodal target (recist11.md §3.2)",
+            "NODAL_TARGET_BELOW_15MM",
+            value=pl.col("__base_raw"),
+        )
+    )
+
+
+_FINDING_EXPECTED = {
+    "deauville": "an integer from 1 to 5 (Deauville score)",
+    "bone_scan_new_lesions": "an integer >= 0 (count of new bone lesions)",
+    "extramedullary_disease": "a boolean (true/false, 1/0, yes/no, y/n)",
+    "symptoms": "one of " + ", ".join(SYMPTOMS_VALUES),
+    "physical_exam": "one of " + ", ".join(PHYSICAL_EXAM_VALUES),
+    "steroid_dose_mg": "a number >= 0 (mg)",
+}
+
+
+def _findings(work: _Work) -> None:
+    """spec/tables.md findings: value checks of the known finding codes."""
+    fnd, v = pl.col(_t("finding")), pl.col("value")
+    low = v.str.to_lowercase()
+    num = _float(v)
+    integral = num == num.round(0)
+    ok = (
+        pl.when(fnd == "deauville").then(integral & num.is_between(1, 5))
+        .when(fnd == "bone_scan_new_lesions").then(integral & (num >= 0))
+        .when(fnd == "extramedullary_disease").then(low.is_in(TRUE_SPELLINGS + FALSE_SPELLINGS))
+        .when(fnd == "symptoms").then(low.is_in(SYMPTOMS_VALUES))
+        .when(fnd == "physical_exam").then(low.is_in(PHYSICAL_EXAM_VALUES))
+        .when(fnd == "steroid_dose_mg").then(num >= 0)
+        .otherwise(pl.lit(True))
+        .fill_null(False)
+    )
+    normalised = (
+        pl.when(~ok).then(v)
+        .when(fnd.is_in(["deauville", "bone_scan_new_lesions"])).then(num.cast(pl.Int64).cast(pl.String))
+        .when(fnd == "extramedullary_disease")
+        .then(pl.when(low.is_in(TRUE_SPELLINGS)).then(pl.lit("true")).otherwise(pl.lit("false")))
+        .when(fnd.is_in(["symptoms", "physical_exam"])).then(low)
+        .otherwise(v)
+    )
+    f = work.frame.with_columns(ok.alias("__ok"), normalised.alias(_t("value")))
+    work.frame = f
+    expected = fnd.replace_strict(_FINDING_EXPECTED, default="", return_dtype=pl.String)
+    work.add(_fail(f, v.is_not_null() & ~pl.col("__ok"), "value", expected, "BAD_FINDING_VALUE"))
+
+
+def _treatments(work: _Work) -> None:
+    f = work.frame
+    work.add(
+        _fail(
+            f,
+            pl.col(_t("end_date")) < pl.col(_t("start_date")),
+            "end_date",
+            pl.format("a date on or after start_date {}", pl.col(_t("start_date"))),
+            "END_BEFORE_START",
+        )
+    )
+
+
+def _responses(work: _Work, info: pl.DataFrame) -> None:
+    """Response codes known for the subject's criterion (spec/tables.md responses)."""
+    lookup = pl.DataFrame(
+        [(crit, code.upper(), code) for crit, codes in RESPONSE_CODES.items() for code in codes],
+        schema={"__criteria": pl.String, "__key": pl.String, "__canon": pl.String},
+        orient="row",
+    )
+    listing = pl.DataFrame(
+        {"__criteria": list(RESPONSE_CODES), "__listing": [", ".join(c) for c in RESPONSE_CODES.values()]}
+    )
+    f = (
+        work.frame.join(info.select("subject_id", "__criteria"), on="subject_id", how="left", maintain_order="left")
+        .with_columns(pl.col("response").str.to_uppercase().alias("__key"))
+        .join(lookup, on=["__criteria", "__key"], how="left", maintain_order="left")
+        .join(listing, on="__criteria", how="left", maintain_order="left")
+    )
+    known_criteria = pl.col("__criteria").is_not_null()
+    f = f.with_columns(pl.when(known_criteria).then(pl.col("__canon")).otherwise(pl.col("response")).alias(_t("response")))
+    work.frame = f
+    work.add(
+        _fail(
+            f,
+            known_criteria & pl.col("response").is_not_null() & pl.col("__canon").is_null(),
+            "response",
+            pl.format("a {} response code: {}", pl.col("__criteria"), pl.col("__listing")),
+            "UNKNOWN_RESPONSE",
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------
+
+_DATE_COLS_AFTER_DEATH = {
+    "lesions": ("date",),
+    "labs": ("date",),
+    "findings": ("date",),
+    "treatments": ("start_date",),
+    "responses": ("date",),
+}
+
+
+def validate(raw: RawDataset, *, criteria: str | None = None) -> tuple[Dataset, list[InputError]]:
+    """Typed tables and every input error (spec/tables.md "Input tables", "Bad input").
+
+    ``criteria`` forces one criterion for every subject (``remission assess --criteria``).
+    """
+    errors: list[InputError] = list(raw.errors)
+    forced = None
+    if criteria is not None:
+        forced = criteria.strip().lower()
+        if forced not in schema.CRITERIA_CODES:
+            errors.append(
+                InputError(
+                    "--criteria",
+                    None,
+                    None,
+                    "criteria",
+                    criteria,
+                    "one of " + ", ".join(schema.CRITERIA_CODES),
+                    "UNKNOWN_CRITERIA",
+                )
+            )
+            forced = None
+
+    works = {name: _prepare(name, raw.tables.get(name)) for name in schema.INPUT_TABLES}
+    for work in works.values():
+        _type_columns(work)
+
+    subjects_present = works["subjects"].present
+    info = _subjects(works["subjects"], forced)
+    for name, date_cols in _DATE_COLS_AFTER_DEATH.items():
+        if works[name].present:
+            _subject_links(works[name], info, subjects_present, date_cols)
+    if works["lesions"].present:
+        _lesions(works["lesions"], info)
+    if works["findings"].present:
+        _findings(works["findings"])
+    if works["treatments"].present:
+        _treatments(works["treatments"])
+    if works["responses"].present:
+        _responses(works["responses"], info)
+
+    frames: dict[str, pl.DataFrame] = {}
+    rows: dict[str, pl.Series] = {}
+    files: dict[str, str] = {}
+    for name, work in works.items():
+        cols = schema.INPUT_TABLES[name]
+        frames[name] = work.frame.select([pl.col(_t(c)).cast(dtype).alias(c) for c, dtype in cols.items()])
+        if work.present:
+            files[name] = work.file
+            rows[name] = work.frame.get_column(ROW).alias("row")
+        errors.extend(work.fatal)
+        if work.errors:
+            err = pl.concat(work.errors, how="vertical")
+            errors.extend(InputError(work.file, *r) for r in err.select(list(_ERR_SCHEMA)).iter_rows())
+    return Dataset(**frames, files=files, rows=rows), sorted(set(errors), key=_error_order)
+
+
+def _error_order(e: InputError):
+    """Deterministic order of the returned errors: file, row, column, code."""
+    return (e.file, -1 if e.row is None else e.row, e.column or "", e.code, e.value or "", e.expected)
