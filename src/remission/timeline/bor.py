@@ -1,0 +1,609 @@
+"""Best overall response (BOR), without and with confirmation.
+
+Implements ``criteria/recist11.md`` §5 (window §5.1, SD minimum §5.2, unconfirmed BOR §5.3,
+confirmed BOR §5.4) and, through the ``sd_min_days``/``sd_label`` arguments, ``who.md`` §5
+(WHO's ``NC`` is the SD-level category).
+
+Two implementations of the same rules:
+
+* :func:`best_overall_response` - vectorised over all subjects (polars joins, window
+  functions and as-of joins; no Python loop over rows). Used by the pipeline and the CDISC
+  ADaM module.
+* :func:`best_response_reference` - a plain-Python, one-subject version written directly
+  from the spec text, used by the property tests (both must agree on every input) and for
+  explanations.
+
+Choices where the spec is open, and how they relate to admiralonco (the oracle):
+
+* **Window start** (§5.1 "from ``reference_start_date``"): a time point counts when
+  ``date >= reference_start`` (inclusive), as admiralonco's ``ANL01FL`` (``ADT >= RANDDT``).
+  A subject whose ``reference_start`` is null has no window: BOR ``MISSING`` (admiral: the
+  comparison with a missing RANDDT is never true).
+* **Codes that are not an assessment** - null, ``ND`` (not done) and ``MISSING`` - are
+  dropped, as admiral's ``ANL01FL`` drops records whose ``aval_resp()`` is missing. Any
+  other unknown code raises :class:`ValueError` (never silently dropped).
+* **New anticancer therapy** (§5.1): time points on or after the subject's
+  ``cutoff_date`` are excluded (same-day assessments are considered post-therapy).
+* **Same-date duplicates** (§5.1): worst evaluable kept (PD, NON-CR/NON-PD, SD, PR, CR);
+  NE only if nothing else was recorded that day.
+* **First PD** (§5.1): time points after the first PD inside the window are ignored.
+  (admiralonco's template flags ``ANL02FL`` over all OVR records, not only the ``ANL01FL``
+  ones, so a PD dated before RANDDT would also end its window; that artefact is not
+  reproduced, and the oracle data has no record before RANDDT.)
+* **SD-level** (§5.3 table, admiralonco ``bor_sd``/``bor_non_crpd``): CR/PR/SD (and NC)
+  time points give the SD candidate; NON-CR/NON-PD time points give only the
+  NON-CR/NON-PD candidate, which ranks below SD.
+* **Confirmation of a CR that fails §5.4 step 1** - the spec lets it be a PR candidate
+  (step 2, "or a CR that failed step 1"); admiralonco's ``cbor_pr`` only considers PR time
+  points. ``failed_cr_as_pr=True`` (default) follows the spec; ``False`` reproduces
+  admiralonco. Example: CR(day 56), PR(day 84) -> spec PR (date day 56), admiral SD.
+* ``confirm_days``: "date_j - date_i >= confirm_days" for a *later* time point j; with
+  ``confirm_days = 0`` the next later time point qualifies.
+* WHO (who.md §5): the input code ``NC`` is the SD-level code; pass ``sd_label="NC"`` to
+  label the SD-level BOR ``NC`` and ``sd_min_days`` = the protocol's ``nc_min_days``.
+* Subjects present in ``timepoints`` but not in ``reference`` are reported (BOR
+  ``MISSING``, "no reference start date") rather than silently dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import polars as pl
+
+__all__ = [
+    "BOR_SCHEMA",
+    "BOR_ORDER",
+    "RESPONSE_CODES",
+    "best_overall_response",
+    "best_response_reference",
+]
+
+# Internal response categories (recist11.md §5.3 order, best first).
+CR, PR, SD, NONCRPD, PD, NE, MISSING = "CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING"
+BOR_ORDER = (CR, PR, SD, NONCRPD, PD, NE, MISSING)
+_RANK = {c: i for i, c in enumerate(BOR_ORDER)}
+#: §5.1 same-date duplicates: worst evaluable first, NE last (kept only if alone).
+_SEVERITY = {PD: 0, NONCRPD: 1, SD: 2, PR: 3, CR: 4, NE: 5}
+#: accepted input codes -> internal category (who.md §5: NC is SD-level)
+RESPONSE_CODES = {CR: CR, PR: PR, SD: SD, "NC": SD, NONCRPD: NONCRPD, PD: PD, NE: NE}
+#: codes meaning "no assessment" (admiral aval_resp() gives NA / ANL01FL excludes them)
+_NOT_ASSESSED = frozenset({"ND", "MISSING"})
+
+BOR_SCHEMA = {
+    "subject_id": pl.String,
+    "bor": pl.String,
+    "bor_date": pl.Date,
+    "bor_rule": pl.String,
+}
+
+
+def _check_options(confirm_days: int, max_ne_between: int, sd_min_days: int, sd_label: str) -> None:
+    if confirm_days < 0:
+        raise ValueError(f"confirm_days must be >= 0, got {confirm_days}")
+    if max_ne_between < 0:
+        raise ValueError(f"max_ne_between must be >= 0, got {max_ne_between}")
+    if sd_min_days < 0:
+        raise ValueError(f"sd_min_days must be >= 0, got {sd_min_days}")
+    if sd_label not in ("SD", "NC"):
+        raise ValueError(f"sd_label must be 'SD' or 'NC', got {sd_label!r}")
+
+
+# ======================================================================================
+# Plain-Python reference (one subject)
+# ======================================================================================
+
+
+def best_response_reference(
+    rows: list[tuple[dt.date, str | None]],
+    reference_start: dt.date | None,
+    *,
+    confirm: bool,
+    confirm_days: int = 28,
+    max_ne_between: int = 1,
+    accept_sd_between: bool = False,
+    sd_min_days: int = 42,
+    missing_as_ne: bool = False,
+    cutoff_date: dt.date | None = None,
+    failed_cr_as_pr: bool = True,
+    sd_label: Literal["SD", "NC"] = "SD",
+) -> tuple[str, dt.date | None, str]:
+    """BOR of one subject, written step by step from recist11.md §5.
+
+    ``rows`` are ``(date, response)`` pairs in any order; the options are those of
+    :func:`best_overall_response` (``cutoff_date`` is this subject's cutoff). Returns
+    ``(bor, bor_date, bor_rule)``.
+    """
+    _check_options(confirm_days, max_ne_between, sd_min_days, sd_label)
+
+    def show(cat: str) -> str:
+        return sd_label if cat == SD else cat
+
+    def missing(text: str) -> tuple[str, None, str]:
+        if missing_as_ne:
+            return NE, None, text + " (reported as NE: missing_as_ne)"
+        return MISSING, None, text
+
+    # Validate and normalise the codes (unknown codes are an error, not dropped).
+    cleaned: list[tuple[dt.date, str]] = []
+    for date, code in rows:
+        if code is None or code in _NOT_ASSESSED:
+            continue
+        if code not in RESPONSE_CODES:
+            raise ValueError(f"unknown response code {code!r}; expected one of {sorted(RESPONSE_CODES)}")
+        if date is None:
+            raise ValueError("time point without a date")
+        cleaned.append((date, RESPONSE_CODES[code]))
+
+    if reference_start is None:
+        return missing("MISSING: no reference start date")
+
+    # §5.1 window: on/after the reference start, before the new-therapy cutoff.
+    in_window = [
+        (d, c) for d, c in cleaned if d >= reference_start and (cutoff_date is None or d < cutoff_date)
+    ]
+    # §5.1 same-date duplicates: keep the worst evaluable, NE only if alone.
+    by_date: dict[dt.date, str] = {}
+    for d, c in in_window:
+        if d not in by_date or _SEVERITY[c] < _SEVERITY[by_date[d]]:
+            by_date[d] = c
+    seq = sorted(by_date.items())
+    # §5.1: only up to and including the first PD.
+    for k, (_, c) in enumerate(seq):
+        if c == PD:
+            seq = seq[: k + 1]
+            break
+
+    if not seq:
+        text = f"MISSING: no assessed time point on or after reference start {reference_start}"
+        if cutoff_date is not None:
+            text += f" and before cutoff {cutoff_date}"
+        return missing(text)
+
+    def days(d: dt.date) -> int:
+        return (d - reference_start).days
+
+    def sd_ok(d: dt.date) -> bool:  # §5.2
+        return days(d) >= sd_min_days
+
+    def first_confirmer(i: int, targets: set[str]) -> int | None:
+        """§5.4: the first later j with a target category and date_j - date_i >= confirm_days."""
+        for j in range(i + 1, len(seq)):
+            if seq[j][1] in targets and (seq[j][0] - seq[i][0]).days >= confirm_days:
+                return j
+        return None
+
+    def confirmed_cr(i: int) -> int | None:  # §5.4 step 1
+        j = first_confirmer(i, {CR})
+        if j is None:
+            return None
+        between = [c for _, c in seq[i + 1 : j]]
+        if all(c in (CR, NE) for c in between) and between.count(NE) <= max_ne_between:
+            return j
+        return None
+
+    def confirmed_pr(i: int) -> int | None:  # §5.4 step 2
+        j = first_confirmer(i, {CR, PR})
+        if j is None:
+            return None
+        between = [c for _, c in seq[i + 1 : j]]
+        if any(c not in (CR, PR, NE, SD) for c in between):
+            return None
+        if between.count(SD) > (1 if accept_sd_between else 0):
+            return None
+        if between.count(NE) > max_ne_between:
+            return None
+        seen_cr = False
+        for _, c in seq[i + 1 : j + 1]:  # no PR after a CR inside (i, j]
+            if c == CR:
+                seen_cr = True
+            elif c == PR and seen_cr:
+                return None
+        return j
+
+    # Each time point's best category and its one-line reason; the BOR is the best
+    # (rank, date) over all time points (§5.3 / §5.4 step 5: ties -> earliest date).
+    candidates: list[tuple[int, dt.date, str, str]] = []
+    for i, (d, c) in enumerate(seq):
+        cat, text = None, None
+        if c == CR:
+            if not confirm:
+                cat, text = CR, f"CR on {d} (confirmation not required)"
+            else:
+                j = confirmed_cr(i)
+                if j is not None:
+                    dj, cj = seq[j]
+                    cat = CR
+                    text = f"CR on {d} confirmed by CR on {dj} ({(dj - d).days} days >= {confirm_days})"
+                elif failed_cr_as_pr:
+                    j = confirmed_pr(i)
+                    if j is not None:
+                        dj, cj = seq[j]
+                        cat = PR
+                        text = (
+                            f"CR on {d} (not confirmed as CR) confirmed as PR by {cj} on {dj} "
+                            f"({(dj - d).days} days >= {confirm_days})"
+                        )
+        elif c == PR:
+            if not confirm:
+                cat, text = PR, f"PR on {d} (confirmation not required)"
+            else:
+                j = confirmed_pr(i)
+                if j is not None:
+                    dj, cj = seq[j]
+                    cat = PR
+                    text = f"PR on {d} confirmed by {cj} on {dj} ({(dj - d).days} days >= {confirm_days})"
+        elif c == PD:
+            cat, text = PD, f"PD on {d}; no time point qualifies for a better category"
+        if cat is None:
+            unconfirmed = "; response not confirmed" if c in (CR, PR) else ""
+            if c in (CR, PR, SD, NONCRPD):
+                level = NONCRPD if c == NONCRPD else SD
+                if sd_ok(d):
+                    cat = level
+                    text = (
+                        f"{show(c)} on {d} counts as {show(level)}: {days(d)} days after reference start "
+                        f"{reference_start} (>= {sd_min_days}){unconfirmed}"
+                    )
+                else:
+                    cat = NE
+                    text = (
+                        f"{show(c)} on {d} counts as NE: {days(d)} days after reference start "
+                        f"{reference_start} (< {sd_min_days}){unconfirmed}"
+                    )
+            else:  # NE
+                cat, text = NE, f"NE on {d}; no time point qualifies for a better category"
+        candidates.append((_RANK[cat], d, cat, text))
+
+    rank, d, cat, text = min(candidates, key=lambda t: (t[0], t[1]))
+    return show(cat), d, text
+
+
+# ======================================================================================
+# Vectorised implementation (all subjects)
+# ======================================================================================
+
+
+def best_overall_response(
+    timepoints: pl.DataFrame,
+    reference: pl.DataFrame,
+    *,
+    confirm: bool,
+    confirm_days: int = 28,
+    max_ne_between: int = 1,
+    accept_sd_between: bool = False,
+    sd_min_days: int = 42,
+    missing_as_ne: bool = False,
+    cutoff: pl.DataFrame | None = None,
+    failed_cr_as_pr: bool = True,
+    sd_label: Literal["SD", "NC"] = "SD",
+) -> pl.DataFrame:
+    """Best overall response of every subject (recist11.md §5; who.md §5).
+
+    Parameters
+    ----------
+    timepoints
+        ``subject_id`` (str), ``date`` (date), ``response`` (str): CR, PR, SD,
+        NON-CR/NON-PD, PD, NE, or WHO's NC (SD-level). Null, ``ND`` and ``MISSING`` mean
+        "no assessment" and are ignored; other codes raise :class:`ValueError`.
+    reference
+        ``subject_id``, ``reference_start`` (date): start of the BOR window (§5.1,
+        inclusive). Subjects listed here without time points get ``MISSING``.
+    confirm
+        ``False``: BOR without confirmation (§5.3). ``True``: confirmed BOR (§5.4).
+    confirm_days
+        Minimum days from a response to its confirmation (§5.4; default 28).
+    max_ne_between
+        NE time points tolerated between a response and its confirmation (default 1).
+    accept_sd_between
+        Accept one SD between a PR and its confirmation (default ``False``).
+    sd_min_days
+        SD minimum duration from the reference start (§5.2; default 42).
+    missing_as_ne
+        Report ``MISSING`` as ``NE`` (§5.3).
+    cutoff
+        ``subject_id``, ``cutoff_date``: time points on or after the cutoff (start of a
+        new anticancer therapy) are excluded (§5.1). Null or absent = no cutoff.
+    failed_cr_as_pr
+        §5.4 step 2: a CR that fails CR confirmation may be confirmed as PR (spec,
+        default). ``False`` reproduces admiralonco's ``cbor_pr`` (PR time points only).
+    sd_label
+        Code of the SD-level category in the output: ``"SD"`` (RECIST) or ``"NC"`` (WHO).
+
+    Returns
+    -------
+    ``subject_id``, ``bor``, ``bor_date`` (first time point of the winning candidate;
+    null for MISSING), ``bor_rule`` (one line: why, with dates), one row per subject of
+    ``reference`` or ``timepoints``, sorted by ``subject_id``.
+    """
+    _check_options(confirm_days, max_ne_between, sd_min_days, sd_label)
+    tp, ref, cut = _prepare_inputs(timepoints, reference, cutoff)
+
+    # ---- §5.1 window, cutoff, same-date duplicates, first PD -------------------------
+    tp = (
+        tp.join(ref, on="subject_id", how="inner")
+        .join(cut, on="subject_id", how="left")
+        .filter(
+            (pl.col("date") >= pl.col("reference_start"))
+            & (pl.col("cutoff_date").is_null() | (pl.col("date") < pl.col("cutoff_date")))
+        )
+        .with_columns(pl.col("cat").replace_strict(_SEVERITY, return_dtype=pl.Int8).alias("_sev"))
+        .sort("subject_id", "date", "_sev")
+        .unique(subset=["subject_id", "date"], keep="first", maintain_order=True)
+        .with_columns(
+            (pl.col("cat") == PD).cast(pl.Int32).cum_sum().over("subject_id").alias("_npd"),
+        )
+        .filter((pl.col("_npd") == 0) | ((pl.col("_npd") == 1) & (pl.col("cat") == PD)))
+        .drop("_sev", "_npd")
+        .with_columns(
+            pl.int_range(pl.len()).over("subject_id").alias("idx"),
+            (pl.col("date") - pl.col("reference_start")).dt.total_days().alias("days"),
+        )
+    )
+
+    if confirm:
+        tp = _confirmations(
+            tp,
+            confirm_days=confirm_days,
+            max_ne_between=max_ne_between,
+            accept_sd_between=accept_sd_between,
+            failed_cr_as_pr=failed_cr_as_pr,
+        )
+    else:
+        tp = tp.with_columns(
+            pl.lit(None, pl.Date).alias("cr_j_date"),
+            pl.lit(None, pl.Date).alias("pr_j_date"),
+            pl.lit(None, pl.String).alias("pr_j_cat"),
+        )
+
+    # ---- candidate category of each time point (§5.3 table, §5.4 steps 1-4) ----------
+    c = pl.col("cat")
+    sd_ok = pl.col("days") >= sd_min_days
+    cr_confirmed = pl.col("cr_j_date").is_not_null()
+    pr_confirmed = pl.col("pr_j_date").is_not_null()
+    if confirm:
+        is_cr = (c == CR) & cr_confirmed
+        is_pr = ((c == PR) | (c == CR)) & ~is_cr & pr_confirmed
+    else:
+        is_cr = c == CR
+        is_pr = c == PR
+    level = pl.when(c == NONCRPD).then(pl.lit(NONCRPD)).otherwise(pl.lit(SD))
+    tp = tp.with_columns(
+        pl.when(is_cr)
+        .then(pl.lit(CR))
+        .when(is_pr)
+        .then(pl.lit(PR))
+        .when(c == PD)
+        .then(pl.lit(PD))
+        .when((c != NE) & sd_ok)
+        .then(level)
+        .otherwise(pl.lit(NE))
+        .alias("best")
+    )
+
+    # ---- reason text (must equal best_response_reference's) ------------------------
+    def show(e: pl.Expr) -> pl.Expr:
+        return pl.when(e == SD).then(pl.lit(sd_label)).otherwise(e)
+
+    d = pl.col("date").cast(pl.String)
+    r = pl.col("reference_start").cast(pl.String)
+    ndays = pl.col("days").cast(pl.String)
+    unconfirmed = pl.when(pl.lit(confirm) & c.is_in([CR, PR])).then(pl.lit("; response not confirmed")).otherwise(
+        pl.lit("")
+    )
+    best = pl.col("best")
+    cr_gap = (pl.col("cr_j_date") - pl.col("date")).dt.total_days().cast(pl.String)
+    pr_gap = (pl.col("pr_j_date") - pl.col("date")).dt.total_days().cast(pl.String)
+    rule = (
+        pl.when(best.is_in([CR, PR]) & pl.lit(not confirm))
+        .then(pl.format("{} on {} (confirmation not required)", c, d))
+        .when(best == CR)
+        .then(
+            pl.format(
+                "CR on {} confirmed by CR on {} ({} days >= {})",
+                d,
+                pl.col("cr_j_date").cast(pl.String),
+                cr_gap,
+                pl.lit(confirm_days),
+            )
+        )
+        .when((best == PR) & (c == CR))
+        .then(
+            pl.format(
+                "CR on {} (not confirmed as CR) confirmed as PR by {} on {} ({} days >= {})",
+                d,
+                pl.col("pr_j_cat"),
+                pl.col("pr_j_date").cast(pl.String),
+                pr_gap,
+                pl.lit(confirm_days),
+            )
+        )
+        .when(best == PR)
+        .then(
+            pl.format(
+                "PR on {} confirmed by {} on {} ({} days >= {})",
+                d,
+                pl.col("pr_j_cat"),
+                pl.col("pr_j_date").cast(pl.String),
+                pr_gap,
+                pl.lit(confirm_days),
+            )
+        )
+        .when(best == PD)
+        .then(pl.format("PD on {}; no time point qualifies for a better category", d))
+        .when(best.is_in([SD, NONCRPD]))
+        .then(
+            pl.format(
+                "{} on {} counts as {}: {} days after reference start {} (>= {}){}",
+                show(c), d, show(best), ndays, r, pl.lit(sd_min_days), unconfirmed,
+            )
+        )
+        .when(c == NE)
+        .then(pl.format("NE on {}; no time point qualifies for a better category", d))
+        .otherwise(
+            pl.format(
+                "{} on {} counts as NE: {} days after reference start {} (< {}){}",
+                show(c), d, ndays, r, pl.lit(sd_min_days), unconfirmed,
+            )
+        )
+    )
+
+    rank = best.replace_strict(_RANK, return_dtype=pl.Int8)
+    winners = (
+        tp.with_columns(rank.alias("_rank"), rule.alias("bor_rule"))
+        .sort("subject_id", "_rank", "date")
+        .unique(subset=["subject_id"], keep="first", maintain_order=True)
+        .select("subject_id", show(best).alias("bor"), pl.col("date").alias("bor_date"), "bor_rule")
+    )
+
+    # ---- subjects without any time point in the window: MISSING (§5.3) -------------
+    subjects = pl.concat([ref.select("subject_id"), timepoints.select(pl.col("subject_id").cast(pl.String))]).unique()
+    missing_text = (
+        pl.when(pl.col("reference_start").is_null())
+        .then(pl.lit("MISSING: no reference start date"))
+        .otherwise(
+            pl.format(
+                "MISSING: no assessed time point on or after reference start {}",
+                pl.col("reference_start").cast(pl.String),
+            )
+            + pl.when(pl.col("cutoff_date").is_not_null())
+            .then(pl.format(" and before cutoff {}", pl.col("cutoff_date").cast(pl.String)))
+            .otherwise(pl.lit(""))
+        )
+    )
+    if missing_as_ne:
+        missing_text = missing_text + pl.lit(" (reported as NE: missing_as_ne)")
+    missing = (
+        subjects.join(winners.select("subject_id"), on="subject_id", how="anti")
+        .join(ref, on="subject_id", how="left")
+        .join(cut, on="subject_id", how="left")
+        .select(
+            "subject_id",
+            pl.lit(NE if missing_as_ne else MISSING).alias("bor"),
+            pl.lit(None, pl.Date).alias("bor_date"),
+            missing_text.alias("bor_rule"),
+        )
+    )
+    return pl.concat([winners, missing]).cast(BOR_SCHEMA).sort("subject_id")
+
+
+def _prepare_inputs(
+    timepoints: pl.DataFrame, reference: pl.DataFrame, cutoff: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Check columns and codes; return (timepoints with ``cat``, reference, cutoff)."""
+    for name, frame, cols in (
+        ("timepoints", timepoints, ("subject_id", "date", "response")),
+        ("reference", reference, ("subject_id", "reference_start")),
+    ):
+        absent = [col for col in cols if col not in frame.columns]
+        if absent:
+            raise ValueError(f"{name} lacks column(s) {absent}")
+    tp = timepoints.select(
+        pl.col("subject_id").cast(pl.String),
+        pl.col("date").cast(pl.Date),
+        pl.col("response").cast(pl.String),
+    ).filter(pl.col("response").is_not_null() & ~pl.col("response").is_in(list(_NOT_ASSESSED)))
+    unknown = tp.filter(~pl.col("response").is_in(list(RESPONSE_CODES)))["response"].unique().sort().to_list()
+    if unknown:
+        raise ValueError(f"unknown response code(s) {unknown}; expected one of {sorted(RESPONSE_CODES)}")
+    if tp["date"].null_count() or tp["subject_id"].null_count():
+        raise ValueError("timepoints has rows without subject_id or date")
+    tp = tp.with_columns(pl.col("response").replace_strict(RESPONSE_CODES, return_dtype=pl.String).alias("cat"))
+
+    ref = reference.select(pl.col("subject_id").cast(pl.String), pl.col("reference_start").cast(pl.Date))
+    if ref["subject_id"].is_duplicated().any():
+        raise ValueError("reference has duplicated subject_id values")
+    if cutoff is None:
+        cut = pl.DataFrame(schema={"subject_id": pl.String, "cutoff_date": pl.Date})
+    else:
+        if not {"subject_id", "cutoff_date"} <= set(cutoff.columns):
+            raise ValueError("cutoff needs columns subject_id, cutoff_date")
+        cut = cutoff.select(pl.col("subject_id").cast(pl.String), pl.col("cutoff_date").cast(pl.Date))
+        if cut["subject_id"].is_duplicated().any():
+            raise ValueError("cutoff has duplicated subject_id values")
+    return tp, ref, cut
+
+
+def _confirmations(
+    tp: pl.DataFrame,
+    *,
+    confirm_days: int,
+    max_ne_between: int,
+    accept_sd_between: bool,
+    failed_cr_as_pr: bool,
+) -> pl.DataFrame:
+    """Add the confirming time point of §5.4 steps 1-2 to each CR/PR time point.
+
+    ``tp`` is sorted by subject and date with a per-subject position ``idx``. Adds
+    ``cr_j_date`` (step 1 confirmation of a CR), ``pr_j_date``/``pr_j_cat`` (step 2
+    confirmation of a PR, or of a CR that failed step 1 when ``failed_cr_as_pr``).
+
+    The first qualifying later time point j is found with a forward as-of join on
+    ``date_i + confirm_days``; what lies strictly between i and j is checked with
+    per-subject running counts (count in (i, j) = count up to j - count up to i, as
+    neither i nor j is NE/SD/other). "No PR after a CR inside (i, j]": ``pr_after_cr`` is,
+    at each row, the position of the latest CR preceding the latest PR so far; the
+    condition fails exactly when that position is > i.
+    """
+    c = pl.col("cat")
+    offset = max(confirm_days, 1)  # j must be later; dates are unique after de-duplication
+
+    def running(cond: pl.Expr) -> pl.Expr:
+        return cond.cast(pl.Int32).cum_sum().over("subject_id")
+
+    last_cr_before = (
+        pl.when(c == CR).then(pl.col("idx")).otherwise(None).forward_fill().shift(1).over("subject_id")
+    )
+    tp = tp.with_columns(
+        running(c == NE).alias("n_ne"),
+        running(c == SD).alias("n_sd"),
+        running(~c.is_in([CR, NE])).alias("n_not_cr_ne"),
+        running(~c.is_in([CR, PR, NE, SD])).alias("n_other"),
+        (pl.col("date") + pl.duration(days=offset)).alias("key"),
+        last_cr_before.alias("_lcb"),
+    ).with_columns(
+        pl.when(c == PR).then(pl.col("_lcb")).otherwise(None).forward_fill().over("subject_id").alias("pr_after_cr")
+    )
+
+    def confirmer(targets: list[str], suffix: str) -> pl.DataFrame:
+        right = (
+            tp.filter(c.is_in(targets))
+            .select(
+                "subject_id",
+                pl.col("date").alias("key"),
+                pl.col("date").alias(f"{suffix}_j_date"),
+                pl.col("cat").alias(f"{suffix}_j_cat"),
+                *[pl.col(n).alias(f"{n}_j") for n in ("n_ne", "n_sd", "n_not_cr_ne", "n_other", "pr_after_cr")],
+            )
+            .sort("subject_id", "key")
+        )
+        left = tp.filter(c.is_in([CR, PR])).select(
+            "subject_id", "date", "idx", "key", "n_ne", "n_sd", "n_not_cr_ne", "n_other"
+        )
+        return left.sort("subject_id", "key").join_asof(
+            right, on="key", by="subject_id", strategy="forward", check_sortedness=False
+        )
+
+    # Step 1: CR confirmed by the first CR >= confirm_days later, only CR/NE between.
+    cr = confirmer([CR], "cr").filter(pl.col("cr_j_date").is_not_null())
+    cr = cr.filter(
+        (pl.col("n_not_cr_ne_j") - pl.col("n_not_cr_ne") == 0)
+        & (pl.col("n_ne_j") - pl.col("n_ne") <= max_ne_between)
+    ).select("subject_id", "date", "cr_j_date")
+    tp = tp.join(cr, on=["subject_id", "date"], how="left")
+
+    # Step 2: PR (or failed CR) confirmed by the first CR/PR >= confirm_days later.
+    pr = confirmer([CR, PR], "pr").filter(pl.col("pr_j_date").is_not_null())
+    pr = pr.filter(
+        (pl.col("n_other_j") - pl.col("n_other") == 0)
+        & (pl.col("n_sd_j") - pl.col("n_sd") <= (1 if accept_sd_between else 0))
+        & (pl.col("n_ne_j") - pl.col("n_ne") <= max_ne_between)
+        & (pl.col("pr_after_cr_j").is_null() | (pl.col("pr_after_cr_j") <= pl.col("idx")))
+    ).select("subject_id", "date", "pr_j_date", "pr_j_cat")
+    tp = tp.join(pr, on=["subject_id", "date"], how="left")
+    eligible = (c == PR) | ((c == CR) & pl.col("cr_j_date").is_null() & pl.lit(failed_cr_as_pr))
+    return tp.with_columns(
+        pl.when(eligible).then(pl.col("pr_j_date")).otherwise(None).alias("pr_j_date"),
+        pl.when(eligible).then(pl.col("pr_j_cat")).otherwise(None).alias("pr_j_cat"),
+    )
