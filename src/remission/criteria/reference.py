@@ -295,15 +295,15 @@ def non_targets_at(subject: Subject, seg: Segment, sets: LesionSets, d: dt.date)
     """Non-target lesions to judge at date ``d``, with their row (``None`` = no row).
 
     With a baseline: the segment's fixed non-targets (a missing row is "not evaluated"),
-    plus role ``non_target`` lesions first seen after the baseline that have a row at d.
-    Without a baseline (Table 5): the role ``non_target`` rows present at d.
+    plus every other role ``non_target`` lesion that has a row at d (recorded non-target
+    disease always counts where it is recorded, even when the lesion was not re-recorded at
+    this line's baseline).  Without a baseline (Table 5): the role ``non_target`` rows at d.
     """
     out: list[tuple[str, Obs | None]] = [(lid, subject.at(lid, d)) for lid in sets.non_targets]
     fixed = set(sets.targets) | set(sets.non_targets) | set(sets.new)
     for o in subject.rows_on(d):
         if o.role == "non_target" and o.lesion_id not in fixed:
-            if seg.baseline_date is None or subject.first_seen[o.lesion_id] > seg.baseline_date:
-                out.append((o.lesion_id, o))
+            out.append((o.lesion_id, o))
     return out
 
 
@@ -1095,7 +1095,8 @@ def rule_W1(new: NewLesions) -> bool:
 def rule_W2_lesions(products: dict[str, float | None], refs: dict[str, float], min_abs: float) -> list[str]:
     """W2, ``who_pd_basis = "any_lesion"``: targets whose product grew >= 25 % vs their
     reference (smallest product so far incl. baseline, or baseline)."""
-    return [lid for lid, p in products.items() if p is not None and who_grows(p, refs[lid], min_abs)]
+    return [lid for lid, p in products.items()
+            if p is not None and refs.get(lid) is not None and who_grows(p, refs[lid], min_abs)]
 
 
 def rule_W2_sum(spd: float | None, reference: float, min_abs: float) -> bool:
@@ -1138,8 +1139,8 @@ class _Who:
             bsum = self.products(subject, sets, seg.baseline_date)
             complete = bsum is not None and bsum.complete
             st = _SegmentState(nadir=bsum.total if complete else None)
-            if complete:
-                st.lesion_min_product = dict(bsum.values)
+            if bsum is not None:  # per-lesion references exist even when another lesion is missing
+                st.lesion_min_product = {l: v for l, v in bsum.values.items() if v is not None}
             states[seg.line] = (sets, st, bsum)
         return states[seg.line]
 
@@ -1153,11 +1154,11 @@ class _Who:
             if classify_new_lesion(subject.at(lid, d)) == "equivocal":
                 st.first_equivocal.setdefault(lid, d)
         p = self.products(subject, sets, d)
-        if p is not None and st.nadir is not None:
+        if p is not None:
             for lid, v in p.values.items():  # per-lesion smallest product so far (§3.2)
                 if v is not None:
-                    st.lesion_min_product[lid] = min(st.lesion_min_product[lid], v)
-            if p.complete:
+                    st.lesion_min_product[lid] = min(st.lesion_min_product.get(lid, v), v)
+            if p.complete and st.nadir is not None:
                 st.nadir = min(st.nadir, p.total)
         return row
 
@@ -1191,7 +1192,15 @@ class _Who:
         if p is None:
             tr = Decision("NA", "")
         elif baseline_value is None:
-            tr = Decision("NE", "B1")
+            # B1: no sum to compare, but a lesion with its own reference can still grow (W2)
+            if self.o.who_pd_basis == "any_lesion":
+                refs = bsum.values if self.o.who_pd_reference == "baseline" else st.lesion_min_product
+                grown = rule_W2_lesions(products, refs, min_abs)
+                reference_text = ", ".join(
+                    f"{_lesion(subject, l)} product {_n(products[l])} mm² is {_pct(pct_change(products[l], refs[l]))} "
+                    f"vs its {'baseline' if self.o.who_pd_reference == 'baseline' else 'smallest'} {_n(refs[l])} mm²"
+                    for l in grown)
+            tr = Decision("PD", "W2") if grown else Decision("NE", "B1")
         else:
             if self.o.who_pd_basis == "any_lesion":
                 refs = bsum.values if self.o.who_pd_reference == "baseline" else st.lesion_min_product
@@ -1235,10 +1244,12 @@ class _Who:
             overall, rule = "PD", "W1"
         elif grown or sum_grown or nt_prog:
             overall, rule = "PD", "W2"
-        elif tr.response == "NE" or missing:
+        elif tr.response == "NE" or (missing and tr.response not in ("CR", "PR")):
             overall, rule = "NE", ("B1" if tr.rule == "B1" else "W3")
+        elif missing:  # who.md §4.4: measurable PR/CR and no PD elsewhere -> PR, even with other disease NE
+            overall, rule = "PR", "W5"
         elif not products and not nts:
-            overall, rule = "NE", "W3"
+            overall, rule = "NE", "W0"  # W0: nothing recorded to evaluate (our id)
         elif rule_W4(products, nt_states):
             overall, rule = "CR", "W4"
         elif p is not None and rule_W5(p.total, baseline_value):

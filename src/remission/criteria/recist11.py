@@ -1,0 +1,563 @@
+"""RECIST 1.1 per-assessment responses (recist11.md §3–4), vectorised over all subjects.
+
+Implements ``docs/imaging_engine.md`` exactly; the rule ids in ``rule_ids`` are those of
+the note (``T1``–``T6``/``T6c``, ``N0``–``N4``, ``NL0``/``NL1``/``NLeq``, ``TAB4``/``TAB5``,
+``R47``, ``B0``, ``B1``).  Lesion sets and segment assignment are in :mod:`._lesions`.
+
+Choices where the note or the spec is silent (besides those listed in :mod:`._lesions`):
+
+* ``value`` on an incomplete time point is the partial sum of the usable target values
+  (needed for T1); it is null when no target has a usable value.  Percent changes are
+  reported for that partial sum too.
+* B0 (targets but no baseline) and B1 (incomplete baseline) make the target response NE;
+  the overall response still follows Table 4, so an unequivocal new lesion or non-target
+  progression gives PD (Table 4 "any PD component → PD").
+* "Previous evaluated time point" (§4.7) = the previous follow-up of the same segment whose
+  overall response (before §4.7) is not NE.  A CR "run" for ``pd_if_prior_confirmed_cr``
+  is a stretch of CR time points with only NE between them; the prior CR is confirmed when
+  its date is ≥ ``confirm_days`` after the run's first CR.
+* Reappearance of a non-nodal non-target (§4.7) = status ``present``, ``too_small`` or
+  ``progression``; ``equivocal`` does not count.
+* ``SINGLE_NODE_REAPPEARANCE`` is emitted whenever the previous evaluated time point was CR
+  and the only reappearing disease is one nodal target, whatever the policy.
+* ``continued_pr_after_confirmation`` (T6c): a PR at p is confirmed by a PR/CR at q with
+  ``q − p ≥ confirm_days``, both after the segment's last PD before t; what lies between
+  p and q is not checked (labels only, never BOR).
+* Tumour markers (§4.3 N3, §6.11): a marker is elevated at baseline when its latest value in
+  ``[baseline − window, baseline]`` exceeds its ULN; segments without a baseline use no
+  markers.
+* ``BASELINE_TOO_EARLY`` (§3.3) is a warning on the baseline row when the baseline is more
+  than ``baseline_window_days`` before ``reference_start``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from remission.options import RecistOptions
+from remission.schema import TIMEPOINTS
+
+from ._lesions import (
+    INF,
+    KEY,
+    NOT_EVALUATED,
+    SEG,
+    Prepared,
+    finish,
+    joined,
+    label,
+    materialise,
+    num,
+    pct_change,
+    prepare,
+    prev_evaluated,
+    signed,
+    sites,
+)
+
+CODE = "recist1.1"
+#: best → worst (criteria/README.md)
+ORDER = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING")
+#: category → canonical level (imaging_engine.md "Overall response OR")
+CANONICAL = {
+    "CR": "COMPLETE",
+    "PR": "PARTIAL",
+    "SD": "STABLE",
+    "NON-CR/NON-PD": "STABLE",
+    "PD": "PROGRESSION",
+    "NE": "NOT_EVALUABLE",
+}
+
+_EMPTY = pl.lit([], dtype=pl.List(pl.String))
+_NONCR = "NON-CR/NON-PD"
+
+
+def _target_value(d: pl.Expr, status: pl.Expr, tstm: float) -> pl.Expr:
+    """Per-lesion value (recist11.md §3.4; note "Per-lesion value at a date")."""
+    return (
+        pl.when(d.is_not_null())
+        .then(d)
+        .when(status == "absent")
+        .then(pl.lit(0.0))
+        .when(status == "too_small")
+        .then(pl.lit(float(tstm)))
+        .otherwise(pl.lit(None, dtype=pl.Float64))
+    )
+
+
+def _markers(prep: Prepared, labs: pl.DataFrame | None, options: RecistOptions) -> pl.DataFrame | None:
+    """Marker state per follow-up (recist11.md §4.3 N3, §6.11): ``mk_elev`` markers elevated
+    at baseline, ``mk_bad`` of them not ≤ ULN at t (or not measured in the window)."""
+    if not options.marker_uln or labs is None or labs.height == 0:
+        return None
+    w = pl.duration(days=options.marker_window_days)
+    uln = pl.DataFrame(
+        {"test": list(options.marker_uln), "uln": [float(v) for v in options.marker_uln.values()]},
+        schema={"test": pl.String, "uln": pl.Float64},
+    )
+    lab = labs.select(
+        "subject_id", lab_date=pl.col("date").cast(pl.Date), test="test", lab_value=pl.col("value").cast(pl.Float64)
+    ).join(uln, on="test", how="inner")
+    seg = prep.segments.filter(pl.col("baseline_date").is_not_null()).select(*SEG, "baseline_date")
+    elevated = (
+        seg.join(lab, on="subject_id", how="inner")
+        .filter(pl.col("lab_date") <= pl.col("baseline_date"), pl.col("lab_date") >= pl.col("baseline_date") - w)
+        .sort("lab_date")
+        .group_by([*SEG, "test"], maintain_order=True)
+        .agg(pl.col("lab_value").last().alias("base_value"), pl.col("uln").first())
+        .filter(pl.col("base_value") > pl.col("uln"))
+        .select(*SEG, "test", "uln")
+    )
+    fu = prep.followups.select(KEY).join(elevated, on=SEG, how="inner")
+    latest = (
+        fu.join(lab.drop("uln"), on=["subject_id", "test"], how="inner")
+        .filter(pl.col("lab_date") <= pl.col("date"), pl.col("lab_date") >= pl.col("date") - w)
+        .sort("lab_date")
+        .group_by([*KEY, "test"], maintain_order=True)
+        .agg(pl.col("lab_value").last())
+    )
+    m = fu.join(latest, on=[*KEY, "test"], how="left").with_columns(
+        bad=pl.col("lab_value").is_null() | (pl.col("lab_value") > pl.col("uln"))
+    )
+    text = (
+        pl.when(pl.col("lab_value").is_null())
+        .then(pl.format("marker {} not measured within {} days", pl.col("test"), pl.lit(options.marker_window_days)))
+        .otherwise(pl.format("marker {} {} > ULN {}", pl.col("test"), num(pl.col("lab_value")), num(pl.col("uln"))))
+    )
+    return m.with_columns(mk_t=text).group_by(KEY).agg(
+        mk_elev=pl.len().cast(pl.Int64),
+        mk_bad=pl.col("bad").sum().cast(pl.Int64),
+        mk_text=joined(pl.col("mk_t"), pl.col("bad"), "; "),
+    )
+
+
+def _segment_targets(prep: Prepared, tstm: float) -> pl.DataFrame:
+    """Baseline SOD per segment (§3.4); null when a target has no usable value (B1)."""
+    bv = _target_value(pl.col("base_d"), pl.col("base_status"), tstm)
+    return (
+        prep.targets.with_columns(bv=bv, lab=label(pl.col("lesion_id"), pl.col("organ")))
+        .group_by(SEG)
+        .agg(
+            n_targets=pl.len().cast(pl.Int64),
+            baseline_value=pl.when(pl.col("bv").null_count() == 0).then(pl.col("bv").sum()),
+            base_missing=joined(pl.col("lab"), pl.col("bv").is_null()),
+        )
+    )
+
+
+def _target_agg(prep: Prepared, tstm: float) -> pl.DataFrame:
+    v = pl.col("v")
+    nodal = pl.col("nodal")
+    reapp = ((~nodal & (v > 0)) | (nodal & (v >= 10))).fill_null(False)  # §4.7
+    return (
+        prep.target_obs.with_columns(
+            v=_target_value(pl.col("d"), pl.col("status"), tstm), lab=label(pl.col("lesion_id"), pl.col("organ"))
+        )
+        .with_columns(reapp=reapp)
+        .group_by(KEY)
+        .agg(
+            n_usable=v.count().cast(pl.Int64),
+            value=pl.when(v.count() > 0).then(v.sum()),
+            # §4.1 T3: every non-nodal target 0 mm and every nodal target < 10 mm
+            cr_ok=((~nodal & (v == 0)) | (nodal & (v < 10))).fill_null(False).all(),
+            has_nodal=nodal.any(),
+            nodal_sum=v.filter(nodal).sum(),
+            missing=joined(pl.col("lab"), v.is_null()),
+            t_reapp_ids=joined(
+                pl.format("{} {} mm", pl.col("lab"), num(v)), pl.col("reapp")
+            ),
+            n_reapp_nodal=(pl.col("reapp") & nodal).sum().cast(pl.Int64),
+            n_reapp_nonnodal=(pl.col("reapp") & ~nodal).sum().cast(pl.Int64),
+            t_organs=pl.col("organ"),
+            t_reapp_organs=pl.col("organ").filter(pl.col("reapp")),
+        )
+    )
+
+
+def non_target_agg(prep: Prepared) -> pl.DataFrame:
+    """Per follow-up non-target state (recist11.md §4.3 N1–N4; §4.7 for reappearance)."""
+    st = pl.col("status")
+    nodal = pl.col("nodal")
+    ne = (~pl.col("has_row") | (st.fill_null("") == NOT_EVALUATED))
+    prog = (st == "progression").fill_null(False)
+    absent = ((st == "absent").fill_null(False) | (nodal & (pl.col("d") < 10)).fill_null(False)) & ~ne
+    reapp = (
+        pl.when(nodal)
+        .then(prog | (pl.col("d") >= 10).fill_null(False))
+        .otherwise(st.is_in(["present", "too_small", "progression"]).fill_null(False))
+    )
+    return (
+        prep.nt_obs.with_columns(
+            ne=ne, prog=prog, absent=absent, reapp=reapp, lab=label(pl.col("lesion_id"), pl.col("organ"))
+        )
+        .group_by(KEY)
+        .agg(
+            n_nt=pl.len().cast(pl.Int64),
+            any_prog=pl.col("prog").any(),
+            any_ne=pl.col("ne").any(),
+            all_absent=pl.col("absent").all(),
+            prog_ids=joined(pl.col("lab"), pl.col("prog")),
+            ne_ids=joined(pl.col("lab"), pl.col("ne")),
+            present_ids=joined(pl.col("lab"), ~pl.col("absent") & ~pl.col("ne")),
+            nt_reapp_ids=joined(pl.col("lab"), pl.col("reapp")),
+            n_nt_reapp=pl.col("reapp").sum().cast(pl.Int64),
+            prog_organs=pl.col("organ").filter(pl.col("prog")),
+            nt_reapp_organs=pl.col("organ").filter(pl.col("reapp")),
+        )
+    )
+
+
+def new_lesion_agg(prep: Prepared) -> pl.DataFrame:
+    """Per follow-up new-lesion state (recist11.md §4.6): unequivocal ones, equivocal ones
+    (pending), and the back-dated progression date (first equivocal sighting)."""
+    kind = pl.col("kind")
+    uneq = kind == "unequivocal"
+    eq = kind == "equivocal"
+    return (
+        prep.new_obs.with_columns(lab=label(pl.col("lesion_id"), pl.col("organ")))
+        .group_by(KEY)
+        .agg(
+            nl=uneq.any(),
+            nl_eq=eq.any(),
+            nl_ids=joined(pl.col("lab"), uneq),
+            eq_ids=joined(pl.col("lab"), eq),
+            backdate=pl.col("first_equivocal").filter(uneq & (pl.col("first_equivocal") < pl.col("date"))).min(),
+            nl_organs=pl.col("organ").filter(uneq),
+        )
+    )
+
+
+def _frame(prep: Prepared, options: RecistOptions, labs: pl.DataFrame | None) -> pl.DataFrame:
+    tstm = options.tstm_default_mm
+    e = (
+        prep.followups.select(*KEY, "reference_start", "baseline_date", "end_date")
+        .join(_segment_targets(prep, tstm), on=SEG, how="left")
+        .join(_target_agg(prep, tstm), on=KEY, how="left")
+        .join(non_target_agg(prep), on=KEY, how="left")
+        .join(new_lesion_agg(prep), on=KEY, how="left")
+        .join(prep.b0, on=SEG, how="left")
+    )
+    mk = _markers(prep, labs, options)
+    if mk is not None:
+        e = e.join(mk, on=KEY, how="left")
+    else:
+        e = e.with_columns(
+            mk_elev=pl.lit(None, dtype=pl.Int64), mk_bad=pl.lit(None, dtype=pl.Int64), mk_text=pl.lit(None, dtype=pl.String)
+        )
+    e = e.with_columns(
+        pl.col("n_targets", "n_usable", "n_nt", "n_nt_reapp", "n_reapp_nodal", "n_reapp_nonnodal", "mk_elev", "mk_bad").fill_null(0),
+        pl.col("b0", "nl", "nl_eq", "any_prog", "any_ne", "has_nodal").fill_null(False),
+        pl.col("all_absent").fill_null(True),
+        pl.col("t_organs", "t_reapp_organs", "prog_organs", "nt_reapp_organs", "nl_organs").fill_null(_EMPTY),
+    ).sort(KEY)
+    return e
+
+
+def _with_target_response(e: pl.DataFrame) -> pl.DataFrame:
+    """Nadir, percent changes and the target response T1–T6 (recist11.md §3.4–3.5, §4.1)."""
+    e = materialise(e)
+    has_t = pl.col("n_targets") > 0
+    complete = has_t & (pl.col("n_usable") == pl.col("n_targets"))
+    # nadir(t): min of baseline and the complete earlier follow-ups of the segment (§3.4)
+    vc = pl.when(complete & pl.col("baseline_value").is_not_null()).then(pl.col("value"))
+    prev_min = vc.fill_null(INF).cum_min().shift(1, fill_value=INF).over(SEG)
+    e = e.with_columns(complete=complete, prev_min=prev_min).with_columns(
+        nadir_value=pl.when(pl.col("baseline_value").is_not_null()).then(
+            pl.min_horizontal(pl.col("baseline_value"), pl.col("prev_min"))
+        )
+    )
+    e = e.with_columns(
+        change_from_baseline_pct=pct_change(pl.col("value"), pl.col("baseline_value")),
+        change_from_nadir_pct=pct_change(pl.col("value"), pl.col("nadir_value")),
+        change_from_nadir_abs=pl.col("value") - pl.col("nadir_value"),
+    )
+    pd_cond = ((pl.col("change_from_nadir_pct") >= 20) & (pl.col("change_from_nadir_abs") >= 5)).fill_null(False)
+    pr_cond = (pl.col("change_from_baseline_pct") <= -30).fill_null(False)
+    complete = pl.col("complete")
+    tr = (
+        pl.when(pl.col("b0")).then(pl.lit("NE|B0"))
+        .when(~has_t).then(pl.lit("NA|"))
+        .when(pl.col("baseline_value").is_null()).then(pl.lit("NE|B1"))
+        .when(~complete & pd_cond).then(pl.lit("PD|T1"))
+        .when(~complete).then(pl.lit("NE|T2"))
+        .when(pl.col("cr_ok")).then(pl.lit("CR|T3"))
+        .when(pd_cond).then(pl.lit("PD|T4"))
+        .when(pr_cond).then(pl.lit("PR|T5"))
+        .otherwise(pl.lit("SD|T6"))
+    )
+    return e.with_columns(tr=tr).with_columns(
+        target_response=pl.col("tr").str.split_exact("|", 1).struct.field("field_0"),
+        tr_rule=pl.col("tr").str.split_exact("|", 1).struct.field("field_1"),
+    ).with_columns(tr_rule=pl.when(pl.col("tr_rule") == "").then(None).otherwise(pl.col("tr_rule")))
+
+
+def _with_non_target_response(e: pl.DataFrame) -> pl.DataFrame:
+    """Non-target response N0–N4 (recist11.md §4.3) and the new-lesion flag (§4.6)."""
+    ntr = (
+        pl.when((pl.col("n_nt") == 0) & (pl.col("mk_elev") == 0)).then(pl.lit("NA|N0"))
+        .when(pl.col("any_prog")).then(pl.lit("PD|N1"))
+        .when(pl.col("any_ne")).then(pl.lit("NE|N2"))
+        .when(pl.col("all_absent") & (pl.col("mk_bad") == 0)).then(pl.lit("CR|N3"))
+        .otherwise(pl.lit(f"{_NONCR}|N4"))
+    )
+    return e.with_columns(ntr=ntr).with_columns(
+        non_target_response=pl.col("ntr").str.split_exact("|", 1).struct.field("field_0"),
+        ntr_rule=pl.col("ntr").str.split_exact("|", 1).struct.field("field_1"),
+        nl_rule=pl.when(pl.col("nl")).then(pl.lit("NL1")).when(pl.col("nl_eq")).then(pl.lit("NLeq")).otherwise(pl.lit("NL0")),
+        new_lesion=pl.col("nl"),
+    )
+
+
+def _with_overall(e: pl.DataFrame, options: RecistOptions) -> pl.DataFrame:
+    """Tables 4/5 (§4.4–4.5), reappearance after CR (§4.7) and continued PR (§4.1 note)."""
+    tr, ntr, nl = pl.col("target_response"), pl.col("non_target_response"), pl.col("nl")
+    tab4 = (pl.col("n_targets") > 0) | pl.col("b0")
+    or4 = (
+        pl.when((tr == "PD") | (ntr == "PD") | nl).then(pl.lit("PD"))
+        .when((tr == "CR") & ntr.is_in(["CR", "NA"])).then(pl.lit("CR"))
+        .when(tr == "CR").then(pl.lit("PR"))
+        .when(tr == "PR").then(pl.lit("PR"))
+        .when(tr == "SD").then(pl.lit("SD"))
+        .otherwise(pl.lit("NE"))
+    )
+    or5 = (
+        pl.when((ntr == "PD") | nl).then(pl.lit("PD"))
+        .when(ntr == "CR").then(pl.lit("CR"))
+        .when(ntr == _NONCR).then(pl.lit(_NONCR))
+        .otherwise(pl.lit("NE"))
+    )
+    e = e.with_columns(
+        tab=pl.when(tab4).then(pl.lit("TAB4")).otherwise(pl.lit("TAB5")),
+        or_table=pl.when(tab4).then(or4).otherwise(or5),
+    )
+    # §4.7: previous evaluated time point (OR before §4.7 not NE) of the same segment
+    or_eval = pl.when(pl.col("or_table") != "NE").then(pl.col("or_table"))
+    e = e.with_columns(or_eval=or_eval).with_columns(
+        prev_or=prev_evaluated(pl.col("or_eval")).over(SEG),
+        prev_date=prev_evaluated(pl.when(pl.col("or_eval").is_not_null()).then(pl.col("date"))).over(SEG),
+    )
+    is_cr = pl.col("or_eval") == "CR"
+    e = e.with_columns(
+        run_start=pl.when(is_cr & (pl.col("prev_or").fill_null("") != "CR")).then(pl.col("date"))
+    ).with_columns(run_start=pl.col("run_start").forward_fill().over(SEG))
+    e = e.with_columns(
+        cr_conf_here=pl.when(pl.col("or_eval").is_not_null()).then(
+            is_cr & ((pl.col("date") - pl.col("run_start")).dt.total_days() >= options.confirm_days).fill_null(False)
+        )
+    ).with_columns(prev_cr_conf=prev_evaluated(pl.col("cr_conf_here")).over(SEG).fill_null(False))
+    prev_cr = (pl.col("prev_or") == "CR").fill_null(False)
+    reappear = (
+        (pl.col("n_reapp_nodal") + pl.col("n_reapp_nonnodal") > 0) | (pl.col("n_nt_reapp") > 0) | pl.col("nl")
+    )
+    policy = options.reappearance_after_cr
+    if policy == "pd_if_prior_cr":
+        r47 = prev_cr & reappear
+    elif policy == "pd_if_prior_confirmed_cr":
+        r47 = prev_cr & reappear & pl.col("prev_cr_conf")
+    else:  # reclassify_prior_as_pr: no forced PD
+        r47 = pl.lit(False)
+    single_node = (
+        prev_cr
+        & (pl.col("n_reapp_nodal") == 1)
+        & (pl.col("n_reapp_nonnodal") == 0)
+        & (pl.col("n_nt_reapp") == 0)
+        & ~pl.col("nl")
+    )
+    reclass = prev_cr & reappear if policy == "reclassify_prior_as_pr" else pl.lit(False)
+    e = e.with_columns(
+        # R47 is listed only when it decided: the tables did not already give PD
+        r47=r47 & (pl.col("or_table") != "PD").fill_null(True),
+        w_single=pl.when(single_node).then(pl.lit("SINGLE_NODE_REAPPEARANCE")),
+        w_reclass=pl.when(reclass).then(pl.lit("PRIOR_CR_RECLASSIFIED_AS_PR")),
+    ).with_columns(
+        overall_response=pl.when(pl.col("r47")).then(pl.lit("PD")).otherwise(pl.col("or_table"))
+    )
+    if options.continued_pr_after_confirmation:
+        e = _continued_pr(e, options.confirm_days)
+    return e
+
+
+def _continued_pr(e: pl.DataFrame, confirm_days: int) -> pl.DataFrame:
+    """§4.1 note (EORTC FAQ "continued PR"): T6 → PR (rule T6c) after a confirmed PR."""
+    orr = pl.col("overall_response")
+    e = e.with_columns(
+        epoch=(orr == "PD").cast(pl.Int64).cum_sum().shift(1, fill_value=0).over(SEG),
+        pr_date=pl.when(orr == "PR").then(pl.col("date")),
+    )
+    grp = [*SEG, "epoch"]
+    e = e.with_columns(first_pr=pl.col("pr_date").cum_min().forward_fill().over(grp))
+    conf_here = (
+        orr.is_in(["PR", "CR"]) & ((pl.col("date") - pl.col("first_pr")).dt.total_days() >= confirm_days)
+    ).fill_null(False)
+    e = e.with_columns(conf_here=conf_here).with_columns(
+        conf_before=pl.col("conf_here").cast(pl.Int64).cum_max().shift(1, fill_value=0).over(grp) > 0
+    )
+    t6c = (pl.col("tr_rule") == "T6") & (orr == "SD") & pl.col("conf_before")
+    return e.with_columns(
+        target_response=pl.when(t6c).then(pl.lit("PR")).otherwise(pl.col("target_response")),
+        tr_rule=pl.when(t6c).then(pl.lit("T6c")).otherwise(pl.col("tr_rule")),
+        overall_response=pl.when(t6c).then(pl.lit("PR")).otherwise(orr),
+    )
+
+
+def _explanation() -> pl.Expr:
+    """One line per time point (note "Explanation"); numbers rounded to 1 decimal."""
+    c = pl.col
+    v, b, n = num(c("value")), num(c("baseline_value")), num(c("nadir_value"))
+    pb, pn, an = signed(c("change_from_baseline_pct")), signed(c("change_from_nadir_pct")), signed(c("change_from_nadir_abs"))
+    orr, rule = c("overall_response"), c("tr_rule")
+    nl_txt = pl.concat_str(
+        pl.format("new lesion {}", c("nl_ids")),
+        pl.when(c("backdate").is_not_null()).then(pl.format(" (first seen equivocal on {})", c("backdate"))),
+        ignore_nulls=True,
+    )
+    reapp_ids = pl.concat_str(
+        pl.when(c("t_reapp_ids") != "").then(c("t_reapp_ids")),
+        pl.when(c("nt_reapp_ids") != "").then(c("nt_reapp_ids")),
+        pl.when(c("nl")).then(c("nl_ids")),
+        separator=", ",
+        ignore_nulls=True,
+    )
+    pd_txt = pl.concat_str(
+        pl.lit("PD: "),
+        pl.concat_str(
+            pl.when(c("nl")).then(nl_txt),
+            pl.when(c("non_target_response") == "PD").then(pl.format("unequivocal progression of non-target {}", c("prog_ids"))),
+            pl.when(rule == "T4").then(
+                pl.format("sum {} mm is {}% ({} mm) above nadir {} mm (>= 20% and >= 5 mm)", v, pn, an, n)
+            ),
+            pl.when(rule == "T1").then(
+                pl.format(
+                    "sum of measured targets {} mm is {}% ({} mm) above nadir {} mm (>= 20% and >= 5 mm) although target {} not evaluated",
+                    v, pn, an, n, c("missing"),
+                )
+            ),
+            pl.when(c("r47")).then(pl.format("disease reappeared after CR on {}: {}", c("prev_date"), reapp_ids)),
+            separator="; ",
+            ignore_nulls=True,
+        ),
+    )
+    markers_ok = pl.when(c("mk_elev") > 0).then(pl.lit("; markers <= ULN")).otherwise(pl.lit(""))
+    nt_part = pl.when(c("n_nt") > 0).then(pl.lit("non-targets absent")).otherwise(pl.lit("no non-target lesions"))
+    cr_t4 = pl.concat_str(
+        pl.lit("CR: all non-nodal targets 0 mm"),
+        pl.when(c("has_nodal")).then(pl.format(", nodes < 10 mm ({} mm)", num(c("nodal_sum")))).otherwise(pl.lit("")),
+        pl.lit("; "),
+        nt_part,
+        markers_ok,
+    )
+    cr_t5 = pl.concat_str(pl.lit("CR: non-targets absent"), markers_ok)
+    non_cr_reason = pl.concat_str(
+        pl.when(c("present_ids") != "").then(pl.format("non-target {} present", c("present_ids"))),
+        pl.when(c("mk_bad") > 0).then(c("mk_text")),
+        separator="; ",
+        ignore_nulls=True,
+    )
+    nt_not_cr = (
+        pl.when(c("non_target_response") == "NE")
+        .then(pl.format("non-target {} not evaluated", c("ne_ids")))
+        .otherwise(non_cr_reason)
+    )
+    pr_txt = (
+        pl.when(rule == "T5").then(pl.format("PR: sum {} mm is {}% from baseline {} mm (>= 30% decrease); nadir {} mm", v, pb, b, n))
+        .when(rule == "T6c").then(
+            pl.format("PR: sum {} mm is {}% from baseline {} mm; PR continued after a confirmed PR (no PD); nadir {} mm", v, pb, b, n)
+        )
+        .otherwise(pl.concat_str(pl.lit("PR: targets in CR (all non-nodal 0 mm, nodes < 10 mm) but "), nt_not_cr))
+    )
+    sd_txt = pl.format(
+        "SD: sum {} mm is {}% from baseline {} mm (not <= -30%) and {}% ({} mm) from nadir {} mm (not >= 20% and >= 5 mm)",
+        v, pb, b, pn, an, n,
+    )
+    ne_txt = (
+        pl.when(rule == "B0").then(pl.lit("NE: target lesions recorded but no baseline scan"))
+        .when(rule == "B1").then(pl.format("NE: baseline incomplete (target {} not measured at baseline)", c("base_missing")))
+        .when(rule == "T2").then(pl.format("NE: target {} not evaluated", c("missing")))
+        .when(c("non_target_response") == "NE").then(pl.format("NE: non-target {} not evaluated", c("ne_ids")))
+        .otherwise(pl.lit("NE: no target or non-target disease recorded"))
+    )
+    main = (
+        pl.when(orr == "PD").then(pd_txt)
+        .when(orr == "CR").then(pl.when(c("tab") == "TAB4").then(cr_t4).otherwise(cr_t5))
+        .when(orr == "PR").then(pr_txt)
+        .when(orr == "SD").then(sd_txt)
+        .when(orr == _NONCR).then(pl.concat_str(pl.lit("NON-CR/NON-PD: "), non_cr_reason))
+        .otherwise(ne_txt)
+    )
+    pending = pl.when(c("nl_eq")).then(pl.format("; equivocal new lesion {} pending", c("eq_ids"))).otherwise(pl.lit(""))
+    return pl.concat_str(main, pending)
+
+
+def _outputs(e: pl.DataFrame) -> pl.DataFrame:
+    c = pl.col
+    is_pd = c("overall_response") == "PD"
+    sum_rule = c("tr_rule").is_in(["T1", "T4"]).fill_null(False)
+    rec = sites(
+        pl.when(c("nl")).then(c("nl_organs")).otherwise(_EMPTY),
+        pl.when(c("non_target_response") == "PD").then(c("prog_organs")).otherwise(_EMPTY),
+        pl.when(sum_rule).then(c("t_organs")).otherwise(_EMPTY),
+        pl.when(c("r47")).then(pl.concat_list(c("t_reapp_organs"), c("nt_reapp_organs"))).otherwise(_EMPTY),
+    )
+    # ';'-joined in alphabetical order
+    warnings = pl.concat_str(c("w_reclass"), c("w_single"), separator=";", ignore_nulls=True)
+    return e.with_columns(
+        canonical_level=c("overall_response").replace_strict(CANONICAL, default=None),
+        is_progression_event=is_pd,
+        progression_event_date=pl.when(is_pd).then(
+            pl.when(c("nl") & c("backdate").is_not_null()).then(c("backdate")).otherwise(c("date"))
+        ),
+        pending_progression=c("nl_eq"),
+        recurrence_sites=pl.when(is_pd).then(rec),
+        rule_ids=pl.concat_str(
+            c("tr_rule"), c("ntr_rule"), c("nl_rule"), pl.when(c("r47")).then(pl.lit("R47")), c("tab"),
+            separator=",", ignore_nulls=True,
+        ),
+        warnings=pl.when(warnings == "").then(None).otherwise(warnings),
+        explanation=_explanation(),
+    )
+
+
+def _baseline_rows(prep: Prepared, options: RecistOptions) -> pl.DataFrame:
+    """Baseline rows (note "Input"): null responses, the baseline sum in the text."""
+    c = pl.col
+    seg_t = _segment_targets(prep, options.tstm_default_mm)
+    br = (
+        prep.baseline_rows.join(seg_t, on=SEG, how="left")
+        .join(prep.nt_fixed_count, on=SEG, how="left")
+        .with_columns(c("n_targets", "n_nt_fixed").fill_null(0))
+    )
+    plural = pl.when(c("n_targets") == 1).then(pl.lit("target lesion")).otherwise(pl.lit("target lesions"))
+    expl = (
+        pl.when((c("n_targets") > 0) & c("baseline_value").is_not_null())
+        .then(pl.format("Baseline: sum of diameters {} mm ({} {})", num(c("baseline_value")), c("n_targets"), plural))
+        .when(c("n_targets") > 0)
+        .then(pl.format("Baseline: sum of diameters incomplete (target {} not measured)", c("base_missing")))
+        .otherwise(pl.format("Baseline: no target lesions ({} non-target lesions)", c("n_nt_fixed")))
+    )
+    too_early = (c("reference_start") - c("baseline_date")).dt.total_days() > options.baseline_window_days
+    return br.with_columns(
+        value=c("baseline_value"),
+        explanation=expl,
+        warnings=pl.when(too_early).then(pl.lit("BASELINE_TOO_EARLY")),
+    )
+
+
+def evaluate(
+    lesions: pl.DataFrame,
+    segments: pl.DataFrame,
+    options: RecistOptions = RecistOptions(),
+    labs: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """RECIST 1.1 time-point responses for every subject of ``segments``.
+
+    One row per (subject_id, date) of every lesion date of those subjects, with the columns
+    and dtypes of :data:`remission.schema.TIMEPOINTS`, sorted by subject and date.  Baseline
+    rows and rows outside every segment have null responses (note "Input").
+    """
+    prep = prepare(lesions, segments)
+    e = _frame(prep, options, labs)
+    e = _with_target_response(e)
+    e = _with_non_target_response(e)
+    e = _with_overall(e, options)
+    e = _outputs(e)
+    return finish(e, prep, _baseline_rows(prep, options), CODE, TIMEPOINTS)
