@@ -1,0 +1,425 @@
+"""``remission assess`` as a Python function: a dataset in, the three output tables out.
+
+    >>> from remission import assess
+    >>> result = assess("path/to/dataset")          # or assess(subjects=df, lesions=df, ...)
+    >>> result.summary, result.episodes, result.assessments
+
+Steps (docs/ARCHITECTURE.md): read and validate -> lines of therapy and evaluation segments
+-> per-assessment responses of each subject's criterion -> best overall response without and
+with confirmation (line 1) -> per-date patient status -> remission episodes and lifecycle ->
+the ``assessments``, ``episodes`` and ``summary`` tables of spec/tables.md.
+
+``as_of``: the data are cut at that date first (results, treatments started, deaths and
+contacts after it are unknown on that date; a treatment ending after it is ongoing), so the
+outputs are what the rules said on that date.  Default: the latest date in the data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from remission import schema as S
+from remission.criteria import registry, stated
+from remission.errors import InputError, InputErrors, errors_frame
+from remission.io import Dataset, from_frames, load_dataset
+from remission.options import AssessOptions
+from remission.timeline import bor as bor_mod
+from remission.timeline import endpoints, lines
+from remission.timeline.episodes import derive_episodes, lifecycle
+from remission.timeline.status import combine_statuses
+
+#: criteria whose per-assessment rules from lesion measurements are implemented
+IMAGING_CRITERIA = ("recist1.1", "who")
+
+
+@dataclass
+class AssessResult:
+    """The outputs of :func:`assess` (polars frames; ``to_pandas()`` on each if wanted)."""
+
+    assessments: pl.DataFrame
+    episodes: pl.DataFrame
+    summary: pl.DataFrame
+    errors: list[InputError] = field(default_factory=list)
+    #: the full per-assessment table (all columns of schema.TIMEPOINTS)
+    timepoints: pl.DataFrame | None = None
+    statuses: pl.DataFrame | None = None
+    segments: pl.DataFrame | None = None
+    as_of: dt.date | None = None
+
+    def write(self, out_dir: str | Path, fmt: str = "csv") -> list[Path]:
+        """Write ``assessments``, ``episodes``, ``summary`` (and ``errors`` when any) to
+        ``out_dir`` as CSV or Parquet; returns the paths written."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        tables = {"assessments": self.assessments, "episodes": self.episodes, "summary": self.summary}
+        if self.errors:
+            tables["errors"] = errors_frame(self.errors)
+        paths = []
+        for name, frame in tables.items():
+            path = out / f"{name}.{ 'parquet' if fmt == 'parquet' else 'csv'}"
+            if fmt == "parquet":
+                frame.write_parquet(path)
+            else:
+                frame.write_csv(path)
+            paths.append(path)
+        return paths
+
+
+# --------------------------------------------------------------------------------------
+
+
+def _latest_date(ds: Dataset) -> dt.date | None:
+    cands = []
+    for frame, cols in (
+        (ds.lesions, ["date"]),
+        (ds.labs, ["date"]),
+        (ds.findings, ["date"]),
+        (ds.responses, ["date"]),
+        (ds.treatments, ["start_date", "end_date"]),
+        (ds.subjects, ["diagnosis_date", "death_date", "last_contact_date"]),
+    ):
+        for c in cols:
+            if frame.height:
+                v = frame.get_column(c).max()
+                if v is not None:
+                    cands.append(v)
+    return max(cands) if cands else None
+
+
+def cut_at(ds: Dataset, as_of: dt.date) -> Dataset:
+    """The dataset as known on ``as_of`` (see module docstring)."""
+    day = pl.lit(as_of, dtype=pl.Date)
+    return Dataset(
+        subjects=ds.subjects.with_columns(
+            death_date=pl.when(pl.col("death_date") <= day).then(pl.col("death_date")),
+            last_contact_date=pl.when(pl.col("last_contact_date") <= day)
+            .then(pl.col("last_contact_date"))
+            .when(pl.col("last_contact_date").is_not_null())
+            .then(day),
+        ),
+        lesions=ds.lesions.filter(pl.col("date") <= day),
+        labs=ds.labs.filter(pl.col("date") <= day),
+        findings=ds.findings.filter(pl.col("date") <= day),
+        treatments=ds.treatments.filter(pl.col("start_date") <= day).with_columns(
+            end_date=pl.when(pl.col("end_date") <= day).then(pl.col("end_date"))
+        ),
+        responses=ds.responses.filter(pl.col("date") <= day),
+        files=ds.files,
+    )
+
+
+def _criterion_options(code: str, options: AssessOptions):
+    return options.who if code == "who" else options.recist
+
+
+def _evaluate_imaging(ds: Dataset, options: AssessOptions):
+    """Per-assessment responses from lesions, with lines of therapy (lines.iterate_segments)."""
+    crit = ds.subjects.select("subject_id", "criteria")
+    lesions = ds.lesions.join(crit, on="subject_id", how="left")
+    unsupported = lesions.filter(~pl.col("criteria").is_in(IMAGING_CRITERIA)).select("subject_id", "criteria").unique()
+    if unsupported.height:
+        rows = unsupported.sort("subject_id").rows()
+        errs = [
+            InputError(
+                ds.files.get("lesions", "lesions"),
+                None,
+                sid,
+                "criteria",
+                code,
+                f"a criterion whose rules from lesion measurements are implemented ({', '.join(IMAGING_CRITERIA)}); "
+                "give stated responses in the responses table or force --criteria",
+                "criteria_not_implemented",
+            )
+            for sid, code in rows
+        ]
+        raise InputErrors(errs)
+    active = lines.active_treatments(ds.treatments, options.remission.non_blocking_intents)
+    dates = lesions.select("subject_id", "date").unique()
+
+    def evaluate(segments: pl.DataFrame) -> pl.DataFrame:
+        parts = []
+        for code in IMAGING_CRITERIA:
+            subj = crit.filter(pl.col("criteria") == code).select("subject_id")
+            segs = segments.join(subj, on="subject_id", how="semi")
+            if segs.height == 0:
+                continue
+            les = ds.lesions.join(subj, on="subject_id", how="semi")
+            module = registry.get(code)
+            if code == "recist1.1":
+                parts.append(module.evaluate(les, segs, options.recist, labs=ds.labs))
+            else:
+                parts.append(module.evaluate(les, segs, _criterion_options(code, options)))
+        if not parts:
+            return S.empty(S.TIMEPOINTS)
+        return pl.concat(parts, how="vertical_relaxed").sort("subject_id", "date")
+
+    if dates.height == 0:
+        return S.empty(S.SEGMENTS), S.empty(S.TIMEPOINTS)
+    return lines.iterate_segments(dates, active, evaluate)
+
+
+def _stated(ds: Dataset, imaging_subjects: pl.DataFrame, options: AssessOptions):
+    """Stated responses as time points, with lines, for subjects without lesion data
+    (and kept as extra evidence for the others)."""
+    tp = stated.stated_timepoints(ds.responses, ds.subjects)
+    if tp.height == 0:
+        return S.empty(S.SEGMENTS), tp.with_columns(line=pl.lit(None, dtype=pl.Int32))
+    active = lines.active_treatments(ds.treatments, options.remission.non_blocking_intents)
+    only = tp.join(imaging_subjects, on="subject_id", how="anti")
+    dates = only.select("subject_id", "date").unique()
+
+    def evaluate(segments: pl.DataFrame) -> pl.DataFrame:
+        return lines.assign_lines(only.join(segments.select("subject_id").unique(), on="subject_id"), segments)
+
+    if dates.height:
+        segments, _ = lines.iterate_segments(dates, active, evaluate)
+    else:
+        segments = S.empty(S.SEGMENTS)
+    return segments, tp
+
+
+def _reference(segments: pl.DataFrame) -> pl.DataFrame:
+    return segments.filter(pl.col("line") == 1).select("subject_id", "reference_start")
+
+
+def _cutoff(segments: pl.DataFrame) -> pl.DataFrame:
+    """New anticancer therapy (recist11.md §5.1): the start of line 2."""
+    return (
+        segments.filter(pl.col("line") == 2)
+        .select("subject_id", pl.col("reference_start").alias("cutoff_date"))
+    )
+
+
+def _best_responses(primary: pl.DataFrame, segments: pl.DataFrame, subjects: pl.DataFrame, options: AssessOptions):
+    """Best overall response without and with confirmation (recist11.md §5; who.md §5),
+    per criterion group, of the first line."""
+    ref = _reference(segments)
+    cutoff = _cutoff(segments) if options.recist.exclude_after_new_therapy else None
+    out = []
+    for code, group in subjects.select("subject_id", "criteria").group_by("criteria"):
+        crit = code[0]
+        ids = group.select("subject_id")
+        r = ref.join(ids, on="subject_id", how="semi")
+        if r.height == 0:
+            continue
+        tps = (
+            primary.join(ids, on="subject_id", how="semi")
+            .filter(pl.col("overall_response").is_not_null())
+            .with_columns(
+                response=pl.col("overall_response").str.to_uppercase().replace_strict(
+                    stated.BOR_CODE, default=None
+                )
+            )
+            .filter(pl.col("response").is_not_null())
+            .select("subject_id", "date", "response")
+        )
+        if crit == "who":  # WHO names stable disease "NC" (who.md §4.1 W6, §5)
+            kw = dict(confirm_days=options.who.confirm_days, max_ne_between=options.who.max_ne_between,
+                      accept_sd_between=False, sd_min_days=options.who.nc_min_days, sd_label="NC")
+        else:
+            kw = dict(confirm_days=options.recist.confirm_days, max_ne_between=options.recist.max_ne_between,
+                      accept_sd_between=options.recist.accept_sd_between, sd_min_days=options.recist.sd_min_days)
+        c = cutoff.join(ids, on="subject_id", how="semi") if cutoff is not None else None
+        unconf = bor_mod.best_overall_response(tps, r, confirm=False, missing_as_ne=options.recist.missing_as_ne, cutoff=c, **kw)
+        conf = bor_mod.best_overall_response(tps, r, confirm=True, missing_as_ne=options.recist.missing_as_ne, cutoff=c, **kw)
+        both = unconf.select(
+            "subject_id",
+            pl.col("bor").alias("best_response"),
+            pl.col("bor_date").alias("best_response_date"),
+            pl.col("bor_rule").alias("best_response_rule"),
+        ).join(
+            conf.select(
+                "subject_id",
+                pl.col("bor").alias("confirmed_best_response"),
+                pl.col("bor_date").alias("confirmed_best_response_date"),
+                pl.col("bor_rule").alias("confirmed_best_response_rule"),
+            ),
+            on="subject_id",
+            how="full",
+            coalesce=True,
+        )
+        out.append(both)
+    if not out:
+        return pl.DataFrame(
+            schema={
+                "subject_id": pl.String,
+                "best_response": pl.String,
+                "best_response_date": pl.Date,
+                "best_response_rule": pl.String,
+                "confirmed_best_response": pl.String,
+                "confirmed_best_response_date": pl.Date,
+                "confirmed_best_response_rule": pl.String,
+            }
+        )
+    return pl.concat(out, how="vertical_relaxed")
+
+
+def _clinical_results(findings: pl.DataFrame) -> pl.DataFrame:
+    """Physical examination and symptoms findings as clinical evidence (remission_model.md §5
+    rules 2 and 6).  ``physical_exam``: ``evidence`` shows disease, ``no_evidence`` does not.
+    ``symptoms``: ``none`` is clinical follow-up without disease; other values are not taken
+    as disease-related (the spec counts symptoms only when marked disease-related)."""
+    f = findings.filter(
+        ((pl.col("finding") == "physical_exam") & pl.col("value").str.to_lowercase().is_in(["evidence", "no_evidence"]))
+        | ((pl.col("finding") == "symptoms") & (pl.col("value").str.to_lowercase() == "none"))
+    )
+    return f.select(
+        "subject_id",
+        "date",
+        level=pl.lit(None, dtype=pl.String),
+        progression_event_date=pl.lit(None, dtype=pl.Date),
+        source=pl.col("finding"),
+        clinical_only=pl.lit(True),
+        disease_evident=pl.col("value").str.to_lowercase() == "evidence",
+        recurrence_sites=pl.lit(None, dtype=pl.String),
+    )
+
+
+def _criterion_results(tp: pl.DataFrame) -> pl.DataFrame:
+    return tp.filter(pl.col("canonical_level").is_not_null()).select(
+        "subject_id",
+        "date",
+        level=pl.col("canonical_level"),
+        progression_event_date=pl.when(pl.col("canonical_level") == S.PROGRESSION).then(
+            pl.coalesce("progression_event_date", "date")
+        ),
+        source=pl.col("criteria"),
+        clinical_only=pl.lit(False),
+        disease_evident=pl.lit(None, dtype=pl.Boolean),
+        recurrence_sites=pl.col("recurrence_sites") if "recurrence_sites" in tp.columns else pl.lit(None, dtype=pl.String),
+    )
+
+
+def _assessments_table(imaging: pl.DataFrame, stated_tp: pl.DataFrame) -> pl.DataFrame:
+    """spec/tables.md ``assessments``: one row per subject and date; imaging rows first, then
+    stated responses on dates without imaging (worst of same-day statements)."""
+    rank = pl.col("canonical_level").replace_strict(
+        {lvl: i for i, lvl in enumerate(S.LEVEL_ORDER_WORST_FIRST)}, default=len(S.LEVEL_ORDER_WORST_FIRST)
+    )
+    st = (
+        stated_tp.join(imaging.select("subject_id", "date"), on=["subject_id", "date"], how="anti")
+        .with_columns(_r=rank)
+        .sort("subject_id", "date", "_r")
+        .unique(["subject_id", "date"], keep="first", maintain_order=True)
+        .select(
+            "subject_id",
+            "date",
+            "line",
+            "criteria",
+            "overall_response",
+            "canonical_level",
+            "is_progression_event",
+            "progression_event_date",
+            explanation=pl.format(
+                "{}: stated response ({}) from the responses table", pl.col("overall_response"), pl.col("evidence")
+            ),
+        )
+    )
+    cols = list(S.ASSESSMENTS_COLUMNS) + [
+        "line",
+        "nadir_value",
+        "change_from_nadir_abs",
+        "canonical_level",
+        "is_progression_event",
+        "progression_event_date",
+        "pending_progression",
+        "rule_ids",
+        "warnings",
+    ]
+    img = imaging.select([c for c in cols if c in imaging.columns])
+    out = pl.concat([img, st], how="diagonal_relaxed").select(cols)
+    return out.sort("subject_id", "date")
+
+
+def assess(
+    data: str | Path | Dataset | None = None,
+    options: AssessOptions | None = None,
+    **frames: Any,
+) -> AssessResult:
+    """Assess a dataset: a folder path, a validated :class:`~remission.io.Dataset`, or data
+    frames (pandas or polars) passed as ``subjects=..., lesions=..., treatments=...``.
+
+    Options: :class:`~remission.options.AssessOptions` (or keyword ``options=dict(...)``).
+    Raises :class:`~remission.errors.InputErrors` listing every input problem unless
+    ``options.skip_invalid``; then invalid subjects are left out and listed in
+    ``result.errors``.
+    """
+    if options is None:
+        options = AssessOptions()
+    elif isinstance(options, dict):
+        options = AssessOptions(**options)
+    if isinstance(data, Dataset):
+        ds, errors = data, []
+    elif data is not None:
+        ds, errors = load_dataset(data, criteria=options.criteria, skip_invalid=options.skip_invalid)
+    else:
+        ds, errors = from_frames(**frames, criteria=options.criteria, skip_invalid=options.skip_invalid)
+    as_of = options.as_of or _latest_date(ds)
+    if as_of is not None:
+        ds = cut_at(ds, as_of)
+
+    seg_img, tp_img = _evaluate_imaging(ds, options)
+    imaging_subjects = tp_img.select("subject_id").unique()
+    seg_st, tp_st = _stated(ds, imaging_subjects, options)
+    tp_st = lines.assign_lines(tp_st.drop("line", strict=False), pl.concat([seg_img, seg_st]))
+    segments = pl.concat([seg_img, seg_st]).sort("subject_id", "line")
+
+    # primary time points per subject: lesion-derived when present, else stated
+    primary = pl.concat(
+        [
+            tp_img.filter(pl.col("canonical_level").is_not_null()).select(
+                "subject_id", "date", "line", "overall_response", "canonical_level",
+                "is_progression_event", "progression_event_date",
+            ),
+            tp_st.join(imaging_subjects, on="subject_id", how="anti").select(
+                "subject_id", "date", "line", "overall_response", "canonical_level",
+                "is_progression_event", "progression_event_date",
+            ),
+        ],
+        how="vertical_relaxed",
+    )
+    subjects = ds.subjects
+    bors = _best_responses(primary, segments, subjects, options)
+    ends = endpoints.pfs_and_dor(primary, _reference(segments), subjects, add_one_day=options.remission.add_one_day)
+
+    results = pl.concat(
+        [_criterion_results(tp_img), _criterion_results(tp_st.with_columns(recurrence_sites=pl.lit(None, dtype=pl.String))),
+         _clinical_results(ds.findings)],
+        how="vertical_relaxed",
+    )
+    statuses = combine_statuses(results, options.remission)
+    episodes = derive_episodes(statuses, ds.treatments, subjects, options.remission, as_of=as_of)
+    life = lifecycle(statuses, episodes, ds.treatments, subjects, options.remission, options.followup, as_of=as_of)
+
+    missing = "NE" if options.recist.missing_as_ne else "MISSING"
+    summary = (
+        subjects.select("subject_id", "criteria")
+        .join(bors, on="subject_id", how="left")
+        .join(life, on="subject_id", how="left")
+        .join(ends, on="subject_id", how="left")
+        .with_columns(
+            status=pl.col("status").fill_null("not_assessed"),
+            # recist11.md §5.3: no post-baseline time point -> MISSING (NE with missing_as_ne)
+            best_response=pl.col("best_response").fill_null(missing),
+            confirmed_best_response=pl.col("confirmed_best_response").fill_null(missing),
+        )
+    )
+    extra = [c for c in summary.columns if c not in S.SUMMARY_COLUMNS]
+    summary = summary.select(list(S.SUMMARY_COLUMNS) + extra).sort("subject_id")
+
+    assessments = _assessments_table(tp_img, tp_st)
+    return AssessResult(
+        assessments=assessments,
+        episodes=episodes.sort("subject_id", "episode"),
+        summary=summary,
+        errors=list(errors),
+        timepoints=tp_img,
+        statuses=statuses,
+        segments=segments,
+        as_of=as_of,
+    )
