@@ -1,0 +1,596 @@
+"""ADaM ADRS (response analysis dataset) from SDTM RS, or from TR/TU lesion measurements.
+
+The parameters, flags and values are those of admiralonco's ADRS template
+(``inst/templates/ad_adrs.R``, admiralonco 1.4), which made pharmaverseadam's
+``adrs_onco``; the rules are summarised in ``tests/data/oracle/pharmaverse/README.md`` and
+cited below as "template".  Clinical rules come from ``criteria/recist11.md`` §5.
+
+Everything is vectorised over all subjects: one record per subject and parameter is a
+``group_by``/join result, never a Python loop over subjects.
+
+Per-visit responses (``PARAMCD = "OVR"``):
+
+* ``source="rs"``: ``RSTESTCD = "OVRLRESP"`` records of the chosen evaluator (``RSEVAL``,
+  default ``INVESTIGATOR``).  When the evaluator's records carry an acceptance flag
+  (``RSACPTFL``, several independent readers) only the accepted ones are used (choice: the
+  template only handles the investigator, who has no acceptance flag).
+* ``source="tr"``: derived from TR/TU lesion measurements by the RECIST 1.1 engine
+  (:mod:`remission.adam.tr_to_lesions`).
+
+Flags (template):
+
+* ``ADT`` from ``RSDTC``, a missing day imputed to the last day of the month
+  (``ADTF = "D"``); a missing month is not imputed (``ADT`` missing).
+* ``AVAL = aval_resp(AVALC)``: CR 1, PR 2, SD 3, NON-CR/NON-PD 4, PD 5, NE 6, MISSING 7;
+  any other code (``ND``, or a code outside the RECIST vocabulary such as rs_onco's
+  ``CHECK``) has no ``AVAL`` and therefore never contributes (the record stays in ADRS and
+  is reported as a warning, see :func:`derive_adrs_notes`).
+* ``ANL01FL``: records with ``AVAL`` and ``ADT >= reference date``; per subject and date the
+  worst one (NE < CR < PR < SD < NON-CR/NON-PD < PD; ties: highest ``RSSEQ``),
+  recist11.md §5.1 "same-day duplicates".
+* ``ANL02FL``: records (all OVR records, ordered by ``ADT``, ``RSSEQ``) up to and including
+  the first PD; every record when there is no PD (recist11.md §5.1: responses after
+  progression do not count).
+* Source of the response parameters: OVR with ``ANL01FL = ANL02FL = "Y"``.
+
+Parameters: ``PD`` (first PD, from ``ANL01FL`` records), ``RSP`` (first CR/PR), ``CB``
+(earliest CR/PR, or CR/PR/SD/NON-CR/NON-PD at least ``sd_min_days`` after the reference
+date, recist11.md §5.2), ``BOR`` and ``CBOR`` (:func:`remission.timeline.bor.best_overall_response`,
+recist11.md §5.3/§5.4), ``BCP``/``CBCP`` (BOR/CBOR in CR/PR), ``CRSP`` (earliest
+confirmed CR or PR, recist11.md §5.4), ``CCB`` (earliest confirmed response or clinical
+benefit), ``DEATH`` (ADSL ``DTHDT``), ``LSTA`` (last ``ANL01FL`` OVR, not restricted to
+before PD), ``MDIS`` (an evaluator's TU target lesion at the screening/baseline visit).
+
+Deliberate difference from the template: ``CBCP`` is derived from our ``CBOR``.  The
+template computes it from the dataset *before* CBOR was added (its ``dataset_add = adrs``
+inside the pipe refers to the earlier object), so its CBCP is ``N`` for every subject.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import polars as pl
+
+from remission.errors import InputError, InputErrors
+from remission.io.sdtm import (
+    REQUIRED,
+    ROW,
+    SdtmData,
+    as_sdtm,
+    date_expr,
+    dtc_errors,
+    impute_dtc,
+    parse_date_column,
+    require_columns,
+)
+from remission.timeline.bor import best_overall_response
+
+__all__ = ["derive_adrs", "derive_adrs_notes", "adsl_from_sdtm", "prepare_adsl", "AdrsOptions", "AVAL_RESP"]
+
+CR, PR, SD, NCNPD, PD, NE, MISSING = "CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING"
+
+#: admiralonco ``aval_resp()``; other codes (``ND``, unknown) give a missing AVAL.
+AVAL_RESP = {CR: 1.0, PR: 2.0, SD: 3.0, NCNPD: 4.0, PD: 5.0, NE: 6.0, MISSING: 7.0}
+#: template ``worst_resp()``: within one date the highest value is kept (ANL01FL).
+WORST_RESP = {NE: 1, CR: 2, PR: 3, SD: 4, NCNPD: 5, PD: 6}
+
+#: ADSL date columns converted to dates when present.
+ADSL_DATES = ("RANDDT", "TRTSDT", "TRTEDT", "DTHDT", "LSTALVDT", "EOSDT", "SCRFDT", "FRVDT")
+
+#: Source RS columns carried on records derived from an OVR record (as admiral keeps them).
+RS_CARRY = (
+    "DOMAIN", "VISITNUM", "VISIT", "RSTESTCD", "RSTEST", "RSORRES", "RSSTRESC", "RSEVAL",
+    "RSEVALID", "RSACPTFL", "RSDTC", "RSSEQ", "RSEXPL",
+)  # fmt: skip
+
+
+class AdamWarning(UserWarning):
+    """Input records that the derivation keeps but cannot use (see :func:`derive_adrs_notes`)."""
+
+
+@dataclass(frozen=True)
+class AdrsOptions:
+    """Options named as admiralonco names them (``ad_adrs.R`` / ``derive_param_confirmed_bor``)."""
+
+    reference: str = "RANDDT"
+    confirmation_days: int = 28
+    sd_min_days: int = 42
+    max_ne_between: int = 1
+    accept_sd: bool = False
+    source: str = "rs"
+    evaluator: str = "INVESTIGATOR"
+    failed_cr_as_pr: bool = False
+
+    def __post_init__(self):
+        if self.reference not in ("RANDDT", "TRTSDT"):
+            raise ValueError("reference must be RANDDT or TRTSDT")
+        if self.source not in ("rs", "tr"):
+            raise ValueError("source must be 'rs' or 'tr'")
+        if self.confirmation_days < 1 or self.sd_min_days < 0 or self.max_ne_between < 0:
+            raise ValueError("confirmation_days >= 1, sd_min_days >= 0, max_ne_between >= 0")
+
+
+# --------------------------------------------------------------------------------------
+# ADSL
+# --------------------------------------------------------------------------------------
+
+
+def adsl_from_sdtm(sdtm: SdtmData) -> pl.DataFrame:
+    """A minimal ADSL (text columns) from DM (+ DS, EX, RS, TR) when no ADSL is given.
+
+    Follows admiral's ADSL template where the SDTM allows it:
+
+    * ``RANDDT``: DS ``DSSTDTC`` of ``DSDECOD = "RANDOMIZED"`` (complete dates only);
+    * ``TRTSDT``/``TRTEDT``: DM ``RFXSTDTC``/``RFXENDTC`` date part (the template uses EX
+      exposure records; RFXSTDTC is their SDTM summary);
+    * ``DTHDT``: DM ``DTHDTC``, missing day/month imputed to the first (``DTHDTF``);
+    * ``LSTALVDT`` (choice, an approximation of the template's many-domain rule): the
+      latest complete date among DM ``RFSTDTC``/``RFENDTC``/``RFXSTDTC``/``RFXENDTC``, DS
+      ``DSSTDTC``, EX ``EXSTDTC``/``EXENDTC``, RS ``RSDTC``, TR ``TRDTC`` and ``DTHDT``.
+    """
+    dm = sdtm.get("dm")
+    if dm is None:
+        raise InputErrors([InputError("adsl", None, None, None, None, "an ADSL file or a DM domain", "missing")])
+    errors = require_columns(dm, REQUIRED["dm"], sdtm.file("dm"))
+    if errors:
+        raise InputErrors(errors)
+    keep = [c for c in dm.columns if c not in (ROW, "DOMAIN")]
+    adsl = dm.select(ROW, *keep)
+
+    def full(col: str) -> pl.Expr:
+        d, _ = impute_dtc(pl.col(col), date_imputation="first", highest_imputation="D")
+        return pl.when(pl.col(col).str.contains(r"^\d{4}-\d{2}-\d{2}")).then(d)
+
+    dates: list[pl.DataFrame] = []
+    ds = sdtm.get("ds")
+    if ds is not None and {"DSDECOD", "DSSTDTC"} <= set(ds.columns):
+        rand = (
+            ds.filter(pl.col("DSDECOD") == "RANDOMIZED")
+            .group_by("USUBJID")
+            .agg(full("DSSTDTC").min().alias("RANDDT"))
+        )
+        adsl = adsl.join(rand, on="USUBJID", how="left")
+        dates.append(ds.select("USUBJID", full("DSSTDTC").alias("d")))
+    else:
+        adsl = adsl.with_columns(pl.lit(None, pl.Date).alias("RANDDT"))
+    for col, new in (("RFXSTDTC", "TRTSDT"), ("RFXENDTC", "TRTEDT")):
+        adsl = adsl.with_columns((full(col) if col in dm.columns else pl.lit(None, pl.Date)).alias(new))
+    if "DTHDTC" in dm.columns:
+        d, f = impute_dtc(pl.col("DTHDTC"), date_imputation="first", highest_imputation="M")
+        adsl = adsl.with_columns(d.alias("DTHDT"), f.alias("DTHDTF"))
+    else:
+        adsl = adsl.with_columns(pl.lit(None, pl.Date).alias("DTHDT"))
+    for col in ("RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC"):
+        if col in dm.columns:
+            dates.append(dm.select("USUBJID", full(col).alias("d")))
+    for dom, cols in (("ex", ("EXSTDTC", "EXENDTC")), ("rs", ("RSDTC",)), ("tr", ("TRDTC",))):
+        frame = sdtm.get(dom)
+        if frame is not None:
+            dates.extend(frame.select("USUBJID", full(c).alias("d")) for c in cols if c in frame.columns)
+    dates.append(adsl.select("USUBJID", pl.col("DTHDT").alias("d")))
+    last = pl.concat(dates).group_by("USUBJID").agg(pl.col("d").max().alias("LSTALVDT"))
+    adsl = adsl.join(last, on="USUBJID", how="left")
+    return adsl.with_columns(pl.col(c).dt.strftime("%Y-%m-%d") for c in ("RANDDT", "TRTSDT", "TRTEDT", "DTHDT", "LSTALVDT"))
+
+
+def prepare_adsl(adsl: pl.DataFrame, file: str, reference: str) -> pl.DataFrame:
+    """ADSL with its date columns as ``pl.Date``; located errors for bad dates/columns."""
+    errors = require_columns(adsl, ("USUBJID", reference), file)
+    for col in ADSL_DATES:
+        errors += parse_date_column(adsl, col, file)
+    if "USUBJID" in adsl.columns:
+        dup = adsl.filter(pl.col("USUBJID").is_duplicated())
+        errors += [
+            InputError(file, r[ROW], r["USUBJID"], "USUBJID", r["USUBJID"], "one ADSL row per subject", "duplicate")
+            for r in dup.select(ROW, "USUBJID").iter_rows(named=True)
+        ]
+    if errors:
+        raise InputErrors(errors)
+    if "STUDYID" not in adsl.columns:
+        adsl = adsl.with_columns(pl.lit(None, pl.String).alias("STUDYID"))
+    return adsl.with_columns(date_expr(c).alias(c) for c in ADSL_DATES if c in adsl.columns)
+
+
+def _resolve_adsl(sdtm: SdtmData, adsl, reference: str) -> pl.DataFrame:
+    if adsl is None:
+        if "adsl" in sdtm:
+            frame, file = sdtm.get("adsl"), sdtm.file("adsl")
+        else:
+            frame, file = adsl_from_sdtm(sdtm).with_columns(pl.col(ROW).cast(pl.Int64)), "adsl (from DM/DS)"
+    else:
+        one = as_sdtm({"adsl": adsl})
+        frame, file = one.get("adsl"), one.file("adsl")
+    for c in ADSL_DATES:
+        if c in frame.columns and frame.schema[c] == pl.Date:
+            frame = frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%d"))
+    return prepare_adsl(frame, file, reference)
+
+
+# --------------------------------------------------------------------------------------
+# OVR records
+# --------------------------------------------------------------------------------------
+
+
+def _select_evaluator(frame: pl.DataFrame, prefix: str, evaluator: str) -> pl.DataFrame:
+    """Records of one evaluator (``--EVAL``); accepted reads only when ``--ACPTFL`` is used."""
+    ev, acpt = f"{prefix}EVAL", f"{prefix}ACPTFL"
+    if ev in frame.columns:
+        frame = frame.filter(pl.col(ev).str.to_uppercase() == evaluator.upper())
+    if acpt in frame.columns and frame[acpt].is_not_null().any():
+        frame = frame.filter(pl.col(acpt) == "Y")
+    return frame
+
+
+def _ovr_from_rs(sdtm: SdtmData, opts: AdrsOptions) -> tuple[pl.DataFrame, str, list[InputError]]:
+    rs = sdtm.get("rs")
+    if rs is None:
+        raise InputErrors([InputError("rs", None, None, None, None, "an RS domain file (rs.csv, rs.xpt or rs.json)", "missing")])
+    file = sdtm.file("rs")
+    errors = require_columns(rs, REQUIRED["rs"], file)
+    if errors:
+        raise InputErrors(errors)
+    rs = _select_evaluator(rs.filter(pl.col("RSTESTCD") == "OVRLRESP"), "RS", opts.evaluator)
+    return rs, file, dtc_errors(rs, "RSDTC", file)
+
+
+def _ovr_from_tr(sdtm: SdtmData, adsl: pl.DataFrame, opts: AdrsOptions) -> tuple[pl.DataFrame, str, list[InputError]]:
+    from remission.adam.tr_to_lesions import overall_responses_from_tr
+
+    return overall_responses_from_tr(sdtm, adsl, reference=opts.reference, evaluator=opts.evaluator)
+
+
+def _num(col: str) -> pl.Expr:
+    return pl.col(col).cast(pl.Float64, strict=False)
+
+
+def _ovr_records(rs: pl.DataFrame, adsl: pl.DataFrame, opts: AdrsOptions, evaluator_label: str) -> pl.DataFrame:
+    """OVR records with ADT/ADTF, AVAL(C), ANL01FL and ANL02FL (template)."""
+    ref = opts.reference
+    adt, adtf = impute_dtc(pl.col("RSDTC"), date_imputation="last", highest_imputation="D")
+    keep = [c for c in rs.columns if c not in (ROW,)]
+    if "RSSEQ" not in rs.columns:
+        rs = rs.with_columns(pl.col(ROW).cast(pl.String).alias("RSSEQ"))
+        keep.append("RSSEQ")
+    ovr = (
+        rs.select(ROW, *keep)
+        .join(adsl.select("USUBJID", ref), on="USUBJID", how="left")
+        .with_columns(
+            adt.alias("ADT"),
+            adtf.alias("ADTF"),
+            (pl.col("VISIT") if "VISIT" in rs.columns else pl.lit(None, pl.String)).alias("AVISIT"),
+            pl.col("RSSTRESC").alias("AVALC"),
+            pl.col("RSSTRESC").replace_strict(AVAL_RESP, default=None, return_dtype=pl.Float64).alias("AVAL"),
+            _num("RSSEQ").alias("__seq__"),
+            (_num("VISITNUM") if "VISITNUM" in rs.columns else pl.lit(None, pl.Float64)).alias("__visitnum__"),
+        )
+        .with_columns(
+            PARAMCD=pl.lit("OVR"),
+            PARAM=pl.lit(f"Overall Response by {evaluator_label}"),
+            PARCAT1=pl.lit("Tumor Response"),
+            PARCAT2=pl.lit(evaluator_label),
+            PARCAT3=pl.lit("RECIST 1.1"),
+        )
+    )
+    # ANL01FL (template; recist11.md §5.1 window and same-day duplicates)
+    eligible = pl.col("AVAL").is_not_null() & (pl.col("ADT") >= pl.col(ref)).fill_null(False)
+    worst = pl.col("AVALC").replace_strict(WORST_RESP, default=0, return_dtype=pl.Int32)
+    chosen = (
+        ovr.filter(eligible)
+        .with_columns(worst.alias("__worst__"))
+        .sort("USUBJID", "ADT", "__worst__", "__seq__", ROW, nulls_last=False)
+        .group_by("USUBJID", "ADT")
+        .agg(pl.col(ROW).last())
+        .with_columns(pl.lit("Y").alias("ANL01FL"))
+    )
+    ovr = ovr.join(chosen.select(ROW, "ANL01FL"), on=ROW, how="left")
+    # ANL02FL: up to and including the first PD in (ADT, RSSEQ) order, nulls last (template)
+    ovr = ovr.sort("USUBJID", "ADT", "__seq__", ROW, nulls_last=True).with_columns(
+        pl.int_range(pl.len()).over("USUBJID").alias("__pos__")
+    )
+    first_pd = (
+        pl.when(pl.col("AVALC") == PD).then(pl.col("__pos__")).min().over("USUBJID")
+    )
+    ovr = ovr.with_columns(
+        pl.when(first_pd.is_null() | (pl.col("__pos__") <= first_pd)).then(pl.lit("Y")).alias("ANL02FL")
+    )
+    return ovr.drop("__pos__")
+
+
+# --------------------------------------------------------------------------------------
+# confirmation (recist11.md §5.4; admiralonco crsp_y_cr / crsp_y_pr)
+# --------------------------------------------------------------------------------------
+
+
+def confirmed_starts(ovr: pl.DataFrame, opts: AdrsOptions) -> pl.DataFrame:
+    """``USUBJID``, ``ADT``, ``conf`` (``CR``/``PR``) of every confirmed response start.
+
+    recist11.md §5.4 as admiralonco's ``crsp_y_cr``/``crsp_y_pr`` events: a CR (PR) at
+    ``t`` is confirmed when a later CR (CR or PR) at ``t' >= t + confirmation_days`` exists
+    and every assessment after ``t`` up to the first such ``t'`` is CR or NE (CR, PR or NE;
+    with ``accept_sd`` also at most one SD), with at most ``max_ne_between`` NE, and for a
+    PR no PR after a CR in that stretch.  ``ovr`` has one record per subject and date.
+    """
+    o = ovr.select("USUBJID", "ADT", "AVALC").filter(pl.col("ADT").is_not_null()).with_row_index("__i__")
+    starts = o.filter(pl.col("AVALC").is_in([CR, PR]))
+    pairs = starts.join(o.drop("__i__"), on="USUBJID", suffix="_j").filter(pl.col("ADT_j") > pl.col("ADT"))
+    due = pl.col("ADT") + pl.duration(days=opts.confirmation_days)
+    upper = pl.when(pl.col("AVALC") == CR).then(pl.col("AVALC_j") == CR).otherwise(pl.col("AVALC_j").is_in([CR, PR])) & (
+        pl.col("ADT_j") >= due
+    )
+    pairs = pairs.with_columns(pl.when(upper).then(pl.col("ADT_j")).min().over("__i__").alias("__end__")).filter(
+        pl.col("__end__").is_not_null() & (pl.col("ADT_j") <= pl.col("__end__"))
+    )
+    allowed_pr = [CR, PR, NE] + ([SD] if opts.accept_sd else [])
+    j = pl.col("AVALC_j")
+    agg = pairs.group_by("__i__", "USUBJID", "ADT", "AVALC").agg(
+        pl.when(pl.col("AVALC").first() == CR).then(j.is_in([CR, NE]).all()).otherwise(j.is_in(allowed_pr).all()).alias("ok_codes"),
+        ((j == NE).sum() <= opts.max_ne_between).alias("ok_ne"),
+        ((j == SD).sum() <= 1).alias("ok_sd"),
+        (
+            (pl.col("ADT_j").filter(j == CR).min() > pl.col("ADT_j").filter(j == PR).max()).fill_null(True)
+        ).alias("ok_order"),
+    )
+    ok = pl.col("ok_codes") & pl.col("ok_ne") & pl.col("ok_sd") & (pl.col("ok_order") | (pl.col("AVALC") == CR))
+    return agg.filter(ok).select("USUBJID", "ADT", pl.col("AVALC").alias("conf")).sort("USUBJID", "ADT")
+
+
+# --------------------------------------------------------------------------------------
+# parameters
+# --------------------------------------------------------------------------------------
+
+
+def _yn(subjects: pl.DataFrame, hits: pl.DataFrame, paramcd: str) -> pl.DataFrame:
+    """Y with the earliest hit date, else N (no date), for every ADSL subject."""
+    first = hits.group_by("USUBJID").agg(pl.col("ADT").min())
+    return subjects.join(first, on="USUBJID", how="left").with_columns(
+        PARAMCD=pl.lit(paramcd),
+        AVALC=pl.when(pl.col("ADT").is_not_null()).then(pl.lit("Y")).otherwise(pl.lit("N")),
+    )
+
+
+def _params(
+    subjects: pl.DataFrame,
+    adsl: pl.DataFrame,
+    ovr_all: pl.DataFrame,
+    tu: pl.DataFrame | None,
+    opts: AdrsOptions,
+) -> pl.DataFrame:
+    """USUBJID, PARAMCD, AVALC, ADT of every derived parameter (one row per subject)."""
+    ref = opts.reference
+    anl01 = ovr_all.filter(pl.col("ANL01FL") == "Y").select("USUBJID", "ADT", "AVALC", ref)
+    ovr = ovr_all.filter((pl.col("ANL01FL") == "Y") & (pl.col("ANL02FL") == "Y")).select("USUBJID", "ADT", "AVALC", ref)
+    late = pl.col("ADT") >= pl.col(ref) + pl.duration(days=opts.sd_min_days)
+    resp = ovr.filter(pl.col("AVALC").is_in([CR, PR]))
+    cb_y = ovr.filter(pl.col("AVALC").is_in([CR, PR, SD, NCNPD]) & late)
+    conf = confirmed_starts(ovr, opts)
+
+    out = [
+        _yn(subjects, anl01.filter(pl.col("AVALC") == PD), "PD"),
+        _yn(subjects, resp, "RSP"),
+        _yn(subjects, pl.concat([resp.select("USUBJID", "ADT"), cb_y.select("USUBJID", "ADT")]), "CB"),
+        _yn(subjects, conf, "CRSP"),
+        _yn(subjects, pl.concat([conf.select("USUBJID", "ADT"), cb_y.select("USUBJID", "ADT")]), "CCB"),
+    ]
+    # BOR / CBOR (recist11.md §5.3 / §5.4) from the shared engine
+    tp = ovr.filter(pl.col("AVALC") != MISSING).select(pl.col("USUBJID").alias("subject_id"), "ADT", "AVALC").rename(
+        {"ADT": "date", "AVALC": "response"}
+    )
+    reference = adsl.select(pl.col("USUBJID").alias("subject_id"), pl.col(ref).alias("reference_start"))
+    for paramcd, confirm, yn in (("BOR", False, "BCP"), ("CBOR", True, "CBCP")):
+        bor = best_overall_response(
+            tp,
+            reference,
+            confirm=confirm,
+            confirm_days=opts.confirmation_days,
+            max_ne_between=opts.max_ne_between,
+            accept_sd_between=opts.accept_sd,
+            sd_min_days=opts.sd_min_days,
+            failed_cr_as_pr=opts.failed_cr_as_pr,
+        ).select(pl.col("subject_id").alias("USUBJID"), pl.col("bor").alias("AVALC"), pl.col("bor_date").alias("ADT"))
+        bor = subjects.join(bor, on="USUBJID", how="left").with_columns(
+            pl.col("AVALC").fill_null(MISSING), PARAMCD=pl.lit(paramcd)
+        )
+        out.append(bor)
+        out.append(_yn(subjects, bor.filter(pl.col("AVALC").is_in([CR, PR])).select("USUBJID", "ADT"), yn))
+    # DEATH (ADSL DTHDT), LSTA (last ANL01FL OVR), MDIS (TU)
+    death = adsl.select("USUBJID", pl.col("DTHDT").alias("ADT") if "DTHDT" in adsl.columns else pl.lit(None, pl.Date).alias("ADT"))
+    out.append(
+        subjects.join(death, on="USUBJID", how="left").with_columns(
+            PARAMCD=pl.lit("DEATH"), AVALC=pl.when(pl.col("ADT").is_not_null()).then(pl.lit("Y")).otherwise(pl.lit("N"))
+        )
+    )
+    lsta = anl01.group_by("USUBJID").agg(pl.col("ADT").max())
+    lsta = lsta.join(anl01.select("USUBJID", "ADT", "AVALC"), on=["USUBJID", "ADT"], how="left")
+    out.append(subjects.join(lsta, on="USUBJID", how="left").with_columns(PARAMCD=pl.lit("LSTA")))
+    if tu is not None:
+        base = _select_evaluator(tu, "TU", opts.evaluator).filter(
+            (pl.col("TUSTRESC").str.to_uppercase() == "TARGET")
+            & (pl.col("VISIT").str.to_uppercase().is_in(["SCREENING", "BASELINE"]) if "VISIT" in tu.columns else pl.lit(True))
+        )
+        hit = base.select("USUBJID").unique().with_columns(pl.lit(True).alias("__hit__"))
+        out.append(
+            subjects.join(hit, on="USUBJID", how="left").with_columns(
+                PARAMCD=pl.lit("MDIS"),
+                AVALC=pl.when(pl.col("__hit__")).then(pl.lit("Y")).otherwise(pl.lit("N")),
+                ADT=pl.lit(None, pl.Date),
+            ).drop("__hit__")
+        )
+    cols = ["USUBJID", "PARAMCD", "AVALC", "ADT"]
+    return pl.concat([f.select(cols) for f in out])
+
+
+def _param_meta(evaluator_label: str) -> pl.DataFrame:
+    e = evaluator_label
+    rows = [
+        ("PD", f"Disease Progression by {e}", "Tumor Response"),
+        ("RSP", f"Response by {e} (confirmation not required)", "Tumor Response"),
+        ("CB", f"Clinical Benefit by {e} (confirmation for response not required)", "Tumor Response"),
+        ("BOR", f"Best Overall Response by {e} (confirmation not required)", "Tumor Response"),
+        ("BCP", f"Best Overall Response of CR/PR by {e} (confirmation not required)", "Tumor Response"),
+        ("CRSP", f"Confirmed Response by {e}", "Tumor Response"),
+        ("CCB", f"Confirmed Clinical Benefit by {e}", "Tumor Response"),
+        ("CBOR", f"Best Confirmed Overall Response by {e}", "Tumor Response"),
+        ("CBCP", f"Best Confirmed Overall Response of CR/PR by {e}", "Tumor Response"),
+        ("DEATH", "Death", "Reference Event"),
+        ("LSTA", f"Last Disease Assessment by {e}", "Tumor Response"),
+        ("MDIS", f"Measurable Disease at Baseline by {e}", None),
+    ]
+    meta = pl.DataFrame(rows, schema={"PARAMCD": pl.String, "PARAM": pl.String, "PARCAT1": pl.String}, orient="row")
+    return meta.with_columns(
+        PARCAT2=pl.when(pl.col("PARAMCD") == "DEATH").then(None).otherwise(pl.lit(e)),
+        PARCAT3=pl.when(pl.col("PARAMCD") == "DEATH").then(None).otherwise(pl.lit("RECIST 1.1")),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# public
+# --------------------------------------------------------------------------------------
+
+
+def derive_adrs_notes(
+    sdtm,
+    adsl=None,
+    *,
+    reference: str = "RANDDT",
+    confirmation_days: int = 28,
+    sd_min_days: int = 42,
+    max_ne_between: int = 1,
+    accept_sd: bool = False,
+    source: str = "rs",
+    evaluator: str = "INVESTIGATOR",
+    failed_cr_as_pr: bool = False,
+) -> tuple[pl.DataFrame, list[InputError]]:
+    """:func:`derive_adrs` plus the list of notes: OVR records kept in ADRS that cannot
+    contribute (a response code outside ``aval_resp()`` other than ``ND``/empty = not done,
+    a date without a month), each a
+    located :class:`InputError` with code ``not_analysed``."""
+    opts = AdrsOptions(reference, confirmation_days, sd_min_days, max_ne_between, accept_sd, source, evaluator, failed_cr_as_pr)
+    data = as_sdtm(sdtm)
+    adsl_t = _resolve_adsl(data, adsl, reference)
+    label = evaluator.strip().title()
+    if source == "rs":
+        rs, file, errors = _ovr_from_rs(data, opts)
+    else:
+        rs, file, errors = _ovr_from_tr(data, adsl_t, opts)
+    unknown = rs.join(adsl_t.select("USUBJID"), on="USUBJID", how="anti")
+    errors += [
+        InputError(file, r[ROW], r["USUBJID"], "USUBJID", r["USUBJID"], "a subject present in ADSL", "unknown_subject")
+        for r in unknown.select(ROW, "USUBJID").iter_rows(named=True)
+    ]
+    if errors:
+        raise InputErrors(errors)
+
+    ovr = _ovr_records(rs, adsl_t, opts, label)
+    notes = [
+        InputError(file, r[ROW], r["USUBJID"], "RSSTRESC", r["AVALC"], "a RECIST 1.1 response (CR, PR, SD, NON-CR/NON-PD, PD, NE, MISSING); record kept without AVAL", "not_analysed")
+        for r in ovr.filter(pl.col("AVAL").is_null() & (pl.col("AVALC").fill_null("ND") != "ND"))
+        .select(ROW, "USUBJID", "AVALC")
+        .iter_rows(named=True)
+    ] + [
+        InputError(file, r[ROW], r["USUBJID"], "RSDTC", r["RSDTC"], "a date with at least year and month; record kept without ADT", "not_analysed")
+        for r in ovr.filter(pl.col("ADT").is_null() & pl.col("RSDTC").is_not_null()).select(ROW, "USUBJID", "RSDTC").iter_rows(named=True)
+    ]
+
+    subjects = adsl_t.select("USUBJID")
+    tu = data.get("tu")
+    if tu is not None and require_columns(tu, REQUIRED["tu"], data.file("tu")):
+        raise InputErrors(require_columns(tu, REQUIRED["tu"], data.file("tu")))
+    params = _params(subjects, adsl_t, ovr, tu, opts)
+
+    # records derived from an OVR record carry that record's variables (template)
+    carry = [c for c in RS_CARRY if c in ovr.columns and c not in ("RSSTRESC",)] + ["RSSTRESC"] if "RSSTRESC" in ovr.columns else []
+    carry = list(dict.fromkeys(carry))
+    src = ovr.filter(pl.col("ANL01FL") == "Y").select(
+        "USUBJID", "ADT", "ADTF", "AVISIT", "ANL02FL", "__seq__", "__visitnum__", pl.col("AVAL").alias("__aval__"), *carry
+    )
+    derived = (
+        params.join(src, on=["USUBJID", "ADT"], how="left", nulls_equal=False)
+        .join(_param_meta(label), on="PARAMCD", how="left")
+        .with_columns(
+            AVAL=pl.when(pl.col("PARAMCD").is_in(["BOR", "CBOR"]))
+            .then(pl.col("AVALC").replace_strict(AVAL_RESP, default=None, return_dtype=pl.Float64))
+            .when(pl.col("PARAMCD") == "LSTA")
+            .then(pl.col("__aval__"))
+            .otherwise(pl.col("AVALC").replace_strict({"Y": 1.0, "N": 0.0}, default=None, return_dtype=pl.Float64)),
+            ANL01FL=pl.lit("Y"),
+        )
+        .drop("__aval__")
+    )
+    ovr_out = ovr.drop(ROW, reference, "STUDYID", strict=False)
+    # integer keys (subject = ADSL row, parameter code rank) keep the 1.9M-row sort fast
+    sid = adsl_t.select("USUBJID").with_row_index("__sid__").lazy()
+    codes = {c: i for i, c in enumerate(sorted(["OVR", *_param_meta(label)["PARAMCD"].to_list()]))}
+    both = (
+        pl.concat([ovr_out.lazy(), derived.lazy()], how="diagonal_relaxed")
+        .join(sid, on="USUBJID", how="left")
+        .with_columns(pl.col("PARAMCD").replace_strict(codes, return_dtype=pl.Int32).alias("__pc__"))
+        # ASEQ by PARAMCD, ADT, VISITNUM, RSSEQ (template), missing values last
+        .sort("__sid__", "__pc__", "ADT", "__visitnum__", "__seq__", nulls_last=True)
+        .with_row_index("__n__")
+        .with_columns((pl.col("__n__") - pl.col("__n__").min().over("__sid__") + 1).cast(pl.Int64).alias("ASEQ"))
+    )
+    first = ["STUDYID", "USUBJID", "ASEQ", "PARAMCD", "PARAM", "PARCAT1", "PARCAT2", "PARCAT3", "ADT", "ADTF", "AVISIT",
+             "AVAL", "AVALC", "ANL01FL", "ANL02FL", reference]  # fmt: skip
+    names = both.collect_schema().names()
+    rest = [c for c in names if c not in first and not c.startswith("__")]
+    adsl_more = [c for c in adsl_t.columns if c not in names and c not in (ROW, "USUBJID")]
+    adsl_cols = adsl_t.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__sid__"), *adsl_more).lazy()
+    out = (
+        both.join(adsl_cols, on="__sid__", how="left", maintain_order="left")
+        .select(*first, *rest, *[c for c in adsl_more if c not in first])
+        .collect()
+    )
+    return out, notes
+
+
+def derive_adrs(
+    sdtm,
+    adsl=None,
+    *,
+    reference: str = "RANDDT",
+    confirmation_days: int = 28,
+    sd_min_days: int = 42,
+    max_ne_between: int = 1,
+    accept_sd: bool = False,
+    source: str = "rs",
+    evaluator: str = "INVESTIGATOR",
+    failed_cr_as_pr: bool = False,
+) -> pl.DataFrame:
+    """ADaM ADRS as admiralonco's ADRS template derives it (module docstring).
+
+    Parameters
+    ----------
+    sdtm
+        A folder, an :class:`~remission.io.sdtm.SdtmData`, or a dict of domain -> frame or
+        file (``{"rs": rs_frame, "tu": "tu.xpt"}``).
+    adsl
+        ADSL as a frame or a file; ``None``: the ``adsl`` file of the folder, else one
+        built from DM/DS (:func:`adsl_from_sdtm`).
+    reference
+        ADSL reference date variable: ``RANDDT`` (default, randomised trials) or ``TRTSDT``.
+    confirmation_days, sd_min_days, max_ne_between, accept_sd
+        admiralonco's ``ref_confirm`` (28), ``ref_start_window`` (42), ``max_nr_ne`` (1),
+        ``accept_sd`` (``False``); recist11.md §5.2 and §5.4.
+    source
+        ``"rs"``: stated responses (RS OVRLRESP); ``"tr"``: derived from TR/TU with the
+        RECIST 1.1 engine.
+    evaluator
+        ``--EVAL`` value to use (default ``INVESTIGATOR``).
+    failed_cr_as_pr
+        recist11.md §5.4 step 2 lets a CR that fails confirmation be confirmed as PR;
+        admiralonco does not (default ``False``, for parity).
+
+    Raises :class:`~remission.errors.InputErrors` listing every input problem. Records
+    kept but unusable are reported as an :class:`AdamWarning` (:func:`derive_adrs_notes`
+    returns them as data).
+    """
+    out, notes = derive_adrs_notes(
+        sdtm, adsl, reference=reference, confirmation_days=confirmation_days, sd_min_days=sd_min_days,
+        max_ne_between=max_ne_between, accept_sd=accept_sd, source=source, evaluator=evaluator,
+        failed_cr_as_pr=failed_cr_as_pr,
+    )  # fmt: skip
+    if notes:
+        warnings.warn(AdamWarning("\n".join(str(n) for n in notes[:20])), stacklevel=2)
+    return out

@@ -1,0 +1,141 @@
+"""ADaM ADTTE (time-to-event) from ADSL and ADRS, as admiralonco's ADTTE template.
+
+Parameters (template ``inst/templates/ad_adtte.R``; rules of admiral's
+``derive_param_tte``, summarised in ``tests/data/oracle/pharmaverse/README.md``):
+
+* ``OS`` (overall survival): start = reference date; event = death (ADRS ``DEATH = Y``);
+  censored at the last date known alive (ADSL ``LSTALVDT``) or at the reference date.
+* ``PFS`` (progression-free survival): start = reference date; events = first PD (ADRS
+  ``PD = Y``) or death; censored at the last tumour assessment (ADRS ``LSTA``) or at the
+  reference date.  (recist11.md §5.5 "progression-free survival".)
+* ``RSD`` (duration of response): only subjects with a response (ADRS ``RSP = Y``, the
+  first *unconfirmed* CR/PR, as the template); start = that date; events = PD or death;
+  censored at the last tumour assessment.  (recist11.md §5.5 "duration of overall
+  response".)
+
+Selection (``derive_param_tte``): the earliest event wins whenever a subject has one (ties:
+the source listed first); otherwise the latest censoring date (ties: the source listed
+last); ``ADT`` is never before ``STARTDT`` (floored); subjects without a start date get no
+record.  ``AVAL = ADT - STARTDT + 1`` days (ADaM convention, ``derive_vars_duration`` with
+``add_one``), ``CNSR`` 0 for events, 1 for censoring; ``SRCSEQ`` is the ``ASEQ`` of the
+ADRS record used.
+
+With ``reference="TRTSDT"`` the start of OS/PFS and the reference censoring are the
+treatment start (``EVNTDESC``/``CNSDTDSC`` "Treatment Start"; choice: the template is
+written for randomised trials only).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["derive_adtte", "TTE_PARAMS"]
+
+TTE_PARAMS = {"OS": "Overall Survival", "PFS": "Progression Free Survival", "RSD": "Duration of Response"}
+
+_SRC_SCHEMA = {
+    "USUBJID": pl.String,
+    "DATE": pl.Date,
+    "CNSR": pl.Int64,
+    "EVNTDESC": pl.String,
+    "CNSDTDSC": pl.String,
+    "SRCDOM": pl.String,
+    "SRCVAR": pl.String,
+    "SRCSEQ": pl.Int64,
+    "ORDER": pl.Int64,
+}
+
+
+def _adrs_source(adrs: pl.DataFrame, paramcd: str, cnsr: int, desc: str, cdesc: str | None, order: int) -> pl.DataFrame:
+    """ADRS records of one parameter with ``AVALC = Y`` (events) or any (LSTA)."""
+    cond = (pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y") & pl.col("ADT").is_not_null()
+    if paramcd != "LSTA":
+        cond = cond & (pl.col("AVALC") == "Y")
+    return adrs.filter(cond).select(
+        "USUBJID",
+        pl.col("ADT").cast(pl.Date).alias("DATE"),
+        pl.lit(cnsr, pl.Int64).alias("CNSR"),
+        pl.lit(desc).alias("EVNTDESC"),
+        pl.lit(cdesc, pl.String).alias("CNSDTDSC"),
+        pl.lit("ADRS").alias("SRCDOM"),
+        pl.lit("ADT").alias("SRCVAR"),
+        pl.col("ASEQ").cast(pl.Int64).alias("SRCSEQ"),
+        pl.lit(order, pl.Int64).alias("ORDER"),
+    )
+
+
+def _adsl_source(adsl: pl.DataFrame, var: str, desc: str, cdesc: str, order: int) -> pl.DataFrame:
+    if var not in adsl.columns:
+        return pl.DataFrame(schema=_SRC_SCHEMA)
+    return adsl.filter(pl.col(var).is_not_null()).select(
+        "USUBJID",
+        pl.col(var).cast(pl.Date).alias("DATE"),
+        pl.lit(1, pl.Int64).alias("CNSR"),
+        pl.lit(desc).alias("EVNTDESC"),
+        pl.lit(cdesc).alias("CNSDTDSC"),
+        pl.lit("ADSL").alias("SRCDOM"),
+        pl.lit(var).alias("SRCVAR"),
+        pl.lit(None, pl.Int64).alias("SRCSEQ"),
+        pl.lit(order, pl.Int64).alias("ORDER"),
+    )
+
+
+def _tte(start: pl.DataFrame, events: list[pl.DataFrame], censors: list[pl.DataFrame], paramcd: str) -> pl.DataFrame:
+    """One record per subject of ``start`` (USUBJID, STARTDT), admiral ``derive_param_tte``."""
+    ev = pl.concat(events, how="vertical_relaxed") if events else pl.DataFrame(schema=_SRC_SCHEMA)
+    ce = pl.concat(censors, how="vertical_relaxed") if censors else pl.DataFrame(schema=_SRC_SCHEMA)
+    # earliest event, ties -> first-listed source; latest censoring, ties -> last-listed source
+    ev = ev.sort("USUBJID", "DATE", "ORDER").unique("USUBJID", keep="first", maintain_order=True)
+    ce = ce.sort("USUBJID", "DATE", "ORDER").unique("USUBJID", keep="last", maintain_order=True)
+    ce = ce.join(ev.select("USUBJID"), on="USUBJID", how="anti")
+    chosen = pl.concat([ev, ce], how="vertical_relaxed")
+    out = start.filter(pl.col("STARTDT").is_not_null()).join(chosen, on="USUBJID", how="inner")
+    return out.with_columns(
+        pl.max_horizontal("DATE", "STARTDT").alias("ADT"),
+        pl.lit(paramcd).alias("PARAMCD"),
+        pl.lit(TTE_PARAMS[paramcd]).alias("PARAM"),
+    ).drop("DATE", "ORDER")
+
+
+def derive_adtte(adsl: pl.DataFrame, adrs: pl.DataFrame, *, reference: str = "RANDDT") -> pl.DataFrame:
+    """ADTTE with OS, PFS and RSD (module docstring) from a typed ADSL and our ADRS.
+
+    ``adsl`` needs ``USUBJID`` and the reference date (``RANDDT`` or ``TRTSDT``), and
+    ``LSTALVDT`` for OS censoring; date columns may be dates or ``YYYY-MM-DD`` text.
+    ``adrs`` is :func:`remission.adam.derive_adrs` output (``PARAMCD``, ``AVALC``, ``ADT``,
+    ``ASEQ``, ``ANL01FL``).
+    """
+    adsl = adsl.with_columns(
+        pl.col(c).cast(pl.String).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+        for c in (reference, "LSTALVDT")
+        if c in adsl.columns and adsl.schema[c] != pl.Date
+    )
+    adrs = adrs.with_columns(
+        pl.col("ADT").cast(pl.String).str.to_date("%Y-%m-%d", strict=False) if adrs.schema["ADT"] != pl.Date else pl.col("ADT")
+    )
+    ref_desc = "Randomization" if reference == "RANDDT" else "Treatment Start"
+    death = _adrs_source(adrs, "DEATH", 0, "Death", None, 1)
+    pd_ev = _adrs_source(adrs, "PD", 0, "Disease Progression", None, 0)
+    lasta = _adrs_source(adrs, "LSTA", 1, "Last Tumor Assessment", "Last Tumor Assessment", 0)
+    alive = _adsl_source(adsl, "LSTALVDT", "Alive", "Alive During Study", 0)
+    rand = _adsl_source(adsl, reference, ref_desc, ref_desc, 1)
+    start = adsl.select("USUBJID", pl.col(reference).alias("STARTDT"))
+    resp = adrs.filter((pl.col("PARAMCD") == "RSP") & (pl.col("AVALC") == "Y") & (pl.col("ANL01FL") == "Y")).select(
+        "USUBJID", pl.col("ADT").alias("STARTDT")
+    )
+    parts = [
+        _tte(start, [death], [alive, rand], "OS"),
+        _tte(start, [pd_ev, death.with_columns(pl.lit(1, pl.Int64).alias("ORDER"))], [lasta, rand], "PFS"),
+        _tte(resp, [pd_ev, death], [lasta], "RSD"),
+    ]
+    out = pl.concat(parts, how="vertical_relaxed").with_columns(
+        ((pl.col("ADT") - pl.col("STARTDT")).dt.total_days() + 1).cast(pl.Float64).alias("AVAL")
+    )
+    out = out.sort("USUBJID", "PARAMCD").with_columns(
+        pl.int_range(1, pl.len() + 1).over("USUBJID").cast(pl.Int64).alias("ASEQ")
+    )
+    extra = [c for c in ("STUDYID", "AGE", "SEX", "ARM", "ARMCD", "ACTARM", "ACTARMCD") if c in adsl.columns]
+    out = out.join(adsl.select("USUBJID", *extra), on="USUBJID", how="left")
+    cols = ["STUDYID", "USUBJID", "ASEQ", *[c for c in extra if c != "STUDYID"], "ADT", "PARAM", "PARAMCD", "AVAL",
+            "STARTDT", "CNSR", "EVNTDESC", "CNSDTDSC", "SRCDOM", "SRCVAR", "SRCSEQ"]  # fmt: skip
+    return out.select([c for c in cols if c in out.columns])
