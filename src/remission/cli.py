@@ -23,6 +23,8 @@ app = typer.Typer(
     "It reports what the response criteria say the data show; it never gives treatment advice.",
 )
 console = Console()
+if not console.is_terminal or console.width < 120:  # files and narrow pipes: keep rows on one line
+    console = Console(width=120)
 err_console = Console(stderr=True)
 
 
@@ -60,7 +62,7 @@ def _summary_table(result) -> Table:
     )
     s = s.join(ep, on="subject_id", how="left")
     table = Table(title=f"Remission status as of {result.as_of}", header_style="bold")
-    for col in ("subject", "criteria", "best", "confirmed", "status", "since", "remissions", "next check-up due"):
+    for col in ("subject", "criteria", "best", "confirmed", "status", "status date", "remissions", "next check-up due"):
         table.add_column(col)
     for row in s.iter_rows(named=True):
         table.add_row(
@@ -106,6 +108,62 @@ def assess(
         err_console.print(f"[yellow]{len(result.errors)} input error(s); invalid subjects skipped, see {out / 'errors.csv'}[/]")
     console.print("Wrote " + ", ".join(str(p) for p in paths))
     console.print("[dim]This reports what the response criteria say the data show. It is not medical advice.[/]")
+
+
+class AdamFormat(str, Enum):
+    csv = "csv"
+    xpt = "xpt"
+    json = "json"
+
+
+class Reference(str, Enum):
+    RANDDT = "RANDDT"
+    TRTSDT = "TRTSDT"
+
+
+class Source(str, Enum):
+    rs = "rs"
+    tr = "tr"
+
+
+@app.command()
+def adam(
+    sdtm_dir: Path = typer.Argument(..., help="Folder with SDTM RS, TR, TU, DM (+SUPP--) as .csv, .xpt or Dataset-JSON."),
+    out: Path = typer.Option(..., "--out", help="Folder for adrs and adtte."),
+    adsl: Optional[Path] = typer.Option(None, "--adsl", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
+    reference: Reference = typer.Option(Reference.RANDDT, "--reference", help="Reference date variable of ADSL."),
+    confirmation_days: int = typer.Option(28, "--confirmation-days", min=1, help="Confirmation period in days."),
+    sd_min_days: int = typer.Option(42, "--sd-min-days", min=0, help="Stable disease minimum duration in days."),
+    max_ne_between: int = typer.Option(1, "--max-ne-between", min=0, help="NE assessments tolerated before confirmation."),
+    accept_sd: bool = typer.Option(False, "--accept-sd", help="Accept one SD between a PR and its confirmation."),
+    source: Source = typer.Option(Source.rs, "--from", help="rs: stated OVRLRESP; tr: derived from TR/TU lesions (RECIST 1.1)."),
+    evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL/TREVAL to use."),
+    fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", help="csv, xpt (SAS transport v5) or json (Dataset-JSON)."),
+    file: list[str] = typer.Option([], "--file", help="DOMAIN=FILE for a domain file not named after its domain, e.g. rs=rs_onco_recist.csv (repeatable)."),
+) -> None:
+    """Derive ADaM ADRS and ADTTE from SDTM, with admiralonco's parameters and rules."""
+    from remission.adam import adam as run
+
+    files = {}
+    for item in file:
+        if "=" not in item:
+            raise typer.BadParameter(f"--file {item!r}: expected DOMAIN=FILE")
+        dom, name = item.split("=", 1)
+        files[dom.strip().lower()] = name.strip()
+    try:
+        result = run(
+            sdtm_dir, out, adsl=adsl, reference=reference.value, confirmation_days=confirmation_days,
+            sd_min_days=sd_min_days, max_ne_between=max_ne_between, accept_sd=accept_sd, source=source.value,
+            evaluator=evaluator, fmt=fmt.value, files=files or None,
+        )
+    except InputErrors as exc:
+        _report_errors(exc)
+        raise typer.Exit(2)
+    n = result.adrs.get_column("USUBJID").n_unique() if result.adrs.height else 0
+    console.print(f"ADRS: {result.adrs.height} records for {n} subjects; ADTTE: {result.adtte.height} records.")
+    if result.warnings:
+        err_console.print(f"[yellow]{len(result.warnings)} record(s) could not be analysed; see {out / 'warnings.csv'}[/]")
+    console.print("Wrote " + ", ".join(str(p) for p in result.files))
 
 
 def main() -> None:  # console-script entry point
