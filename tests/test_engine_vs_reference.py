@@ -9,6 +9,7 @@ lines of therapy) and every output column must agree.
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,8 @@ from remission.criteria.reference import recist11_reference, who_reference
 from remission.options import RecistOptions, WhoOptions
 
 D0 = dt.date(2020, 1, 1)
+#: raise for a deep local search, e.g. ENGINE_EXAMPLES=3000
+EXAMPLES = int(os.environ.get("ENGINE_EXAMPLES", "150"))
 FLOAT_COLS = [c for c, t in S.TIMEPOINTS.items() if t == pl.Float64]
 
 
@@ -117,7 +120,7 @@ OPTS = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=dataset(), options=OPTS)
 def test_recist11_engine_equals_reference(data, options):
     lesions, segments = data
@@ -131,7 +134,7 @@ WHO_OPTS = st.builds(
 )
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=dataset(), options=WHO_OPTS)
 def test_who_engine_equals_reference(data, options):
     lesions, segments = data

@@ -8,7 +8,7 @@ rejected with a clear message and the options can be loaded from JSON or YAML co
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -124,3 +124,7 @@ class AssessOptions(_Options):
     remission: RemissionOptions = RemissionOptions()
     followup: FollowupSchedule = FollowupSchedule()
     skip_invalid: bool = Field(False, description="Process valid subjects; report the invalid ones.")
+    criterion_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Options of the other criteria by code, e.g. {'imwg2016': {...}} (see each criterion's options model).",
+    )

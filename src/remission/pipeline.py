@@ -33,8 +33,7 @@ from remission.timeline import endpoints, lines
 from remission.timeline.episodes import derive_episodes, lifecycle
 from remission.timeline.status import combine_statuses
 
-#: criteria whose per-assessment rules from lesion measurements are implemented
-IMAGING_CRITERIA = ("recist1.1", "who")
+
 
 
 @dataclass
@@ -113,17 +112,23 @@ def cut_at(ds: Dataset, as_of: dt.date) -> Dataset:
     )
 
 
-def _criterion_options(code: str, options: AssessOptions):
-    return options.who if code == "who" else options.recist
+def _tables(ds: Dataset, ids: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The typed tables of the given subjects, as a criterion receives them."""
+    return {
+        name: getattr(ds, name).join(ids, on="subject_id", how="semi")
+        for name in ("subjects", "lesions", "labs", "findings", "treatments", "responses")
+    }
 
 
-def _evaluate_imaging(ds: Dataset, options: AssessOptions):
-    """Per-assessment responses from lesions, with lines of therapy (lines.iterate_segments)."""
+def _evaluate_criteria(ds: Dataset, options: AssessOptions):
+    """Per-assessment responses of every subject's criterion (criteria.registry), with lines
+    of therapy (lines.iterate_segments).  Lesion measurements under a criterion without
+    lesion rules are an input error rather than silently ignored."""
     crit = ds.subjects.select("subject_id", "criteria")
-    lesions = ds.lesions.join(crit, on="subject_id", how="left")
-    unsupported = lesions.filter(~pl.col("criteria").is_in(IMAGING_CRITERIA)).select("subject_id", "criteria").unique()
+    with_lesions = ds.lesions.select("subject_id").unique().join(crit, on="subject_id", how="left")
+    unsupported = with_lesions.filter(~pl.col("criteria").is_in(list(registry.CRITERIA))).unique()
     if unsupported.height:
-        rows = unsupported.sort("subject_id").rows()
+        known = ", ".join(sorted(registry.CRITERIA))
         errs = [
             InputError(
                 ds.files.get("lesions", "lesions"),
@@ -131,35 +136,38 @@ def _evaluate_imaging(ds: Dataset, options: AssessOptions):
                 sid,
                 "criteria",
                 code,
-                f"a criterion whose rules from lesion measurements are implemented ({', '.join(IMAGING_CRITERIA)}); "
+                f"a criterion whose rules from measurements are implemented ({known}); "
                 "give stated responses in the responses table or force --criteria",
                 "criteria_not_implemented",
             )
-            for sid, code in rows
+            for sid, code in unsupported.sort("subject_id").rows()
         ]
         raise InputErrors(errs)
+    groups = []
+    for code in sorted(registry.CRITERIA):
+        ids = crit.filter(pl.col("criteria") == code).select("subject_id")
+        if ids.height == 0:
+            continue
+        criterion = registry.get(code)
+        tables = _tables(ds, ids)
+        dates = criterion.dates(tables)
+        if dates.height:
+            groups.append((criterion, tables, dates))
+    if not groups:
+        return S.empty(S.SEGMENTS), S.empty(S.TIMEPOINTS)
     active = lines.active_treatments(ds.treatments, options.remission.non_blocking_intents)
-    dates = lesions.select("subject_id", "date").unique()
+    dates = pl.concat([g[2] for g in groups]).unique()
 
     def evaluate(segments: pl.DataFrame) -> pl.DataFrame:
         parts = []
-        for code in IMAGING_CRITERIA:
-            subj = crit.filter(pl.col("criteria") == code).select("subject_id")
-            segs = segments.join(subj, on="subject_id", how="semi")
-            if segs.height == 0:
-                continue
-            les = ds.lesions.join(subj, on="subject_id", how="semi")
-            module = registry.get(code)
-            if code == "recist1.1":
-                parts.append(module.evaluate(les, segs, options.recist, labs=ds.labs))
-            else:
-                parts.append(module.evaluate(les, segs, _criterion_options(code, options)))
+        for criterion, tables, _ in groups:
+            segs = segments.join(tables["subjects"].select("subject_id"), on="subject_id", how="semi")
+            if segs.height:
+                parts.append(criterion.run(tables, segs, criterion.options_from(options)))
         if not parts:
             return S.empty(S.TIMEPOINTS)
         return pl.concat(parts, how="vertical_relaxed").sort("subject_id", "date")
 
-    if dates.height == 0:
-        return S.empty(S.SEGMENTS), S.empty(S.TIMEPOINTS)
     return lines.iterate_segments(dates, active, evaluate)
 
 
@@ -363,7 +371,7 @@ def assess(
     if as_of is not None:
         ds = cut_at(ds, as_of)
 
-    seg_img, tp_img = _evaluate_imaging(ds, options)
+    seg_img, tp_img = _evaluate_criteria(ds, options)
     imaging_subjects = tp_img.select("subject_id").unique()
     seg_st, tp_st = _stated(ds, imaging_subjects, options)
     tp_st = lines.assign_lines(tp_st.drop("line", strict=False), pl.concat([seg_img, seg_st]))

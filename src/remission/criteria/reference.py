@@ -1252,7 +1252,9 @@ class _Who:
             overall, rule = "NE", "W0"  # W0: nothing recorded to evaluate (our id)
         elif rule_W4(products, nt_states):
             overall, rule = "CR", "W4"
-        elif p is not None and rule_W5(p.total, baseline_value):
+        elif p is not None and (rule_W5(p.total, baseline_value) or tr.response == "CR"):
+            # who.md §4.4: measurable component PR or CR (all products 0, even from a 0 baseline)
+            # with other disease persisting -> PR
             overall, rule = "PR", "W5"
         else:
             overall, rule = "NC", "W6"

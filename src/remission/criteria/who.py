@@ -189,7 +189,9 @@ def _with_responses(e: pl.DataFrame, options: WhoOptions) -> pl.DataFrame:
     measurable_ne = c("b0") | (has_t & (c("baseline_value").is_null() | ~c("complete")))
     all_zero = has_t & c("all_zero") & ~measurable_ne
     cr = pl.when(has_t).then(all_zero).otherwise(c("n_nt") > 0) & (c("all_absent") & ~c("any_ne"))
-    pr = has_t & ~measurable_ne & (c("change_from_baseline_pct") <= -50).fill_null(False)
+    # who.md §4.4: measurable component PR, or CR (all products 0, even from a 0 baseline), with
+    # other disease persisting or not evaluated -> PR
+    pr = has_t & ~measurable_ne & ((c("change_from_baseline_pct") <= -50).fill_null(False) | all_zero)
     orr = (
         pl.when(c("nl")).then(pl.lit("PD|W1"))
         .when(w2).then(pl.lit("PD|W2"))

@@ -65,7 +65,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from remission import schema
+from remission import schema, units
 from remission.errors import InputError
 from remission.io.tables import ROW, Dataset, RawDataset, RawTable
 
@@ -125,6 +125,8 @@ _METHOD_CANON = {m.lower(): m for m in schema.METHODS}
 
 #: Every error code the reader and validator emit, with its meaning (stable names).
 ERROR_CODES: dict[str, str] = {
+    "UNKNOWN_TEST": "a lab test code not listed in remission.units.CANONICAL_UNITS",
+    "UNKNOWN_UNIT": "a lab unit that cannot be converted to the test's canonical unit",
     "READ_ERROR": "file (or data frame column) cannot be read",
     "MISSING_TABLE": "subjects table (or the dataset folder) missing",
     "DUPLICATE_TABLE": "a table given both as NAME.csv and NAME.parquet",
@@ -663,6 +665,38 @@ def _findings(work: _Work) -> None:
     work.add(_fail(f, v.is_not_null() & ~pl.col("__ok"), "value", expected, "BAD_FINDING_VALUE"))
 
 
+def _labs(work: _Work) -> None:
+    """spec/tables.md labs.unit: every value is converted to its test's canonical unit
+    (:mod:`remission.units`); an unknown test code or a unit that cannot be converted is an
+    input error (UNKNOWN_TEST, UNKNOWN_UNIT)."""
+    f = work.frame
+    conv = units.convert(
+        f.select(ROW, pl.col(_t("test")).alias("test"), pl.col(_t("value")).alias("value"), pl.col("unit"))
+    ).select(ROW, "unit_ok", "value_canonical", "unit_canonical")
+    texts = pl.DataFrame(
+        {"__test": list(units.CANONICAL_UNITS), "__expected_unit": [units.expected_units(t) for t in units.CANONICAL_UNITS]}
+    )
+    f = f.join(conv, on=ROW, how="left", maintain_order="left").join(
+        texts, left_on=_t("test"), right_on="__test", how="left", maintain_order="left"
+    )
+    known = pl.col(_t("test")).is_in(list(units.CANONICAL_UNITS))
+    expected_unit = pl.col("__expected_unit")
+    work.add(
+        _fail(
+            f,
+            pl.col(_t("test")).is_not_null() & ~known,
+            "test",
+            "a known test code (" + ", ".join(sorted(units.CANONICAL_UNITS)) + ")",
+            "UNKNOWN_TEST",
+        )
+    )
+    work.add(_fail(f, known & pl.col("unit").is_not_null() & ~pl.col("unit_ok"), "unit", expected_unit, "UNKNOWN_UNIT"))
+    work.frame = f.with_columns(
+        pl.when(pl.col("unit_ok")).then(pl.col("value_canonical")).otherwise(pl.col(_t("value"))).alias(_t("value")),
+        pl.when(pl.col("unit_ok")).then(pl.col("unit_canonical")).otherwise(pl.col("unit")).alias(_t("unit")),
+    ).drop("unit_ok", "value_canonical", "unit_canonical", "__expected_unit")
+
+
 def _treatments(work: _Work) -> None:
     f = work.frame
     work.add(
@@ -753,6 +787,8 @@ def validate(raw: RawDataset, *, criteria: str | None = None) -> tuple[Dataset, 
             _subject_links(works[name], info, subjects_present, date_cols)
     if works["lesions"].present:
         _lesions(works["lesions"], info)
+    if works["labs"].present:
+        _labs(works["labs"])
     if works["findings"].present:
         _findings(works["findings"])
     if works["treatments"].present:
