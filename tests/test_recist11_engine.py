@@ -149,7 +149,7 @@ def test_worked_example_b_nodes_below_10_then_regrow():
     # it decides (docs/imaging_engine.md), as the spec's "PD (T4)" for this row
     assert r["rule_ids"] == "T4,N0,NL0,TAB4"
     assert r["warnings"] == "SINGLE_NODE_REAPPEARANCE"
-    assert at(out, 112)["explanation"] == "CR: all non-nodal targets 0 mm, nodes < 10 mm (17 mm); no non-target lesions"
+    assert at(out, 112)["explanation"] == "CR: all non-nodal targets 0 mm, nodes < 10 mm (largest 9 mm); no non-target lesions"
 
 
 # --------------------------------------------------------------------------------------

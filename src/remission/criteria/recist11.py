@@ -162,6 +162,7 @@ def _target_agg(prep: Prepared, tstm: float) -> pl.DataFrame:
             cr_ok=((~nodal & (v == 0)) | (nodal & (v < 10))).fill_null(False).all(),
             has_nodal=nodal.any(),
             nodal_sum=v.filter(nodal).sum(),
+            nodal_max=v.filter(nodal).max(),
             missing=joined(pl.col("lab"), v.is_null()),
             t_reapp_ids=joined(
                 pl.format("{} {} mm", pl.col("lab"), num(v)), pl.col("reapp")
@@ -441,7 +442,7 @@ def _explanation() -> pl.Expr:
     nt_part = pl.when(c("n_nt") > 0).then(pl.lit("non-targets absent")).otherwise(pl.lit("no non-target lesions"))
     cr_t4 = pl.concat_str(
         pl.lit("CR: all non-nodal targets 0 mm"),
-        pl.when(c("has_nodal")).then(pl.format(", nodes < 10 mm ({} mm)", num(c("nodal_sum")))).otherwise(pl.lit("")),
+        pl.when(c("has_nodal")).then(pl.format(", nodes < 10 mm (largest {} mm)", num(c("nodal_max")))).otherwise(pl.lit("")),
         pl.lit("; "),
         nt_part,
         markers_ok,
