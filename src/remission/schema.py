@@ -35,6 +35,8 @@ LESIONS = {
     "perpendicular_mm": pl.Float64,
     "status": pl.String,  # present | absent | progression | equivocal | too_small
     "method": pl.String,  # CT | MRI | PET | XR | clinical
+    # optional: viable (arterially enhancing) tumour diameter, mRECIST (mrecist.md §2)
+    "viable_diameter_mm": pl.Float64,
 }
 
 LABS = {

@@ -198,6 +198,8 @@ def tr_to_lesions(
     )
     les = les.rename({"USUBJID": "subject_id", "TRLNKID": "lesion_id"})
     cols = list(LESIONS) + ["visit", "visitnum", "dtc", "studyid"]
+    # optional LESIONS columns that TR cannot carry (viable_diameter_mm) are null
+    les = les.with_columns([pl.lit(None, dtype=LESIONS[c]).alias(c) for c in LESIONS if c not in les.columns])
     return les.select([pl.col(c).cast(LESIONS[c]) if c in LESIONS else pl.col(c) for c in cols]).sort(
         "subject_id", "date", "lesion_id"
     ), []
