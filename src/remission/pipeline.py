@@ -17,6 +17,7 @@ outputs are what the rules said on that date.  Default: the latest date in the d
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from remission.io import Dataset, from_frames, load_dataset
 from remission.options import AssessOptions
 from remission.timeline import bor as bor_mod
 from remission.timeline import endpoints, lines
+from remission.timeline.best_by_order import best_by_order
 from remission.timeline.episodes import derive_episodes, lifecycle
 from remission.timeline.status import combine_statuses
 
@@ -49,6 +51,8 @@ class AssessResult:
     statuses: pl.DataFrame | None = None
     segments: pl.DataFrame | None = None
     as_of: dt.date | None = None
+    #: the treatments as known on ``as_of`` (for timelines and explanations)
+    treatments: pl.DataFrame | None = None
 
     def write(self, out_dir: str | Path, fmt: str = "csv") -> list[Path]:
         """Write ``assessments``, ``episodes``, ``summary`` (and ``errors`` when any) to
@@ -203,6 +207,17 @@ def _cutoff(segments: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: criteria whose best response follows recist11.md §5 (SD minimum, Table 6 confirmation)
+RECIST_STYLE_BOR = frozenset({"recist1.1", "who"})
+
+
+def _criterion_module(code: str):
+    """The module of a registered criterion (for its optional ``best_responses`` hook)."""
+    if code not in registry.CRITERIA:
+        return None
+    return importlib.import_module(registry.get(code).evaluate.__module__)
+
+
 def _best_responses(primary: pl.DataFrame, segments: pl.DataFrame, subjects: pl.DataFrame, options: AssessOptions):
     """Best overall response without and with confirmation (recist11.md §5; who.md §5),
     per criterion group, of the first line."""
@@ -214,6 +229,42 @@ def _best_responses(primary: pl.DataFrame, segments: pl.DataFrame, subjects: pl.
         ids = group.select("subject_id")
         r = ref.join(ids, on="subject_id", how="semi")
         if r.height == 0:
+            continue
+        c = cutoff.join(ids, on="subject_id", how="semi") if cutoff is not None else None
+        module = _criterion_module(crit)
+        if module is not None and hasattr(module, "best_responses"):
+            # the criterion derives its own best response (iRECIST iBOR, mRECIST back-dating)
+            group_tp = primary.join(ids, on="subject_id", how="semi")
+            out.append(
+                module.best_responses(group_tp, r, options=registry.get(crit).options_from(options), cutoff=c)
+            )
+            continue
+        if crit not in RECIST_STYLE_BOR and crit in registry.CRITERIA:
+            # best category reached, by the criterion's own order (timeline.best_by_order)
+            criterion = registry.get(crit)
+            tps = (
+                primary.join(ids, on="subject_id", how="semi")
+                .filter(pl.col("overall_response").is_not_null())
+                .select("subject_id", "date", pl.col("overall_response").alias("response"))
+            )
+            # the criterion's order, then any other code it reports (e.g. PCWG3's PSA-only
+            # categories) by canonical level (criteria.stated)
+            levels = {**{k.upper(): v for k, v in stated.LEVEL_BY_CODE.items()},
+                      **{k.upper(): v for k, v in criterion.canonical.items()}}
+            extra = sorted(
+                {c for c in tps.get_column("response").unique().to_list() if c not in criterion.order},
+                key=lambda k: (stated.RANK_BY_LEVEL.get(levels.get(k.upper(), ""), 99), k),
+            )
+            out.append(
+                best_by_order(
+                    tps,
+                    r,
+                    order=tuple(criterion.order) + tuple(extra),
+                    progression=tuple(k for k, v in levels.items() if v == S.PROGRESSION),
+                    confirm_days=options.remission.confirm_days_by_criteria.get(crit, 28),
+                    cutoff=c,
+                )
+            )
             continue
         tps = (
             primary.join(ids, on="subject_id", how="semi")
@@ -232,7 +283,6 @@ def _best_responses(primary: pl.DataFrame, segments: pl.DataFrame, subjects: pl.
         else:
             kw = dict(confirm_days=options.recist.confirm_days, max_ne_between=options.recist.max_ne_between,
                       accept_sd_between=options.recist.accept_sd_between, sd_min_days=options.recist.sd_min_days)
-        c = cutoff.join(ids, on="subject_id", how="semi") if cutoff is not None else None
         unconf = bor_mod.best_overall_response(tps, r, confirm=False, missing_as_ne=options.recist.missing_as_ne, cutoff=c, **kw)
         conf = bor_mod.best_overall_response(tps, r, confirm=True, missing_as_ne=options.recist.missing_as_ne, cutoff=c, **kw)
         both = unconf.select(
@@ -380,7 +430,7 @@ def assess(
     # primary time points per subject: lesion-derived when present, else stated
     primary = pl.concat(
         [
-            tp_img.filter(pl.col("canonical_level").is_not_null()).select(
+            tp_img.filter(pl.col("overall_response").is_not_null()).select(
                 "subject_id", "date", "line", "overall_response", "canonical_level",
                 "is_progression_event", "progression_event_date",
             ),
@@ -430,4 +480,5 @@ def assess(
         statuses=statuses,
         segments=segments,
         as_of=as_of,
+        treatments=ds.treatments,
     )

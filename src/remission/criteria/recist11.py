@@ -145,38 +145,48 @@ def _segment_targets(prep: Prepared, tstm: float) -> pl.DataFrame:
     )
 
 
-def _target_agg(prep: Prepared, tstm: float) -> pl.DataFrame:
+def _target_rows(obs: pl.DataFrame, tstm: float) -> pl.DataFrame:
     v = pl.col("v")
     nodal = pl.col("nodal")
     reapp = ((~nodal & (v > 0)) | (nodal & (v >= 10))).fill_null(False)  # §4.7
-    return (
-        prep.target_obs.with_columns(
-            v=_target_value(pl.col("d"), pl.col("status"), tstm), lab=label(pl.col("lesion_id"), pl.col("organ"))
-        )
-        .with_columns(reapp=reapp)
-        .group_by(KEY)
-        .agg(
-            n_usable=v.count().cast(pl.Int64),
-            value=pl.when(v.count() > 0).then(v.sum()),
-            # §4.1 T3: every non-nodal target 0 mm and every nodal target < 10 mm
-            cr_ok=((~nodal & (v == 0)) | (nodal & (v < 10))).fill_null(False).all(),
-            has_nodal=nodal.any(),
-            nodal_sum=v.filter(nodal).sum(),
-            nodal_max=v.filter(nodal).max(),
-            missing=joined(pl.col("lab"), v.is_null()),
-            t_reapp_ids=joined(
-                pl.format("{} {} mm", pl.col("lab"), num(v)), pl.col("reapp")
-            ),
-            n_reapp_nodal=(pl.col("reapp") & nodal).sum().cast(pl.Int64),
-            n_reapp_nonnodal=(pl.col("reapp") & ~nodal).sum().cast(pl.Int64),
-            t_organs=pl.col("organ"),
-            t_reapp_organs=pl.col("organ").filter(pl.col("reapp")),
-        )
-    )
+    return obs.with_columns(
+        v=_target_value(pl.col("d"), pl.col("status"), tstm), lab=label(pl.col("lesion_id"), pl.col("organ"))
+    ).with_columns(reapp=reapp)
 
 
-def non_target_agg(prep: Prepared) -> pl.DataFrame:
-    """Per follow-up non-target state (recist11.md §4.3 N1–N4; §4.7 for reappearance)."""
+def _target_aggs(numbers: bool, text: bool) -> dict[str, pl.Expr]:
+    """Per follow-up target aggregations: the numbers the rules use, and the texts and organ
+    lists only explanations and recurrence sites use (computed where needed, see
+    :func:`_with_texts`)."""
+    v = pl.col("v")
+    nodal = pl.col("nodal")
+    aggs = {
+        "n_usable": v.count().cast(pl.Int64),
+        "value": pl.when(v.count() > 0).then(v.sum()),
+        # §4.1 T3: every non-nodal target 0 mm and every nodal target < 10 mm
+        "cr_ok": ((~nodal & (v == 0)) | (nodal & (v < 10))).fill_null(False).all(),
+        "has_nodal": nodal.any(),
+        "nodal_sum": v.filter(nodal).sum(),
+        "nodal_max": v.filter(nodal).max(),
+        "missing": joined(pl.col("lab"), v.is_null()),
+        "t_reapp_ids": joined(pl.format("{} {} mm", pl.col("lab"), num(v)), pl.col("reapp")),
+        "n_reapp_nodal": (pl.col("reapp") & nodal).sum().cast(pl.Int64),
+        "n_reapp_nonnodal": (pl.col("reapp") & ~nodal).sum().cast(pl.Int64),
+        "t_organs": pl.col("organ"),
+        "t_reapp_organs": pl.col("organ").filter(pl.col("reapp")),
+    }
+    return {k: e for k, e in aggs.items() if (text if k in _T_TEXT else numbers)}
+
+
+_T_TEXT = ("missing", "t_reapp_ids", "t_organs", "t_reapp_organs")
+_NT_TEXT = ("prog_ids", "ne_ids", "present_ids", "nt_reapp_ids", "prog_organs", "nt_reapp_organs")
+
+
+def _target_agg(prep: Prepared, tstm: float, text: bool = True) -> pl.DataFrame:
+    return _target_rows(prep.target_obs, tstm).group_by(KEY).agg(**_target_aggs(True, text))
+
+
+def _non_target_rows(obs: pl.DataFrame) -> pl.DataFrame:
     st = pl.col("status")
     nodal = pl.col("nodal")
     ne = (~pl.col("has_row") | (st.fill_null("") == NOT_EVALUATED))
@@ -187,24 +197,55 @@ def non_target_agg(prep: Prepared) -> pl.DataFrame:
         .then(prog | (pl.col("d") >= 10).fill_null(False))
         .otherwise(st.is_in(["present", "too_small", "progression"]).fill_null(False))
     )
+    return obs.with_columns(ne=ne, prog=prog, absent=absent, reapp=reapp, lab=label(pl.col("lesion_id"), pl.col("organ")))
+
+
+def _non_target_aggs(numbers: bool, text: bool) -> dict[str, pl.Expr]:
+    aggs = {
+        "n_nt": pl.len().cast(pl.Int64),
+        "any_prog": pl.col("prog").any(),
+        "any_ne": pl.col("ne").any(),
+        "all_absent": pl.col("absent").all(),
+        "prog_ids": joined(pl.col("lab"), pl.col("prog")),
+        "ne_ids": joined(pl.col("lab"), pl.col("ne")),
+        "present_ids": joined(pl.col("lab"), ~pl.col("absent") & ~pl.col("ne")),
+        "nt_reapp_ids": joined(pl.col("lab"), pl.col("reapp")),
+        "n_nt_reapp": pl.col("reapp").sum().cast(pl.Int64),
+        "prog_organs": pl.col("organ").filter(pl.col("prog")),
+        "nt_reapp_organs": pl.col("organ").filter(pl.col("reapp")),
+    }
+    return {k: e for k, e in aggs.items() if (text if k in _NT_TEXT else numbers)}
+
+
+def non_target_agg(prep: Prepared, text: bool = True) -> pl.DataFrame:
+    """Per follow-up non-target state (recist11.md §4.3 N1–N4; §4.7 for reappearance).
+    ``text=False`` leaves out the lesion lists of the explanations (:data:`_NT_TEXT`)."""
+    return _non_target_rows(prep.nt_obs).group_by(KEY).agg(**_non_target_aggs(True, text))
+
+
+def _with_texts(e: pl.DataFrame, prep: Prepared, tstm: float) -> pl.DataFrame:
+    """The lesion lists of the explanations and recurrence sites, computed only for the
+    time points whose text or sites use them (a performance choice; every other row's
+    output is the same whatever these columns hold): ``missing`` for T1/T2, the
+    reappearance lists for R47, target organs for PD, non-target lists for non-target PD
+    or NE and for NON-CR/NON-PD and PR time points."""
+    c = pl.col
+    orr = c("overall_response")
+    need_t = (c("tr_rule").is_in(["T1", "T2"]).fill_null(False) | c("r47").fill_null(False) | (orr == "PD").fill_null(False))
+    need_nt = (
+        c("non_target_response").is_in(["PD", "NE"]).fill_null(False)
+        | c("r47").fill_null(False)
+        | orr.is_in([_NONCR, "PR"]).fill_null(False)
+    )
+    keys = e.select(*KEY, need_t=need_t, need_nt=need_nt)
+    t_obs = prep.target_obs.join(keys.filter(pl.col("need_t")).select(KEY), on=KEY, how="semi")
+    nt_obs = prep.nt_obs.join(keys.filter(pl.col("need_nt")).select(KEY), on=KEY, how="semi")
+    tt = _target_rows(t_obs, tstm).group_by(KEY).agg(**_target_aggs(False, True))
+    nt = _non_target_rows(nt_obs).group_by(KEY).agg(**_non_target_aggs(False, True))
     return (
-        prep.nt_obs.with_columns(
-            ne=ne, prog=prog, absent=absent, reapp=reapp, lab=label(pl.col("lesion_id"), pl.col("organ"))
-        )
-        .group_by(KEY)
-        .agg(
-            n_nt=pl.len().cast(pl.Int64),
-            any_prog=pl.col("prog").any(),
-            any_ne=pl.col("ne").any(),
-            all_absent=pl.col("absent").all(),
-            prog_ids=joined(pl.col("lab"), pl.col("prog")),
-            ne_ids=joined(pl.col("lab"), pl.col("ne")),
-            present_ids=joined(pl.col("lab"), ~pl.col("absent") & ~pl.col("ne")),
-            nt_reapp_ids=joined(pl.col("lab"), pl.col("reapp")),
-            n_nt_reapp=pl.col("reapp").sum().cast(pl.Int64),
-            prog_organs=pl.col("organ").filter(pl.col("prog")),
-            nt_reapp_organs=pl.col("organ").filter(pl.col("reapp")),
-        )
+        e.join(tt, on=KEY, how="left", maintain_order="left")
+        .join(nt, on=KEY, how="left", maintain_order="left")
+        .with_columns(pl.col("t_organs", "t_reapp_organs", "prog_organs", "nt_reapp_organs").fill_null(_EMPTY))
     )
 
 
@@ -233,8 +274,8 @@ def _frame(prep: Prepared, options: RecistOptions, labs: pl.DataFrame | None) ->
     e = (
         prep.followups.select(*KEY, "reference_start", "baseline_date", "end_date")
         .join(_segment_targets(prep, tstm), on=SEG, how="left")
-        .join(_target_agg(prep, tstm), on=KEY, how="left")
-        .join(non_target_agg(prep), on=KEY, how="left")
+        .join(_target_agg(prep, tstm, text=False), on=KEY, how="left")
+        .join(non_target_agg(prep, text=False), on=KEY, how="left")
         .join(new_lesion_agg(prep), on=KEY, how="left")
         .join(prep.b0, on=SEG, how="left")
     )
@@ -249,7 +290,7 @@ def _frame(prep: Prepared, options: RecistOptions, labs: pl.DataFrame | None) ->
         pl.col("n_targets", "n_usable", "n_nt", "n_nt_reapp", "n_reapp_nodal", "n_reapp_nonnodal", "mk_elev", "mk_bad").fill_null(0),
         pl.col("b0", "nl", "nl_eq", "any_prog", "any_ne", "has_nodal").fill_null(False),
         pl.col("all_absent").fill_null(True),
-        pl.col("t_organs", "t_reapp_organs", "prog_organs", "nt_reapp_organs", "nl_organs").fill_null(_EMPTY),
+        pl.col("nl_organs").fill_null(_EMPTY),
     ).sort(KEY)
     return e
 
@@ -331,32 +372,40 @@ def _with_overall(e: pl.DataFrame, options: RecistOptions) -> pl.DataFrame:
         tab=pl.when(tab4).then(pl.lit("TAB4")).otherwise(pl.lit("TAB5")),
         or_table=pl.when(tab4).then(or4).otherwise(or5),
     )
-    # §4.7: previous evaluated time point (OR before §4.7 not NE) of the same segment
-    or_eval = pl.when(pl.col("or_table") != "NE").then(pl.col("or_table"))
-    e = e.with_columns(or_eval=or_eval).with_columns(
-        prev_or=prev_evaluated(pl.col("or_eval")).over(SEG),
-        prev_date=prev_evaluated(pl.when(pl.col("or_eval").is_not_null()).then(pl.col("date"))).over(SEG),
-    )
-    is_cr = pl.col("or_eval") == "CR"
-    e = e.with_columns(
-        run_start=pl.when(is_cr & (pl.col("prev_or").fill_null("") != "CR")).then(pl.col("date"))
-    ).with_columns(run_start=pl.col("run_start").forward_fill().over(SEG))
-    e = e.with_columns(
-        cr_conf_here=pl.when(pl.col("or_eval").is_not_null()).then(
-            is_cr & ((pl.col("date") - pl.col("run_start")).dt.total_days() >= options.confirm_days).fill_null(False)
-        )
-    ).with_columns(prev_cr_conf=prev_evaluated(pl.col("cr_conf_here")).over(SEG).fill_null(False))
-    prev_cr = (pl.col("prev_or") == "CR").fill_null(False)
+    # §4.7: "previous evaluated time point" = the previous row of the segment whose OR is not NE.
+    # A row that Table 4/5 call NE but that §4.7 turns into PD is evaluated (PD), so it ends
+    # the CR for the rows after it: two passes, the second with those rows counted as PD.
     reappear = (
         (pl.col("n_reapp_nodal") + pl.col("n_reapp_nonnodal") > 0) | (pl.col("n_nt_reapp") > 0) | pl.col("nl")
     )
     policy = options.reappearance_after_cr
-    if policy == "pd_if_prior_cr":
-        r47 = prev_cr & reappear
-    elif policy == "pd_if_prior_confirmed_cr":
-        r47 = prev_cr & reappear & pl.col("prev_cr_conf")
-    else:  # reclassify_prior_as_pr: no forced PD
-        r47 = pl.lit(False)
+    fired_ne = pl.lit(False)
+    for _pass in range(2):
+        or_eval = (
+            pl.when(pl.col("or_table") != "NE").then(pl.col("or_table")).when(fired_ne).then(pl.lit("PD"))
+        )
+        e = e.with_columns(or_eval=or_eval).with_columns(
+            prev_or=prev_evaluated(pl.col("or_eval")).over(SEG),
+            prev_date=prev_evaluated(pl.when(pl.col("or_eval").is_not_null()).then(pl.col("date"))).over(SEG),
+        )
+        is_cr = pl.col("or_eval") == "CR"
+        e = e.with_columns(
+            run_start=pl.when(is_cr & (pl.col("prev_or").fill_null("") != "CR")).then(pl.col("date"))
+        ).with_columns(run_start=pl.col("run_start").forward_fill().over(SEG))
+        e = e.with_columns(
+            cr_conf_here=pl.when(pl.col("or_eval").is_not_null()).then(
+                is_cr & ((pl.col("date") - pl.col("run_start")).dt.total_days() >= options.confirm_days).fill_null(False)
+            )
+        ).with_columns(prev_cr_conf=prev_evaluated(pl.col("cr_conf_here")).over(SEG).fill_null(False))
+        prev_cr = (pl.col("prev_or") == "CR").fill_null(False)
+        if policy == "pd_if_prior_cr":
+            r47 = prev_cr & reappear
+        elif policy == "pd_if_prior_confirmed_cr":
+            r47 = prev_cr & reappear & pl.col("prev_cr_conf")
+        else:  # reclassify_prior_as_pr: no forced PD
+            r47 = pl.lit(False)
+        e = e.with_columns(_fired_ne=(pl.col("or_table") == "NE") & r47)
+        fired_ne = pl.col("_fired_ne")
     single_node = (
         prev_cr
         & (pl.col("n_reapp_nodal") == 1)
@@ -401,8 +450,9 @@ def _continued_pr(e: pl.DataFrame, confirm_days: int) -> pl.DataFrame:
     )
 
 
-def _explanation() -> pl.Expr:
-    """One line per time point (note "Explanation"); numbers rounded to 1 decimal."""
+def _explanation_branches() -> tuple[list[tuple[str | None, pl.Expr]], pl.Expr]:
+    """The explanation text of each overall response (``None``: any other), and the
+    pending-new-lesion suffix.  Note "Explanation"; numbers rounded to 1 decimal."""
     c = pl.col
     v, b, n = num(c("value")), num(c("baseline_value")), num(c("nadir_value"))
     pb, pn, an = signed(c("change_from_baseline_pct")), signed(c("change_from_nadir_pct")), signed(c("change_from_nadir_abs"))
@@ -477,16 +527,26 @@ def _explanation() -> pl.Expr:
         .when(c("non_target_response") == "NE").then(pl.format("NE: non-target {} not evaluated", c("ne_ids")))
         .otherwise(pl.lit("NE: no target or non-target disease recorded"))
     )
-    main = (
-        pl.when(orr == "PD").then(pd_txt)
-        .when(orr == "CR").then(pl.when(c("tab") == "TAB4").then(cr_t4).otherwise(cr_t5))
-        .when(orr == "PR").then(pr_txt)
-        .when(orr == "SD").then(sd_txt)
-        .when(orr == _NONCR).then(pl.concat_str(pl.lit("NON-CR/NON-PD: "), non_cr_reason))
-        .otherwise(ne_txt)
-    )
+    branches = [
+        ("PD", pd_txt),
+        ("CR", pl.when(c("tab") == "TAB4").then(cr_t4).otherwise(cr_t5)),
+        ("PR", pr_txt),
+        ("SD", sd_txt),
+        (_NONCR, pl.concat_str(pl.lit("NON-CR/NON-PD: "), non_cr_reason)),
+        (None, ne_txt),  # every other response (NE)
+    ]
     pending = pl.when(c("nl_eq")).then(pl.format("; equivocal new lesion {} pending", c("eq_ids"))).otherwise(pl.lit(""))
-    return pl.concat_str(main, pending)
+    return branches, pending
+
+
+def _explanation() -> pl.Expr:
+    """One line per time point (note "Explanation"); numbers rounded to 1 decimal."""
+    branches, pending = _explanation_branches()
+    orr = pl.col("overall_response")
+    main = pl.when(orr == branches[0][0]).then(branches[0][1])
+    for code, text in branches[1:-1]:
+        main = main.when(orr == code).then(text)
+    return pl.concat_str(main.otherwise(branches[-1][1]), pending)
 
 
 def _outputs(e: pl.DataFrame) -> pl.DataFrame:
@@ -501,21 +561,35 @@ def _outputs(e: pl.DataFrame) -> pl.DataFrame:
     )
     # ';'-joined in alphabetical order
     warnings = pl.concat_str(c("w_reclass"), c("w_single"), separator=";", ignore_nulls=True)
-    return e.with_columns(
+    # Lazy, and the texts computed per overall response on that response's rows only (each
+    # row gets exactly the branch `_explanation()` would pick): the explanation's repeated
+    # sub-expressions are computed once and no row evaluates the other responses' texts.
+    orr = c("overall_response")
+    branches, pending = _explanation_branches()
+    codes = [code for code, _ in branches if code is not None]
+    base = e.lazy().with_row_index("__i__").with_columns(
         canonical_level=c("overall_response").replace_strict(CANONICAL, default=None),
         is_progression_event=is_pd,
         progression_event_date=pl.when(is_pd).then(
             pl.when(c("nl") & c("backdate").is_not_null()).then(c("backdate")).otherwise(c("date"))
         ),
         pending_progression=c("nl_eq"),
-        recurrence_sites=pl.when(is_pd).then(rec),
+        recurrence_sites=pl.lit(None, dtype=pl.String),
         rule_ids=pl.concat_str(
             c("tr_rule"), c("ntr_rule"), c("nl_rule"), pl.when(c("r47")).then(pl.lit("R47")), c("tab"),
             separator=",", ignore_nulls=True,
         ),
         warnings=pl.when(warnings == "").then(None).otherwise(warnings),
-        explanation=_explanation(),
+        explanation=pl.lit(None, dtype=pl.String),
     )
+    parts = []
+    for code, text in branches:
+        mask = (orr == code) if code is not None else ~orr.is_in(codes).fill_null(False)
+        part = base.filter(mask.fill_null(False)).with_columns(explanation=pl.concat_str(text, pending))
+        if code == "PD":  # recurrence sites of progression events only
+            part = part.with_columns(recurrence_sites=rec)
+        parts.append(part)
+    return pl.concat(parts).sort("__i__").drop("__i__").collect()
 
 
 def _baseline_rows(prep: Prepared, options: RecistOptions) -> pl.DataFrame:
@@ -560,5 +634,6 @@ def evaluate(
     e = _with_target_response(e)
     e = _with_non_target_response(e)
     e = _with_overall(e, options)
+    e = _with_texts(e, prep, options.tstm_default_mm)
     e = _outputs(e)
     return finish(e, prep, _baseline_rows(prep, options), CODE, TIMEPOINTS)

@@ -652,8 +652,8 @@ def reappeared_lesions(
     new: NewLesions,
 ) -> Reappearance:
     """Disease present again at t (§4.7): non-nodal target > 0, nodal target >= 10 mm,
-    non-target present (nodal non-target: only ``progression`` or diameter >= 10 mm), or
-    an unequivocal new lesion."""
+    non-target present (not merely ``equivocal``; nodal non-target: only ``progression`` or
+    diameter >= 10 mm), or an unequivocal new lesion."""
     found: list[str] = []
     nodal_targets: list[str] = []
     if s is not None:
@@ -672,7 +672,8 @@ def reappeared_lesions(
         if o.nodal:
             if o.status == "progression" or (o.diameter_mm is not None and o.diameter_mm >= 10.0):
                 found.append(lid)
-        elif non_target_state(o) in ("present", "progression"):
+        elif o.status != "equivocal" and non_target_state(o) in ("present", "progression"):
+            # an equivocal finding blocks CR (N3) but does not by itself prove reappearance
             found.append(lid)
     found.extend(new.unequivocal)
     single = len(found) == 1 and len(nodal_targets) == 1

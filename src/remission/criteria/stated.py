@@ -53,6 +53,13 @@ LEVEL_BY_CODE: dict[str, str] = {
     "PR WITH LYMPHOCYTOSIS": S.PARTIAL,
     "MLFS": S.PARTIAL,
     "MORPHOLOGIC LEUKEMIA-FREE STATE": S.PARTIAL,
+    # ELN 2022 (eln2022_aml.md §3-4; remission_model.md §3, §6.6: MRD relapse = loss of
+    # complete remission without progression by default)
+    "CR WITH INCOMPLETE HEMATOLOGIC RECOVERY": S.COMPLETE,
+    "CR WITH PARTIAL HEMATOLOGIC RECOVERY": S.COMPLETE,
+    "MRD RELAPSE": S.PARTIAL,
+    # iwCLL 2018 (iwcll2018.md §4.2-4.3)
+    "NODULAR PARTIAL RESPONSE": S.PARTIAL,
     "TREATMENT FAILURE": S.STABLE,
     "NO RESPONSE": S.STABLE,
     "RELAPSED DISEASE": S.PROGRESSION,
@@ -62,6 +69,10 @@ LEVEL_BY_CODE: dict[str, str] = {
     "NON-PD": S.STABLE,
     "PDU": S.PROGRESSION_PENDING,
     "PSA PROGRESSION": S.PROGRESSION,
+    # PCWG3 PSA categories of remission.criteria.pcwg3 (biochemical only: not a remission,
+    # remission_model.md §3 psa_response_counts_as_partial = False)
+    "PSA RESPONSE": S.STABLE,
+    "PSA NON-PD": S.STABLE,
 }
 
 #: rank for best response: lower is better (criteria/README.md ordering tables).

@@ -226,6 +226,7 @@ COLUMN_KINDS: dict[str, dict[str, _Kind]] = {
         "perpendicular_mm": _NONNEG,
         "status": _Kind("code", LESION_STATUSES, "UNKNOWN_STATUS"),
         "method": _Kind("method", schema.METHODS, "UNKNOWN_METHOD"),
+        "viable_diameter_mm": _NONNEG,
     },
     "labs": {
         "subject_id": _TEXT,
@@ -464,7 +465,8 @@ def _subject_links(work: _Work, info: pl.DataFrame, subjects_present: bool, date
         work.add(_fail(f, unknown, "subject_id", "a subject_id listed in subjects", "UNKNOWN_SUBJECT"))
     if not date_cols:
         return
-    joined = f.join(info.select("subject_id", "__death"), on="subject_id", how="inner")
+    # only subjects with a death date can fail (a comparison with a null date never does)
+    joined = f.join(info.select("subject_id", "__death").filter(pl.col("__death").is_not_null()), on="subject_id", how="inner")
     for col in date_cols:
         after = pl.col(_t(col)) > pl.col("__death")
         work.add(
@@ -665,6 +667,94 @@ def _findings(work: _Work) -> None:
     work.add(_fail(f, v.is_not_null() & ~pl.col("__ok"), "value", expected, "BAD_FINDING_VALUE"))
 
 
+#: RANO 2.0 / Lugano 2014 finding codes (docs/criteria_imaging_rano_lugano.md): closed
+#: value lists (lower case) and positive numbers.  ``clinical_status`` stays free text
+#: (spec/tables.md lists it without values; RANO reads improved/stable/worse/worse_other).
+_RANO_LUGANO_VALUES = {
+    "fdg_uptake_change": ("reduced", "unchanged", "increased"),
+    "new_fdg_foci": ("yes", "no"),
+    "marrow_fdg": ("none", "diffuse_reactive", "residual_reduced", "unchanged", "new_focal"),
+    "marrow_involvement": ("normal", "involved", "not_done"),
+    "liver": ("normal", "enlarged", "progression"),
+    "steroid_increase_reason": ("tumour", "other"),
+    "outside_radiation_field": ("yes", "no"),
+    "histology_confirms_progression": ("yes", "no"),
+}
+
+
+def _rano_lugano_findings(work: _Work) -> None:
+    """Addendum (issue 5): values of the RANO 2.0 and Lugano 2014 finding codes, lowercased;
+    ``spleen_length_cm`` a number > 0."""
+    fnd, v = pl.col(_t("finding")), pl.col("value")
+    low = v.str.to_lowercase()
+    ok = pl.lit(True)
+    for code, values in _RANO_LUGANO_VALUES.items():
+        ok = pl.when(fnd == code).then(low.is_in(values)).otherwise(ok)
+    ok = pl.when(fnd == "spleen_length_cm").then(_float(v) > 0).otherwise(ok).fill_null(False)
+    known = fnd.is_in(list(_RANO_LUGANO_VALUES))
+    f = work.frame.with_columns(
+        ok.alias("__ok2"),
+        pl.when(known & ok).then(low).otherwise(pl.col(_t("value"))).alias(_t("value")),
+    )
+    work.frame = f
+    expected = fnd.replace_strict(
+        {k: "one of " + ", ".join(vals) for k, vals in _RANO_LUGANO_VALUES.items()} | {"spleen_length_cm": "a length in cm > 0"},
+        default="",
+        return_dtype=pl.String,
+    )
+    work.add(_fail(f, v.is_not_null() & ~pl.col("__ok2"), "value", expected, "BAD_FINDING_VALUE"))
+
+
+#: ELN 2022 / iwCLL 2018 finding codes (docs/criteria_leukaemia.md): closed value lists
+#: (booleans use TRUE_SPELLINGS / FALSE_SPELLINGS) and numbers >= 0.
+_BOOL_SPELLINGS = TRUE_SPELLINGS + FALSE_SPELLINGS
+_LEUKAEMIA_VALUES = {
+    "marrow_adequate": _BOOL_SPELLINGS,
+    "auer_rods": _BOOL_SPELLINGS,
+    "circulating_blasts": _BOOL_SPELLINGS,
+    "regenerating_marrow": _BOOL_SPELLINGS,
+    "platelet_transfusion": _BOOL_SPELLINGS,
+    "rbc_transfusion": _BOOL_SPELLINGS,
+    "epo": _BOOL_SPELLINGS,
+    "mrd": ("negative", "low_level", "positive"),
+    "mrd_tissue": ("bm", "pb"),
+    "regimen_intensity": ("intensive", "less_intensive"),
+    "new_node": _BOOL_SPELLINGS,
+    "new_organ_infiltrate": _BOOL_SPELLINGS,
+    "constitutional_symptoms": _BOOL_SPELLINGS,
+    "marrow_cll": ("normocellular_no_cll", "cll_cells_present", "b_lymphoid_nodules", "hypocellular", "not_done"),
+    "richter_transformation": _BOOL_SPELLINGS,
+    "cytopenia_due_to_cll": _BOOL_SPELLINGS,
+    "drug_toxicity_cytopenia": _BOOL_SPELLINGS,
+    "on_bcr_inhibitor": _BOOL_SPELLINGS,
+}
+_LEUKAEMIA_NUMBERS = ("node_spd_cm2", "largest_node_cm")
+
+
+def _leukaemia_findings(work: _Work) -> None:
+    """Addendum (issue 4): values of the ELN 2022 and iwCLL 2018 finding codes (lower-cased
+    when valid); ``node_spd_cm2`` and ``largest_node_cm`` numbers >= 0."""
+    fnd, v = pl.col(_t("finding")), pl.col("value")
+    low = v.str.strip_chars().str.to_lowercase()
+    ok = pl.lit(True)
+    for code, values in _LEUKAEMIA_VALUES.items():
+        ok = pl.when(fnd == code).then(low.is_in(values)).otherwise(ok)
+    ok = pl.when(fnd.is_in(_LEUKAEMIA_NUMBERS)).then(_float(v) >= 0).otherwise(ok).fill_null(False)
+    known = fnd.is_in(list(_LEUKAEMIA_VALUES))
+    f = work.frame.with_columns(
+        ok.alias("__ok3"),
+        pl.when(known & ok).then(low).otherwise(pl.col(_t("value"))).alias(_t("value")),
+    )
+    work.frame = f
+    expected = fnd.replace_strict(
+        {k: "one of " + ", ".join(vals) for k, vals in _LEUKAEMIA_VALUES.items()}
+        | {k: "a number >= 0" for k in _LEUKAEMIA_NUMBERS},
+        default="",
+        return_dtype=pl.String,
+    )
+    work.add(_fail(f, v.is_not_null() & ~pl.col("__ok3"), "value", expected, "BAD_FINDING_VALUE"))
+
+
 def _labs(work: _Work) -> None:
     """spec/tables.md labs.unit: every value is converted to its test's canonical unit
     (:mod:`remission.units`); an unknown test code or a unit that cannot be converted is an
@@ -791,6 +881,8 @@ def validate(raw: RawDataset, *, criteria: str | None = None) -> tuple[Dataset, 
         _labs(works["labs"])
     if works["findings"].present:
         _findings(works["findings"])
+        _rano_lugano_findings(works["findings"])
+        _leukaemia_findings(works["findings"])
     if works["treatments"].present:
         _treatments(works["treatments"])
     if works["responses"].present:

@@ -1,0 +1,64 @@
+"""Best response by a criterion's category order (timeline.best_by_order), hand-computed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from remission.timeline.best_by_order import best_by_order
+
+D = dt.date
+IMWG = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+
+
+def tp(rows):
+    return pl.DataFrame(rows, schema={"subject_id": pl.String, "date": pl.Date, "response": pl.String}, orient="row")
+
+
+REF = pl.DataFrame({"subject_id": ["a"], "reference_start": [D(2020, 1, 1)]})
+
+
+def run(rows, confirm_days=1, cutoff=None):
+    return best_by_order(tp(rows), REF, order=IMWG, progression=("PD",), confirm_days=confirm_days, cutoff=cutoff).row(0, named=True)
+
+
+def test_best_is_the_best_category_and_confirmed_needs_an_as_good_later_result():
+    # VGPR once, then PR: best VGPR; VGPR is not confirmed (the next is worse), PR is (by MR? no:
+    # MR is worse than PR) -> PR on 03-01 confirmed by PR on 04-01
+    r = run([("a", D(2020, 2, 1), "VGPR"), ("a", D(2020, 3, 1), "PR"), ("a", D(2020, 4, 1), "PR")])
+    assert (r["best_response"], r["best_response_date"]) == ("VGPR", D(2020, 2, 1))
+    assert (r["confirmed_best_response"], r["confirmed_best_response_date"]) == ("PR", D(2020, 3, 1))
+
+
+def test_a_better_later_result_confirms_and_ties_take_the_earliest_date():
+    r = run([("a", D(2020, 2, 1), "PR"), ("a", D(2020, 3, 1), "CR"), ("a", D(2020, 4, 1), "CR")])
+    assert (r["best_response"], r["best_response_date"]) == ("CR", D(2020, 3, 1))
+    assert r["confirmed_best_response"] == "CR"
+
+
+def test_window_ends_at_first_progression_and_before_cutoff():
+    rows = [("a", D(2020, 2, 1), "SD"), ("a", D(2020, 3, 1), "PD"), ("a", D(2020, 5, 1), "CR"), ("a", D(2020, 6, 1), "CR")]
+    r = run(rows)
+    # the SD is never confirmed (the next result, PD, is worse); PD needs no confirmation;
+    # the CRs after the first PD are outside the window
+    assert (r["best_response"], r["confirmed_best_response"]) == ("SD", "PD")
+    cut = pl.DataFrame({"subject_id": ["a"], "cutoff_date": [D(2020, 2, 1)]})
+    r = run([("a", D(2020, 1, 15), "PR"), ("a", D(2020, 2, 1), "CR"), ("a", D(2020, 3, 1), "CR")], cutoff=cut)
+    assert (r["best_response"], r["confirmed_best_response"]) == ("PR", "MISSING")
+
+
+def test_confirm_days_zero_needs_no_confirmation_and_before_reference_is_ignored():
+    r = run([("a", D(2019, 12, 1), "sCR"), ("a", D(2020, 2, 1), "PR")], confirm_days=0)
+    assert (r["best_response"], r["confirmed_best_response"]) == ("PR", "PR")
+
+
+def test_minimum_interval_is_inclusive():
+    rows = [("a", D(2020, 2, 1), "PR"), ("a", D(2020, 2, 29), "PR")]  # 28 days
+    assert run(rows, confirm_days=28)["confirmed_best_response"] == "PR"
+    assert run(rows, confirm_days=29)["confirmed_best_response"] == "MISSING"
+
+
+def test_subject_without_time_points_is_missing():
+    r = best_by_order(tp([]), REF, order=IMWG, progression=("PD",), confirm_days=1).row(0, named=True)
+    assert (r["best_response"], r["confirmed_best_response"]) == ("MISSING", "MISSING")
