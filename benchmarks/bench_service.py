@@ -1,0 +1,169 @@
+"""Bounded load test of the web service on loopback.
+
+Starts ``uvicorn`` in a subprocess on 127.0.0.1 (a fresh SQLite file in a temporary folder,
+or ``REMISSION_DATABASE_URL`` when set) holding the bundled example dataset, then runs
+``--clients`` concurrent clients (httpx async, default 50) that share ``--requests``
+requests (default 3000) over the read endpoints (patient list, summary, assessments,
+episodes, explanation) as clinicians, patients and an admin; stops at ``--max-seconds``.
+Prints latency percentiles, throughput and the error count; exits 1 on any error.
+
+    .venv/bin/python benchmarks/bench_service.py [--clients 50] [--requests 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "src" / "remission" / "data" / "example"
+PASSWORD = "bench-password-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare(url: str) -> dict[str, list[str]]:
+    """Import the example and create accounts: admin, 5 clinicians of 10 patients each,
+    10 patients.  Returns username -> the subjects it may see."""
+    from remission.service import auth, db, importer
+
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    sessions = db.make_sessionmaker(engine)
+    importer.import_dataset(sessions, EXAMPLE)
+    ids = [f"EX{i:02d}" for i in range(1, 51)]
+    access: dict[str, list[str]] = {"bench-admin": ids}
+    with sessions() as s, s.begin():
+        if s.scalar(select(db.User.id).where(db.User.username == "bench-admin")) is None:
+            auth.add_user(s, "bench-admin", PASSWORD, "admin")
+            for k in range(5):
+                auth.add_user(s, f"bench-doc{k}", PASSWORD, "clinician")
+                for sid in ids[k * 10 : (k + 1) * 10]:
+                    auth.assign(s, f"bench-doc{k}", sid)
+            for sid in ids[:10]:
+                auth.add_user(s, f"bench-{sid}", PASSWORD, "patient", sid)
+    for k in range(5):
+        access[f"bench-doc{k}"] = ids[k * 10 : (k + 1) * 10]
+    for sid in ids[:10]:
+        access[f"bench-{sid}"] = [sid]
+    engine.dispose()
+    return access
+
+
+async def _run(base: str, access: dict[str, list[str]], clients: int, total: int, max_seconds: float):
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+        tokens = {}
+        for user in access:
+            r = await http.post("/api/token", data={"username": user, "password": PASSWORD})
+            r.raise_for_status()
+            tokens[user] = r.json()["access_token"]
+        users = [u for u in access if u != "bench-admin"]  # the admin list audits 50 rows a call
+        rng = random.Random(7)
+        plan = []
+        for _ in range(total):
+            user = rng.choice(users)
+            sid = rng.choice(access[user])
+            path = rng.choice(["/api/patients", f"/api/patients/{sid}", f"/api/patients/{sid}/assessments",
+                               f"/api/patients/{sid}/episodes", f"/api/patients/{sid}/explanation"])
+            plan.append((tokens[user], path))
+        latencies: list[float] = []
+        errors: list[str] = []
+        queue: asyncio.Queue = asyncio.Queue()
+        for item in plan:
+            queue.put_nowait(item)
+        stop_at = time.monotonic() + max_seconds
+
+        async def worker():
+            while time.monotonic() < stop_at:
+                try:
+                    token, path = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                try:
+                    r = await http.get(path, headers={"Authorization": f"Bearer {token}"})
+                    if r.status_code != 200:
+                        errors.append(f"{r.status_code} {path}")
+                except httpx.HTTPError as exc:
+                    errors.append(f"{type(exc).__name__} {path}")
+                latencies.append(time.perf_counter() - t0)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        wall = time.perf_counter() - t0
+    return latencies, errors, wall
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--max-seconds", type=float, default=300)
+    args = ap.parse_args(argv)
+
+    tmp = tempfile.TemporaryDirectory()
+    url = os.environ.get("REMISSION_DATABASE_URL") or f"sqlite:///{Path(tmp.name) / 'bench.db'}"
+    access = _prepare(url)
+    port = _free_port()
+    env = dict(os.environ, REMISSION_DATABASE_URL=url)
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "remission.service.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-server-header",
+         "--timeout-keep-alive", "75"],  # longer than any client idle gap: no keep-alive close race
+        env=env, cwd=tmp.name,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                print("server did not start", file=sys.stderr)
+                return 2
+            time.sleep(0.2)
+        lat, errors, wall = asyncio.run(_run(base, access, args.clients, args.requests, args.max_seconds))
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        tmp.cleanup()
+    ms = sorted(x * 1000 for x in lat)
+
+    def pct(p):
+        return ms[min(len(ms) - 1, int(round(p / 100 * (len(ms) - 1))))] if ms else float("nan")
+
+    db_kind = url.split(":", 1)[0]
+    print(f"service load test: {db_kind}, {args.clients} concurrent clients, {len(ms)} of {args.requests} requests "
+          f"in {wall:.1f} s ({len(ms) / wall:.0f} req/s)")
+    print(f"latency ms: p50 {pct(50):.1f}  p90 {pct(90):.1f}  p95 {pct(95):.1f}  p99 {pct(99):.1f}  "
+          f"max {ms[-1] if ms else float('nan'):.1f}  mean {statistics.fmean(ms) if ms else float('nan'):.1f}")
+    print(f"errors: {len(errors)}" + (f" (first: {errors[:5]})" if errors else ""))
+    return 1 if errors or len(ms) < args.requests else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
