@@ -18,6 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/remission assess src/remission/data/example --out out/demo
+	$(BIN)/remission report src/remission/data/example --out out/demo/report.html
 
 # fast unit tests first (two workers), then the slower groups (service on PostgreSQL, browser,
 # Spark) one at a time; every group always runs, none is skipped silently in CI.

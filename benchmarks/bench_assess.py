@@ -1,17 +1,28 @@
-"""Time ``remission assess`` end to end on synthetic data and print subjects per second.
+"""Time ``remission assess`` and ``remission adam`` end to end on synthetic data.
 
-Usage: python benchmarks/bench_assess.py [N ...]   (default: 1000 10000 100000)
+Usage::
 
-For each N: generate (not timed), then time read+validate+assess+write Parquet, several
-runs, and print the median, subjects per second and the peak resident memory of the
-process so far.  Also times a floor: one polars scan of the lesions file computing
-per-visit sums and running minima per subject.
+    python benchmarks/bench_assess.py                       # N = 10^4, 10^5, 10^6
+    python benchmarks/bench_assess.py --sizes 10000 100000 --runs 5
+    python benchmarks/bench_assess.py --sizes 1000000 --runs 1 --keep /data/bench
+
+For each N the data are generated first (:mod:`synthetic`, not timed: Parquet canonical
+tables for ``assess``, SDTM RS + ADSL CSV for ``adam``), then each command runs as its own
+process (``remission assess DIR --out OUT --format parquet --quiet`` and ``remission adam
+DIR/sdtm --out OUT``), ``--runs`` times.  Printed per N and command: the median wall time,
+subjects per second, the peak resident memory of that process (``wait4`` rusage), and the
+floor: one polars scan of the same ``lesions.parquet`` computing per-visit target sums and
+running minima per subject, timed in this process; ``ratio`` = our median / the floor's.
+The load average is printed before and after, since the machine may be shared.
 """
 
 from __future__ import annotations
 
-import resource
+import argparse
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,13 +30,13 @@ from pathlib import Path
 
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import synthetic  # noqa: E402
-
-from remission.pipeline import assess  # noqa: E402
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
 
 
-def floor(path: Path) -> None:
+def floor(path: Path) -> float:
+    """One scan of lesions: per-visit target sums and the running minimum per subject."""
+    t0 = time.perf_counter()
     (
         pl.scan_parquet(path / "lesions.parquet")
         .filter(pl.col("role") == "target")
@@ -35,27 +46,84 @@ def floor(path: Path) -> None:
         .with_columns(nadir=pl.col("diameter_mm").cum_min().over("subject_id"))
         .collect()
     )
+    return time.perf_counter() - t0
 
 
-def main(ns: list[int], runs: int = 3) -> None:
-    print(f"{'N':>9} {'median s':>9} {'subjects/s':>11} {'floor s':>8} {'ratio':>6} {'peak RSS MiB':>12}")
-    for n in ns:
-        with tempfile.TemporaryDirectory() as tmp:
-            data = synthetic.write(n, Path(tmp) / "data")
-            times, floors = [], []
-            for r in range(runs):
-                t0 = time.perf_counter()
-                result = assess(data)
-                result.write(Path(tmp) / f"out{r}", fmt="parquet")
-                times.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                floor(data)
-                floors.append(time.perf_counter() - t0)
-            med, fl = statistics.median(times), statistics.median(floors)
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"{n:>9} {med:>9.2f} {n / med:>11.0f} {fl:>8.3f} {med / fl:>6.0f} {rss:>12.0f}")
+GNU_TIME = Path("/usr/bin/time")
+RSS_MARK = "@@maxrss_kb="
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one child process.
+
+    The peak is measured by GNU time when present: a process forked from this (larger)
+    Python process would inherit its resident size in ``ru_maxrss`` (Linux keeps the
+    pre-exec high-water mark), so ``wait4`` is only the fallback.
+    """
+    wrapped = [str(GNU_TIME), "-f", RSS_MARK + "%M", *cmd] if GNU_TIME.exists() else cmd
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err_bytes = proc.stderr.read() if proc.stderr else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = err_bytes.decode(errors="replace")
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
+    marks = [line for line in err.splitlines() if line.startswith(RSS_MARK)]
+    rss_kb = int(marks[-1][len(RSS_MARK):]) if marks else usage.ru_maxrss
+    return wall, rss_kb / 1024
+
+
+def remission_cmd() -> list[str]:
+    exe = BIN / "remission"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "remission.cli"]
+
+
+def bench(n: int, runs: int, work: Path) -> list[dict]:
+    data = work / f"n{n}"
+    if not (data / "subjects.parquet").exists():
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, str(HERE / "synthetic.py"), str(n), str(data)], check=True,
+                       stdout=subprocess.DEVNULL)
+        print(f"# generated N={n} in {time.perf_counter() - t0:.1f} s", flush=True)
+    rows = []
+    fl = float("nan")  # timed after the commands (see below)
+    for name, cmd in (
+        ("assess", remission_cmd() + ["assess", str(data), "--out", str(work / "out_assess"), "--format", "parquet", "--quiet"]),
+        ("adam", remission_cmd() + ["adam", str(data / "sdtm"), "--out", str(work / "out_adam")]),
+    ):
+        results = [timed(cmd) for _ in range(runs)]
+        if fl != fl:  # the floor, in this process, once the first command has been timed
+            fl = statistics.median(floor(data) for _ in range(max(runs, 3)))
+        med = statistics.median(r[0] for r in results)
+        rss = max(r[1] for r in results)
+        rows.append({"N": n, "command": name, "median_s": med, "subjects_s": n / med, "peak_rss_mib": rss,
+                     "floor_s": fl, "ratio": med / fl, "runs": [round(r[0], 2) for r in results]})
+        print(f"{n:>9} {name:>7} {med:>9.2f} {n / med:>11,.0f} {rss:>12,.0f} {fl:>8.3f} {med / fl:>7.0f}  {rows[-1]['runs']}",
+              flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--runs", type=int, default=3, help="runs per command and N (median reported)")
+    ap.add_argument("--runs-large", type=int, default=1, help="runs at N >= 10^6")
+    ap.add_argument("--keep", type=Path, default=None, help="folder for the generated data (kept); default a temp dir")
+    args = ap.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="remission-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"# load average before: {os.getloadavg()}  cpus: {os.cpu_count()}  polars {pl.__version__}")
+    print(f"{'N':>9} {'command':>7} {'median s':>9} {'subjects/s':>11} {'peak RSS MiB':>12} {'floor s':>8} {'ratio':>7}  runs")
+    try:
+        for n in args.sizes:
+            bench(n, args.runs_large if n >= 1_000_000 else args.runs, work)
+    finally:
+        print(f"# load average after: {os.getloadavg()}")
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:]] or [1000, 10000, 100000]
-    main(args)
+    main()

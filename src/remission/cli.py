@@ -87,25 +87,29 @@ def assess(
     fmt: Format = typer.Option(Format.csv, "--format", help="Output format."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Process valid subjects; list the invalid ones in errors.csv."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the summary table."),
+    batch_size: Optional[int] = typer.Option(
+        None, "--batch-size", min=1,
+        help="Subjects per batch for inputs larger than memory (default: automatic from the input size; docs/scale.md).",
+    ),
 ) -> None:
     """Assess a dataset: per-assessment responses, remission episodes and a summary per subject."""
     from remission.options import AssessOptions
-    from remission.pipeline import assess as run
 
     if criteria is not None and criteria.lower() not in S.CRITERIA_CODES:
         raise typer.BadParameter(f"unknown criteria {criteria!r}; known: {', '.join(S.CRITERIA_CODES)}")
     options = AssessOptions(criteria=criteria.lower() if criteria else None, as_of=_parse_date(as_of),
                             skip_invalid=skip_invalid)
+    from remission.batching import run_cli
+
     try:
-        result = run(dataset, options)
+        paths, result, errors = run_cli(dataset, out, fmt.value, options, batch_size, err_console)
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
-    paths = result.write(out, fmt.value)
-    if not quiet:
+    if not quiet and result is not None:
         console.print(_summary_table(result))
-    if result.errors:
-        err_console.print(f"[yellow]{len(result.errors)} input error(s); invalid subjects skipped, see {out / 'errors.csv'}[/]")
+    if errors:
+        err_console.print(f"[yellow]{len(errors)} input error(s); invalid subjects skipped, see {out / 'errors.csv'}[/]")
     console.print("Wrote " + ", ".join(str(p) for p in paths))
     console.print("[dim]This reports what the response criteria say the data show. It is not medical advice.[/]")
 
@@ -163,6 +167,347 @@ def adam(
     console.print(f"ADRS: {result.adrs.height} records for {n} subjects; ADTTE: {result.adtte.height} records.")
     if result.warnings:
         err_console.print(f"[yellow]{len(result.warnings)} record(s) could not be analysed; see {out / 'warnings.csv'}[/]")
+    console.print("Wrote " + ", ".join(str(p) for p in result.files))
+
+
+def _assess_for_report(dataset: Path, as_of: Optional[str]):
+    """Assess a dataset and return (result, treatments as known on the as-of date) for the
+    explain / report commands; input errors exit with code 2 as in ``assess``."""
+    from remission.io import load_dataset
+    from remission.options import AssessOptions
+    from remission.pipeline import assess as run
+    from remission.pipeline import cut_at
+
+    options = AssessOptions(as_of=_parse_date(as_of))
+    try:
+        ds, _ = load_dataset(dataset)
+        result = run(ds, options)
+    except InputErrors as exc:
+        _report_errors(exc)
+        raise typer.Exit(2)
+    treatments = cut_at(ds, result.as_of).treatments if result.as_of is not None else ds.treatments
+    return result, treatments
+
+
+@app.command()
+def explain(
+    dataset: Path = typer.Argument(..., help="Dataset folder with subjects.csv (and lesions, treatments, ...)."),
+    subject: str = typer.Argument(..., help="Subject id."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Status as of this date (YYYY-MM-DD)."),
+) -> None:
+    """Print a plain-language summary of one subject's results."""
+    from remission.explain import patient_summary
+
+    result, _ = _assess_for_report(dataset, as_of)
+    if result.summary.filter(pl.col("subject_id") == subject).height == 0:
+        err_console.print(f"[bold red]Subject {subject!r} is not in {dataset}.[/]")
+        raise typer.Exit(2)
+    typer.echo(patient_summary(result, subject))
+
+
+class CiMethodChoice(str, Enum):
+    loglog = "log-log"
+    log = "log"
+
+
+@app.command()
+def report(
+    dataset: Path = typer.Argument(..., help="Dataset folder with subjects.csv (and lesions, treatments, ...)."),
+    out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Status as of this date (YYYY-MM-DD)."),
+    ci_method: CiMethodChoice = typer.Option(CiMethodChoice.loglog, "--ci-method",
+                                             help="Kaplan-Meier CI transform: log-log (SAS) or log (R survival)."),
+) -> None:
+    """Write one self-contained HTML report: cohort statistics and plots, then each subject."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from remission.report.html import write_report
+
+    result, treatments = _assess_for_report(dataset, as_of)
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, disable=not err_console.is_terminal,
+                  transient=True) as bar:
+        task = bar.add_task("Writing report", total=None)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"Writing report: {label}")
+
+        path = write_report(result, out, progress=progress, ci_method=ci_method.value, treatments=treatments)
+    console.print(f"Report written to {path.resolve()}")
+    console.print("[dim]This reports what the response criteria say the data show. It is not medical advice.[/]")
+
+
+# --- web service (docs/service.md; contract ../shared/spec/service.md) -------------------
+
+db_app = typer.Typer(no_args_is_help=True, help="The service database (REMISSION_DATABASE_URL, else ./remission.db).")
+users_app = typer.Typer(no_args_is_help=True, help="Service accounts and clinician-patient assignments.")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+class Role(str, Enum):
+    admin = "admin"
+    clinician = "clinician"
+    patient = "patient"
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+) -> None:
+    """Start the web service (API under /api, pages at /); the database is migrated first."""
+    import uvicorn
+
+    from remission.service.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False, server_header=False, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations to the configured database."""
+    from remission.service.db import upgrade
+
+    console.print(f"Database {upgrade()} is at the latest schema.")
+
+
+@users_app.command("add")
+def users_add(
+    username: str = typer.Argument(..., help="Account name."),
+    role: Role = typer.Option(..., "--role", help="admin, clinician or patient."),
+    patient: Optional[str] = typer.Option(None, "--patient", help="SUBJECT_ID a patient account is bound to."),
+) -> None:
+    """Create an account; the password is read from standard input (one line)."""
+    from remission.service import auth
+    from remission.service.db import make_engine, make_sessionmaker, upgrade
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    upgrade()
+    engine = make_engine()
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            auth.add_user(session, username, password, role.value, patient)
+    except auth.AccountError as exc:
+        err_console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2)
+    finally:
+        engine.dispose()
+    console.print(f"Added {role.value} {username}" + (f" (subject {patient})" if patient else "") + ".")
+
+
+@users_app.command("assign")
+def users_assign(
+    clinician: str = typer.Argument(..., help="The clinician's username."),
+    subject_id: str = typer.Argument(..., help="The patient's subject_id."),
+) -> None:
+    """Give a clinician a patient."""
+    from remission.service import auth
+    from remission.service.db import make_engine, make_sessionmaker, upgrade
+
+    upgrade()
+    engine = make_engine()
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            auth.assign(session, clinician, subject_id)
+    except auth.AccountError as exc:
+        err_console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2)
+    finally:
+        engine.dispose()
+    console.print(f"Assigned {subject_id} to {clinician}.")
+
+
+@app.command("import")
+def import_(
+    dataset: Path = typer.Argument(..., help="Canonical dataset folder (or SDTM folder with --sdtm)."),
+    sdtm: bool = typer.Option(False, "--sdtm", help="DATASET is an SDTM folder (DM, RS, TR, TU)."),
+) -> None:
+    """Import a dataset into the service database in one transaction (all or nothing)."""
+    from remission.service import audit, importer
+    from remission.service.db import make_engine, make_sessionmaker, upgrade
+
+    upgrade()
+    engine = make_engine()
+    sessions = make_sessionmaker(engine)
+    try:
+        report = importer.import_dataset(sessions, dataset, sdtm=sdtm)
+    except InputErrors as exc:
+        _report_errors(exc)
+        raise typer.Exit(2)
+    audit.record(sessions, action="import", resource=f"remission import {dataset}", subject_ids=report.changed or [None],
+                 client="cli", detail=f"{len(report.changed)} changed, {report.unchanged} unchanged")
+    engine.dispose()
+    console.print(f"Imported {report.subjects} subject(s) as of {report.as_of}: {len(report.changed)} changed "
+                  f"({report.rows} rows written), {report.unchanged} unchanged.")
+
+
+# --- FHIR (mCODE) and OMOP (issue 8; docs/fhir.md) -------------------------------------
+
+fhir_app = typer.Typer(no_args_is_help=True, help="HL7 FHIR R4 (mCODE STU4) in and out.")
+app.add_typer(fhir_app, name="fhir")
+
+
+class FhirFormat(str, Enum):
+    bundle = "bundle"
+    ndjson = "ndjson"
+
+
+class BundleType(str, Enum):
+    collection = "collection"
+    transaction = "transaction"
+
+
+class McodeValueSet(str, Enum):
+    max = "max"
+    preferred = "preferred"
+
+
+@fhir_app.command("export")
+def fhir_export(
+    dataset: Path = typer.Argument(..., help="Dataset folder (subjects.csv, lesions.csv, ...)."),
+    out: Path = typer.Option(..., "--out", help="Output file (.json for a Bundle, .ndjson for NDJSON)."),
+    fmt: FhirFormat = typer.Option(FhirFormat.bundle, "--format", help="bundle or ndjson."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Status as of this date (YYYY-MM-DD)."),
+    bundle_type: BundleType = typer.Option(BundleType.collection, "--bundle-type", help="collection or transaction."),
+    value_set: McodeValueSet = typer.Option(McodeValueSet.max, "--value-set", help="max (default) or preferred value codes."),
+    results_only: bool = typer.Option(False, "--results-only", help="Only Patient, Condition and CancerDiseaseStatus; not the input data."),
+    criteria: Optional[str] = typer.Option(None, "--criteria", help="Force one criterion for every subject."),
+) -> None:
+    """Assess a dataset and write mCODE CancerDiseaseStatus Observations and Conditions (and the input data)."""
+    from remission.fhir.export import export as run
+    from remission.options import AssessOptions
+
+    options = AssessOptions(criteria=criteria.lower() if criteria else None, as_of=_parse_date(as_of))
+    try:
+        summary = run(dataset, out, fmt=fmt.value, bundle_type=bundle_type.value, options=options,
+                      value_set=value_set.value, include_data=not results_only)
+    except InputErrors as exc:
+        _report_errors(exc)
+        raise typer.Exit(2)
+    console.print(f"Wrote {summary.path}: {summary.resources} resources ({summary.observations} Observations) "
+                  f"for {summary.subjects} subjects.")
+
+
+@fhir_app.command("import")
+def fhir_import(
+    file: Path = typer.Argument(..., help="FHIR Bundle (.json), NDJSON file (.ndjson) or a folder of them."),
+    out: Path = typer.Option(..., "--out", help="Folder for the canonical CSV tables."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Keep the valid subjects; list the invalid ones in errors.csv."),
+) -> None:
+    """Read FHIR resources into the canonical tables (subjects.csv, lesions.csv, ...); unmapped ones go to unmapped.csv."""
+    from remission.fhir.import_ import read_fhir
+
+    try:
+        imp = read_fhir(file, skip_invalid=skip_invalid)
+    except InputErrors as exc:
+        _report_errors(exc)
+        raise typer.Exit(2)
+    paths = imp.write(out)
+    if imp.unmapped:
+        err_console.print(f"[yellow]{len(imp.unmapped)} resource(s) or element(s) not used; see {out / 'unmapped.csv'}[/]")
+    if imp.errors:
+        err_console.print(f"[yellow]{len(imp.errors)} input error(s); invalid subjects skipped, see {out / 'errors.csv'}[/]")
+    console.print("Wrote " + ", ".join(str(p) for p in paths))
+
+
+@app.command("omop")
+def omop(
+    dataset: Path = typer.Argument(..., help="Dataset folder (subjects.csv, lesions.csv, ...)."),
+    out: Path = typer.Option(..., "--out", help="Folder for episode.csv, episode_event.csv, assessment_events.csv."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Status as of this date (YYYY-MM-DD)."),
+) -> None:
+    """Write OMOP CDM v5.4 EPISODE / EPISODE_EVENT rows (oncology disease-dynamic episodes)."""
+    from remission.io import load_dataset
+    from remission.omop import write_omop
+    from remission.options import AssessOptions
+    from remission.pipeline import assess as run
+
+    options = AssessOptions(as_of=_parse_date(as_of))
+    try:
+        ds, _ = load_dataset(dataset)
+        result = run(ds, options)
+    except InputErrors as exc:
+        _report_errors(exc)
+        raise typer.Exit(2)
+    deaths = ds.subjects.filter(pl.col("death_date").is_not_null() & (pl.col("death_date") <= pl.lit(result.as_of)))
+    paths = write_omop(result, out, death_dates=deaths.select("subject_id", "death_date"))
+    console.print("Wrote " + ", ".join(str(p) for p in paths))
+
+
+@app.command("adam-lugano")
+def adam_lugano(
+    sdtm_dir: Path = typer.Argument(..., help="Folder with SDTM RS (Lugano 2014 OVRLRESP per modality) and DM/DS or ADSL."),
+    out: Path = typer.Option(..., "--out", help="Folder for adrs_lugano.csv."),
+    adsl: Optional[Path] = typer.Option(None, "--adsl", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
+    reference: Reference = typer.Option(Reference.RANDDT, "--reference", help="Reference date variable of ADSL."),
+    primary: str = typer.Option("PET", "--primary", help="Primary modality for the combined response: PET or CT."),
+    evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL to use."),
+    file: list[str] = typer.Option([], "--file", help="DOMAIN=FILE, e.g. rs=rs_onco_lymphoma.csv (repeatable)."),
+) -> None:
+    """Lugano 2014 per-visit and best responses (PET, CT, combined) from SDTM RS."""
+    from remission.adam.lymphoma import derive_adrs_lugano
+
+    files = {}
+    for item in file:
+        if "=" not in item:
+            raise typer.BadParameter(f"--file {item!r}: expected DOMAIN=FILE")
+        dom, name = item.split("=", 1)
+        files[dom.strip().lower()] = name.strip()
+    if primary.upper() not in ("PET", "CT"):
+        raise typer.BadParameter("--primary must be PET or CT")
+    try:
+        adrs, notes = derive_adrs_lugano(
+            sdtm_dir, adsl, reference=reference.value, primary_modality=primary.upper(), evaluator=evaluator, files=files or None
+        )
+    except InputErrors as exc:
+        _report_errors(exc)
+        raise typer.Exit(2)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "adrs_lugano.csv"
+    adrs.write_csv(path)
+    written = [path]
+    if notes:
+        wpath = out / "warnings.csv"
+        from remission.errors import errors_frame
+
+        errors_frame(notes).write_csv(wpath)
+        written.append(wpath)
+        err_console.print(f"[yellow]{len(notes)} record(s) could not be analysed; see {wpath}[/]")
+    console.print("Wrote " + ", ".join(str(p) for p in written))
+
+
+@app.command("adam-irecist")
+def adam_irecist_cmd(
+    sdtm_dir: Path = typer.Argument(..., help="Folder with SDTM RS (iRECIST OVRLRESP codes) and DM/DS or an ADSL."),
+    out: Path = typer.Option(..., "--out", help="Folder for adrs."),
+    adsl: Optional[Path] = typer.Option(None, "--adsl", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
+    reference: Reference = typer.Option(Reference.RANDDT, "--reference", help="Reference date variable of ADSL."),
+    confirmation_days: int = typer.Option(28, "--confirmation-days", min=1, help="Confirmation period in days."),
+    sd_min_days: int = typer.Option(42, "--sd-min-days", min=0, help="iSD minimum duration in days."),
+    evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL to use."),
+    fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", help="csv, xpt or json."),
+    file: list[str] = typer.Option([], "--file", help="DOMAIN=FILE, e.g. rs=rs_onco_irecist.csv (repeatable)."),
+) -> None:
+    """Derive an iRECIST ADRS (ICPD, IUPD, IRSP, ICB, IBOR, ICRSP, ICCB, ICBOR) as admiralonco's iRECIST vignette."""
+    from remission.adam.irecist import adam_irecist
+
+    files = {}
+    for item in file:
+        if "=" not in item:
+            raise typer.BadParameter(f"--file {item!r}: expected DOMAIN=FILE")
+        dom, name = item.split("=", 1)
+        files[dom.strip().lower()] = name.strip()
+    try:
+        result = adam_irecist(
+            sdtm_dir, out, adsl=adsl, reference=reference.value, confirmation_days=confirmation_days,
+            sd_min_days=sd_min_days, evaluator=evaluator, fmt=fmt.value, files=files or None,
+        )
+    except InputErrors as exc:
+        _report_errors(exc)
+        raise typer.Exit(2)
+    n = result.adrs.get_column("USUBJID").n_unique() if result.adrs.height else 0
+    console.print(f"ADRS (iRECIST): {result.adrs.height} records for {n} subjects.")
     console.print("Wrote " + ", ".join(str(p) for p in result.files))
 
 

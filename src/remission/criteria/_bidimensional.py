@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from remission.criteria._lesions import normalise_segments, place_dates
 from remission.schema import LESIONS, SEGMENTS
 
 SEG = ["subject_id", "line"]
@@ -48,61 +49,6 @@ def normalise_lesions(lesions: pl.DataFrame) -> pl.DataFrame:
         .unique(subset=["subject_id", "lesion_id", "date"], keep="first", maintain_order=True)
         .with_columns(first_date=pl.col("date").min().over("subject_id", "lesion_id"))
     )
-
-
-def normalise_segments(segments: pl.DataFrame) -> pl.DataFrame:
-    """SEGMENTS dtypes plus ``cut``: the date on or before which disease is pre-existing."""
-    seg = segments.select([pl.col(c).cast(t) for c, t in SEGMENTS.items()])
-    return seg.with_columns(
-        cut=pl.coalesce(pl.col("baseline_date"), pl.col("reference_start") - pl.duration(days=1))
-    )
-
-
-def place_dates(dates: pl.DataFrame, segments: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """``(followups, baseline_rows, other_rows)`` of ``dates`` (``subject_id, date``).
-
-    ``followups``: one row per evaluated (subject_id, date) with the segment columns and
-    ``cut`` (a date in two segments goes to the one with the latest cut);
-    ``baseline_rows``: dates that are a segment's baseline and no follow-up;
-    ``other_rows``: the rest, with an ``explanation`` ("before baseline" / "outside
-    evaluation segments").
-    """
-    seg = normalise_segments(segments)
-    dates = dates.select("subject_id", pl.col("date").cast(pl.Date)).unique().join(
-        seg.select("subject_id").unique(), on="subject_id", how="semi"
-    )
-    followups = (
-        dates.join(seg, on="subject_id", how="inner")
-        .filter((pl.col("date") > pl.col("cut")) & (pl.col("end_date").is_null() | (pl.col("date") <= pl.col("end_date"))))
-        .sort(["subject_id", "date", "cut"], descending=[False, False, True])
-        .unique(subset=["subject_id", "date"], keep="first", maintain_order=True)
-        .sort(KEY)
-    )
-    baseline_rows = (
-        dates.join(
-            seg.filter(pl.col("baseline_date").is_not_null()),
-            left_on=["subject_id", "date"],
-            right_on=["subject_id", "baseline_date"],
-            how="inner",
-            coalesce=False,
-        )
-        .join(followups.select("subject_id", "date"), on=["subject_id", "date"], how="anti")
-        .unique(subset=["subject_id", "date"], keep="first")
-        .select("subject_id", "date", "line", "reference_start", "baseline_date", "end_date", "cut")
-    )
-    first_cut = seg.group_by("subject_id").agg(first_cut=pl.col("cut").min())
-    other_rows = (
-        dates.join(followups.select("subject_id", "date"), on=["subject_id", "date"], how="anti")
-        .join(baseline_rows.select("subject_id", "date"), on=["subject_id", "date"], how="anti")
-        .join(first_cut, on="subject_id", how="left")
-        .with_columns(
-            explanation=pl.when(pl.col("date") <= pl.col("first_cut"))
-            .then(pl.lit("before baseline"))
-            .otherwise(pl.lit("outside evaluation segments"))
-        )
-        .select("subject_id", "date", "explanation")
-    )
-    return followups, baseline_rows, other_rows
 
 
 def product_expr(d: pl.Expr, p: pl.Expr, status: pl.Expr, tstm_mm: float) -> tuple[pl.Expr, pl.Expr, pl.Expr]:

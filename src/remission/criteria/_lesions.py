@@ -82,28 +82,30 @@ def _normalise_lesions(lesions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _normalise_segments(segments: pl.DataFrame) -> pl.DataFrame:
+def normalise_segments(segments: pl.DataFrame) -> pl.DataFrame:
+    """SEGMENTS dtypes plus ``cut``: the date on or before which disease is pre-existing."""
     seg = segments.select([pl.col(c).cast(t) for c, t in SEGMENTS.items()])
     return seg.with_columns(
         cut=pl.coalesce(pl.col("baseline_date"), pl.col("reference_start") - pl.duration(days=1))
     )
 
 
-def prepare(lesions: pl.DataFrame, segments: pl.DataFrame) -> Prepared:
-    """Build the shared frames of ``docs/imaging_engine.md`` ("Input", "Lesion sets")."""
-    les = _normalise_lesions(lesions)
-    seg = _normalise_segments(segments)
-    subjects = seg.select("subject_id").unique()
-    les = les.join(subjects, on="subject_id", how="semi")
-    dates = les.select("subject_id", "date").unique()
+def place_dates(dates: pl.DataFrame, segments: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``(followups, baseline_rows, other_rows)`` of ``dates`` (``subject_id, date``).
 
-    # Follow-up dates: cut < date <= end_date (note "Input").
+    ``followups``: one row per evaluated (subject_id, date) with the segment columns and
+    ``cut`` (a date in two segments goes to the one with the latest cut);
+    ``baseline_rows``: dates that are a segment's baseline and no follow-up;
+    ``other_rows``: the rest, with an ``explanation`` ("before baseline" / "outside
+    evaluation segments").
+    """
+    seg = normalise_segments(segments)
+    dates = dates.select("subject_id", pl.col("date").cast(pl.Date)).unique().join(
+        seg.select("subject_id").unique(), on="subject_id", how="semi"
+    )
     followups = (
         dates.join(seg, on="subject_id", how="inner")
-        .filter(
-            (pl.col("date") > pl.col("cut"))
-            & (pl.col("end_date").is_null() | (pl.col("date") <= pl.col("end_date")))
-        )
+        .filter((pl.col("date") > pl.col("cut")) & (pl.col("end_date").is_null() | (pl.col("date") <= pl.col("end_date"))))
         .sort(["subject_id", "date", "cut"], descending=[False, False, True])
         .unique(subset=["subject_id", "date"], keep="first", maintain_order=True)
         .sort(KEY)
@@ -132,6 +134,18 @@ def prepare(lesions: pl.DataFrame, segments: pl.DataFrame) -> Prepared:
         )
         .select("subject_id", "date", "explanation")
     )
+    return followups, baseline_rows, other_rows
+
+
+def prepare(lesions: pl.DataFrame, segments: pl.DataFrame) -> Prepared:
+    """Build the shared frames of ``docs/imaging_engine.md`` ("Input", "Lesion sets")."""
+    les = _normalise_lesions(lesions)
+    seg = normalise_segments(segments)
+    subjects = seg.select("subject_id").unique()
+    les = les.join(subjects, on="subject_id", how="semi")
+    dates = les.select("subject_id", "date").unique()
+
+    followups, baseline_rows, other_rows = place_dates(dates, seg)
 
     seg_b = seg.filter(pl.col("baseline_date").is_not_null())
     rows_at_baseline = les.join(

@@ -226,16 +226,21 @@ def non_target_agg(prep: Prepared, text: bool = True) -> pl.DataFrame:
 def _with_texts(e: pl.DataFrame, prep: Prepared, tstm: float) -> pl.DataFrame:
     """The lesion lists of the explanations and recurrence sites, computed only for the
     time points whose text or sites use them (a performance choice; every other row's
-    output is the same whatever these columns hold): ``missing`` for T1/T2, the
-    reappearance lists for R47, target organs for PD, non-target lists for non-target PD
-    or NE and for NON-CR/NON-PD and PR time points."""
+    output is the same whatever these columns hold): ``missing`` for T1/T2, target organs
+    for T1/T4, the reappearance lists for R47, non-target lists for non-target PD or NE,
+    NON-CR/NON-PD, and PR time points not from T5/T6c."""
     c = pl.col
     orr = c("overall_response")
-    need_t = (c("tr_rule").is_in(["T1", "T2"]).fill_null(False) | c("r47").fill_null(False) | (orr == "PD").fill_null(False))
+    rule = c("tr_rule")
+    # targets: missing (T1, T2), organs of a sum PD (T1, T4), reappearance lists (R47)
+    need_t = rule.is_in(["T1", "T2", "T4"]).fill_null(False) | c("r47").fill_null(False)
+    # non-targets: progression / not-evaluated lists, reappearance lists, present lists of
+    # NON-CR/NON-PD and of a PR from targets in CR (not T5/T6c)
     need_nt = (
         c("non_target_response").is_in(["PD", "NE"]).fill_null(False)
         | c("r47").fill_null(False)
-        | orr.is_in([_NONCR, "PR"]).fill_null(False)
+        | (orr == _NONCR).fill_null(False)
+        | ((orr == "PR") & ~rule.is_in(["T5", "T6c"]).fill_null(False)).fill_null(False)
     )
     keys = e.select(*KEY, need_t=need_t, need_nt=need_nt)
     t_obs = prep.target_obs.join(keys.filter(pl.col("need_t")).select(KEY), on=KEY, how="semi")

@@ -487,9 +487,9 @@ def _lesions(work: _Work, info: pl.DataFrame) -> None:
     keyed = pl.all_horizontal([pl.col(k).is_not_null() for k in keys])
 
     # duplicate (subject_id, date, lesion_id): every row after the first
-    f = work.frame.with_columns(
-        (keyed & ~pl.struct(keys).is_first_distinct()).alias("__dup"),
-        pl.col(ROW).first().over(keys).alias("__first_row"),
+    # (rows are in input order and ROW is unique, so "after the first" = not the first ROW)
+    f = work.frame.with_columns(pl.col(ROW).first().over(keys).alias("__first_row")).with_columns(
+        (keyed & (pl.col(ROW) != pl.col("__first_row"))).alias("__dup"),
     )
     dup = pl.col("__dup")
     first_row = pl.col("__first_row")
@@ -535,7 +535,14 @@ def _lesions(work: _Work, info: pl.DataFrame) -> None:
     # a lesion keeps its role across dates (lesion_id is stable, spec/tables.md)
     typed = keyed & role.is_not_null()
     first_role = role.sort_by([_t("date"), ROW]).first().over(["subject_id", "lesion_id"])
-    roles = f.filter(typed).with_columns(first_role.alias("__first_role"))
+    # only lesions with more than one role can fail: find them first (cheaper than the window)
+    changed = (
+        f.filter(typed).group_by("subject_id", "lesion_id").agg(role.n_unique().alias("__n_roles"))
+        .filter(pl.col("__n_roles") > 1).select("subject_id", "lesion_id")
+    )
+    roles = f.filter(typed).join(changed, on=["subject_id", "lesion_id"], how="semi").with_columns(
+        first_role.alias("__first_role")
+    )
     work.add(
         _fail(
             roles,

@@ -1,0 +1,548 @@
+"""Subject-batch streaming: ``remission assess`` on inputs larger than memory.
+
+Every derivation of :func:`remission.pipeline.assess` is per subject: a subject's outputs
+depend only on its own rows (and on ``as_of``).  So a dataset can be cut into *batches of
+subjects*, each batch read, validated and assessed alone, and the batch outputs put
+together give exactly the outputs of one whole run.  This module does that with bounded
+memory:
+
+1. **Boundaries.**  The distinct ``subject_id``\\ s of ``subjects`` (one text column, the
+   only table read whole) are sorted and cut into ``B`` contiguous ranges of about
+   ``batch_size`` subjects.  Choice: *ranges* of the sorted ids rather than a hash of the
+   id (the usual Spark choice, used by :mod:`remission.spark`): every output table is
+   sorted by ``subject_id`` first, so the batches' outputs, written in range order, are
+   already in the global order (no global sort, no memory spike at the end), and a range
+   predicate can skip Parquet row groups when the files are sorted.
+2. **Pass 1 (validate).**  For each range, every table is scanned with the range as a
+   predicate (``scan_parquet`` / ``scan_csv``, so only that range's rows are kept in
+   memory), turned into text exactly as :func:`remission.io.tables.read_dataset` does, with
+   each row's number in the *whole* file, and validated.  Input errors are collected over
+   all batches; the typed batch is spilled to a temporary Parquet folder and its latest
+   date noted.
+3. **Pass 2 (assess).**  With ``as_of`` = the option, else the latest date over all batches
+   (as in a whole run), each spilled batch is assessed and its outputs appended.
+
+Input errors behave as in a whole run: without ``skip_invalid`` any error raises
+:class:`~remission.errors.InputErrors` listing all of them (deduplicated, in the same
+order), with ``skip_invalid`` the subjects named are dropped.  Row numbers are those of the
+whole file.  Rows with a null ``subject_id`` go to the first batch.
+
+The number of batches is ``ceil(subjects / batch_size)``; without a ``batch_size``
+:func:`auto_batch_size` picks one from the estimated input size (see docs/scale.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import polars as pl
+
+from remission import schema
+from remission.errors import InputError, InputErrors
+from remission.io import Dataset, RawDataset, RawTable, validate
+from remission.io.tables import ROW, _clean, _drop_blank_records, _text_expr, frame_to_text
+from remission.options import AssessOptions
+
+#: Progress callback: (step done, steps in total, what was done).
+Progress = Callable[[int, int, str], None]
+
+#: Lesion rows (the largest table) per batch above which :func:`auto_batch_size` splits:
+#: about 4 GiB of peak memory per batch on the synthetic benchmark data (docs/scale.md).
+DEFAULT_ROWS_PER_BATCH = 4_000_000
+
+_SID = "__sid__"  # cleaned text subject id used for range filtering
+_FILE_ROW = "__file_row__"
+
+
+# --------------------------------------------------------------------------------------
+# Files and boundaries
+# --------------------------------------------------------------------------------------
+
+
+def _table_files(folder: Path) -> tuple[dict[str, Path], list[InputError]]:
+    """``NAME.csv`` / ``NAME.parquet`` of the folder, with the errors of
+    :func:`remission.io.tables.read_dataset` (duplicate or missing tables)."""
+    files: dict[str, Path] = {}
+    errors: list[InputError] = []
+    if not folder.is_dir():
+        return files, [InputError(str(folder), None, None, None, None, "a dataset folder", "MISSING_TABLE")]
+    for name in schema.INPUT_TABLES:
+        present = [p for p in (folder / f"{name}.csv", folder / f"{name}.parquet") if p.is_file()]
+        if len(present) > 1:
+            errors.append(
+                InputError(f"{name}.csv", None, None, None, f"{name}.parquet",
+                           f"only one of {name}.csv and {name}.parquet", "DUPLICATE_TABLE")
+            )
+        elif present:
+            files[name] = present[0]
+        elif name == "subjects":
+            errors.append(
+                InputError("subjects.csv", None, None, None, None, "a subjects.csv or subjects.parquet file", "MISSING_TABLE")
+            )
+    return files, errors
+
+
+def _scan(path: Path) -> pl.LazyFrame:
+    """The file as a lazy frame with stripped column names and the 1-based file row."""
+    if path.suffix.lower() == ".csv":
+        lf = pl.scan_csv(path, infer_schema=False, encoding="utf8")
+    else:
+        lf = pl.scan_parquet(path)
+    names = lf.collect_schema().names()
+    renamed = {c: c.strip() for c in names if c != c.strip()}
+    if renamed:
+        lf = lf.rename(renamed)
+    return lf.with_row_index(_FILE_ROW, offset=1)
+
+
+def _sid_expr(lf: pl.LazyFrame) -> pl.Expr | None:
+    """The cleaned text ``subject_id`` (as validation sees it), or None without the column."""
+    sch = lf.collect_schema()
+    if "subject_id" not in sch:
+        return None
+    dtype = sch["subject_id"]
+    if isinstance(dtype, (pl.List, pl.Array, pl.Struct, pl.Object)):
+        return None
+    s = _text_expr("subject_id", dtype).str.strip_chars()
+    return pl.when(s == "").then(None).otherwise(s)
+
+
+def count_rows(path: Path) -> int:
+    """Number of data rows of a CSV or Parquet file (Parquet: from the footer)."""
+    if path.suffix.lower() == ".csv":
+        return pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item()
+    return pl.scan_parquet(path).select(pl.len()).collect().item()
+
+
+def auto_batch_size(folder: str | Path, rows_per_batch: int = DEFAULT_ROWS_PER_BATCH) -> int | None:
+    """Subjects per batch for the estimated input size, or None for one whole run.
+
+    The estimate is the row count of the largest table (``lesions`` usually; Parquet
+    footers, a CSV is counted): up to ``rows_per_batch`` rows the dataset is assessed in
+    one run, above it in batches of ``subjects x rows_per_batch / rows`` subjects.
+    """
+    files, _ = _table_files(Path(folder))
+    if "subjects" not in files:
+        return None
+    try:
+        counts = {name: count_rows(p) for name, p in files.items()}
+    except Exception:  # unreadable files are reported by validation, in one run
+        return None
+    largest = max(counts.values())
+    if largest <= rows_per_batch or counts["subjects"] == 0:
+        return None
+    return max(1, int(counts["subjects"] * rows_per_batch / largest))
+
+
+def boundaries(folder: str | Path, batch_size: int) -> list[str]:
+    """Lower bounds (exclusive of the first batch) of the subject-id ranges: batch ``k``
+    holds ids in ``[b[k-1], b[k])``, the first ``(-inf, b[0])`` with null ids, the last
+    ``[b[-1], +inf)``.  Empty when one batch suffices."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    files, _ = _table_files(Path(folder))
+    if "subjects" not in files:
+        return []
+    try:
+        lf = _scan(files["subjects"])
+        sid = _sid_expr(lf)
+        if sid is None:
+            return []
+        ids = lf.select(sid.alias(_SID)).drop_nulls().unique().sort(_SID).collect().get_column(_SID)
+    except Exception:
+        return []
+    return ids.gather(list(range(batch_size, ids.len(), batch_size))).to_list()
+
+
+def _in_range(sid: pl.Expr, lo: str | None, hi: str | None) -> pl.Expr:
+    cond = pl.lit(True)
+    if lo is not None:
+        cond = cond & (sid >= lo)
+    if hi is not None:
+        cond = cond & (sid < hi)
+    if lo is None:  # rows without a subject go to the first batch
+        cond = cond.fill_null(True) | sid.is_null()
+    return cond.fill_null(False)
+
+
+# --------------------------------------------------------------------------------------
+# Reading one batch as text (as io.tables.read_dataset, rows numbered in the whole file)
+# --------------------------------------------------------------------------------------
+
+
+def _read_batch_table(path: Path, name: str, lo: str | None, hi: str | None) -> tuple[RawTable | None, list[InputError]]:
+    file = path.name
+    try:
+        lf = _scan(path)
+        sid = _sid_expr(lf)
+        if sid is not None:
+            lf = lf.filter(_in_range(sid, lo, hi))
+        elif lo is not None:  # no usable subject_id: every row in the first batch
+            lf = lf.head(0)
+        frame = lf.collect()
+        file_rows = frame.get_column(_FILE_ROW)
+        frame = frame.drop(_FILE_ROW)
+        if path.suffix.lower() == ".csv":
+            text = frame.with_columns(file_rows.cast(pl.Int64).alias(ROW))
+            text = _drop_blank_records(_clean(text))
+            errors: list[InputError] = []
+        else:
+            text, errors = frame_to_text(frame, file)
+            if text is not None:  # positions in the batch -> rows of the file
+                text = text.with_columns(file_rows.gather(text.get_column(ROW) - 1).cast(pl.Int64).alias(ROW))
+    except Exception as exc:  # as read_table: an unreadable file is an input error
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, [InputError(file, None, None, None, None, f"a readable {path.suffix[1:]} file ({reason})", "READ_ERROR")]
+    if text is None:
+        return None, errors
+    text = text.select([ROW] + [c for c in text.columns if c != ROW])
+    return RawTable(name, file, text), errors
+
+
+def read_batch(folder: str | Path, lo: str | None, hi: str | None) -> RawDataset:
+    """The raw text tables of the subjects with ``lo <= subject_id < hi``."""
+    files, errors = _table_files(Path(folder))
+    tables: dict[str, RawTable] = {}
+    for name, path in files.items():
+        table, errs = _read_batch_table(path, name, lo, hi)
+        errors.extend(errs)
+        if table is not None:
+            tables[name] = table
+    return RawDataset(tables, tuple(errors))
+
+
+def ranges(bounds: list[str]) -> list[tuple[str | None, str | None]]:
+    """``[(None, b0), (b0, b1), ..., (b_last, None)]``."""
+    edges: list[str | None] = [None, *bounds, None]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+# --------------------------------------------------------------------------------------
+# Spilling validated batches
+# --------------------------------------------------------------------------------------
+
+
+def _spill(ds: Dataset, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in ds.tables.items():
+        if name in ds.rows:
+            frame = frame.with_columns(ds.rows[name].alias(ROW))
+        frame.write_parquet(folder / f"{name}.parquet")
+
+
+def _unspill(folder: Path, files: dict[str, str]) -> Dataset:
+    frames: dict[str, pl.DataFrame] = {}
+    rows: dict[str, pl.Series] = {}
+    for name in schema.INPUT_TABLES:
+        frame = pl.read_parquet(folder / f"{name}.parquet")
+        if ROW in frame.columns:
+            rows[name] = frame.get_column(ROW).alias("row")
+            frame = frame.drop(ROW)
+        frames[name] = frame
+    return Dataset(**frames, files=dict(files), rows=rows)
+
+
+def _latest(ds: Dataset) -> dt.date | None:
+    from remission.pipeline import _latest_date
+
+    return _latest_date(ds)
+
+
+def _error_key(e: InputError):
+    from remission.io.validate import _error_order
+
+    return _error_order(e)
+
+
+# --------------------------------------------------------------------------------------
+# Batched assess
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchPlan:
+    """How a dataset is cut: subject-id ranges, in output order."""
+
+    ranges: list[tuple[str | None, str | None]]
+
+    @property
+    def batches(self) -> int:
+        return len(self.ranges)
+
+
+def plan(folder: str | Path, batch_size: int | None = None) -> BatchPlan:
+    """Ranges for ``batch_size`` subjects per batch (None: :func:`auto_batch_size`)."""
+    if batch_size is None:
+        batch_size = auto_batch_size(folder)
+    if batch_size is None:
+        return BatchPlan([(None, None)])
+    return BatchPlan(ranges(boundaries(folder, batch_size)))
+
+
+def _validated_batches(
+    folder: Path, batch_plan: BatchPlan, options: AssessOptions, spill: Path, progress: Progress | None, total: int
+) -> tuple[list[tuple[Path, dict[str, str]]], list[InputError], dt.date | None]:
+    """Pass 1: read, validate and spill every batch; the errors and the latest date."""
+    spilled: list[tuple[Path, dict[str, str]]] = []
+    all_errors: list[InputError] = []
+    latest: dt.date | None = None
+    for k, (lo, hi) in enumerate(batch_plan.ranges):
+        ds, errors = validate(read_batch(folder, lo, hi), criteria=options.criteria)
+        all_errors.extend(errors)
+        if errors and options.skip_invalid and not any(e.subject_id is None for e in errors):
+            invalid = {e.subject_id for e in errors}
+            ds = ds.restrict([s for s in ds.subject_ids if s not in invalid])
+        part = spill / f"batch-{k:05d}"
+        _spill(ds, part)
+        spilled.append((part, dict(ds.files)))
+        d = _latest(ds)
+        if d is not None and (latest is None or d > latest):
+            latest = d
+        if progress is not None:
+            progress(k + 1, total, f"validated batch {k + 1} of {batch_plan.batches}")
+    errors = sorted(set(all_errors), key=_error_key)
+    if errors and (not options.skip_invalid or any(e.subject_id is None for e in errors)):
+        raise InputErrors(errors)
+    return spilled, errors, latest
+
+
+def iter_batches(
+    data: str | Path,
+    options: AssessOptions | None = None,
+    *,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+    spill_dir: str | Path | None = None,
+) -> Iterator["AssessResult"]:  # noqa: F821
+    """The :class:`~remission.pipeline.AssessResult` of each batch, in subject-id order.
+
+    Each batch result holds that batch's subjects only (``errors`` empty); the input
+    errors of the whole dataset are on the first result.  ``as_of`` is the same for all.
+    """
+    from remission.pipeline import assess
+
+    if options is None:
+        options = AssessOptions()
+    elif isinstance(options, dict):
+        options = AssessOptions(**options)
+    folder = Path(data)
+    batch_plan = plan(folder, batch_size)
+    total = 2 * batch_plan.batches
+    tmp = Path(tempfile.mkdtemp(prefix="remission-batches-", dir=spill_dir))
+    try:
+        spilled, errors, latest = _validated_batches(folder, batch_plan, options, tmp, progress, total)
+        run_options = options.model_copy(update={"as_of": options.as_of or latest, "skip_invalid": False})
+        for k, (part, files) in enumerate(spilled):
+            result = assess(_unspill(part, files), run_options)
+            shutil.rmtree(part, ignore_errors=True)
+            if k == 0:
+                result.errors = list(errors)
+            if progress is not None:
+                progress(batch_plan.batches + k + 1, total, f"assessed batch {k + 1} of {batch_plan.batches}")
+            yield result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def assess_batched(
+    data: str | Path,
+    options: AssessOptions | None = None,
+    *,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+    spill_dir: str | Path | None = None,
+):
+    """:func:`remission.pipeline.assess` of a dataset folder, batch by batch, put together
+    in memory: the same :class:`~remission.pipeline.AssessResult` as one whole run (the
+    input still has to fit on disk, the outputs in memory; see :func:`assess_to_files`)."""
+    from remission.pipeline import AssessResult
+
+    parts = list(iter_batches(data, options, batch_size=batch_size, progress=progress, spill_dir=spill_dir))
+    first = parts[0]
+
+    def cat(attr: str, keys: list[str] | None = None) -> pl.DataFrame | None:
+        frames = [getattr(p, attr) for p in parts if getattr(p, attr) is not None]
+        if not frames:
+            return None
+        out = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+        return out
+
+    return AssessResult(
+        assessments=cat("assessments"),
+        episodes=cat("episodes"),
+        summary=cat("summary"),
+        errors=first.errors,
+        timepoints=cat("timepoints"),
+        statuses=cat("statuses"),
+        segments=cat("segments"),
+        as_of=first.as_of,
+    )
+
+
+def assess_to_files(
+    data: str | Path,
+    out_dir: str | Path,
+    fmt: str = "parquet",
+    options: AssessOptions | None = None,
+    *,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+    spill_dir: str | Path | None = None,
+) -> tuple[list[Path], "AssessResult | None", list[InputError]]:  # noqa: F821
+    """Assess batch by batch and append each batch's outputs to ``out_dir`` (the files
+    ``assessments``, ``episodes``, ``summary`` and ``errors`` when any, as
+    :meth:`AssessResult.write` writes them), holding one batch in memory at a time.
+
+    Returns the paths written, the result itself when there was a single batch (else None)
+    and the input errors.
+    """
+    from remission.errors import errors_frame
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ext = "parquet" if fmt == "parquet" else "csv"
+    names = ("assessments", "episodes", "summary")
+    writers: dict[str, object] = {}
+    paths = [out / f"{n}.{ext}" for n in names]
+    single = None
+    errors: list[InputError] = []
+    n = 0
+    try:
+        for n, result in enumerate(iter_batches(data, options, batch_size=batch_size, progress=progress,
+                                                spill_dir=spill_dir), start=1):
+            if n == 1:
+                errors = result.errors
+                single = result
+            else:
+                single = None
+            for name in names:
+                _append(writers, out / f"{name}.{ext}", getattr(result, name), ext)
+    finally:
+        for w in writers.values():
+            w.close()
+    if errors:
+        path = out / f"errors.{ext}"
+        frame = errors_frame(errors)
+        frame.write_parquet(path) if ext == "parquet" else frame.write_csv(path)
+        paths.append(path)
+    return paths, (single if n == 1 else None), errors
+
+
+class _CsvAppender:
+    def __init__(self, path: Path):
+        self.fh = open(path, "wb")
+        self.header = True
+
+    def write(self, frame: pl.DataFrame) -> None:
+        frame.write_csv(self.fh, include_header=self.header)
+        self.header = False
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+class _ParquetAppender:
+    def __init__(self, path: Path):
+        self.path = path
+        self.writer = None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        table = frame.to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+        else:
+            table = table.cast(self.writer.schema)
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _append(writers: dict, path: Path, frame: pl.DataFrame, ext: str) -> None:
+    w = writers.get(str(path))
+    if w is None:
+        w = _CsvAppender(path) if ext == "csv" else _ParquetAppender(path)
+        writers[str(path)] = w
+    w.write(frame)
+
+
+def batches_for(subjects: int, batch_size: int) -> int:
+    """Number of batches of ``batch_size`` subjects (at least one)."""
+    return max(1, math.ceil(subjects / batch_size))
+
+
+__all__ = [
+    "DEFAULT_ROWS_PER_BATCH",
+    "BatchPlan",
+    "assess_batched",
+    "assess_to_files",
+    "auto_batch_size",
+    "batches_for",
+    "boundaries",
+    "iter_batches",
+    "plan",
+    "ranges",
+    "read_batch",
+]
+
+
+# --------------------------------------------------------------------------------------
+# CLI helpers: a rich progress bar, silent when not a terminal
+# --------------------------------------------------------------------------------------
+
+
+class progress_bar:
+    """Context manager giving a :data:`Progress` callback that draws a rich progress bar on
+    ``console`` (stderr in the CLI); nothing is drawn when the console is not a terminal
+    (pipes, files, CI logs)."""
+
+    def __init__(self, console, description: str = "Assessing"):
+        self.console = console
+        self.description = description
+        self._progress = None
+        self._task = None
+
+    def __enter__(self) -> Progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+
+        self._progress = RichProgress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=self.console, transient=True, disable=not self.console.is_terminal,
+        )
+        self._progress.__enter__()
+        self._task = self._progress.add_task(self.description, total=None)
+
+        def update(done: int, total: int, what: str) -> None:
+            self._progress.update(self._task, completed=done, total=total, description=what)
+
+        return update
+
+    def __exit__(self, *exc) -> None:
+        self._progress.__exit__(*exc)
+
+
+def run_cli(dataset: Path, out: Path, fmt: str, options: AssessOptions, batch_size: int | None, console):
+    """What ``remission assess`` runs: one whole run (spinner on a terminal) when the data
+    are small and no ``--batch-size`` is given, else batches appended to the output files.
+    Returns (paths written, the result when held in memory else None, input errors)."""
+    from remission.pipeline import assess
+
+    size = batch_size if batch_size is not None else (auto_batch_size(dataset) if Path(dataset).is_dir() else None)
+    if size is None:
+        if console.is_terminal:
+            with console.status("Assessing ..."):
+                result = assess(dataset, options)
+        else:
+            result = assess(dataset, options)
+        return result.write(out, fmt), result, result.errors
+    with progress_bar(console) as progress:
+        return assess_to_files(dataset, out, fmt, options, batch_size=size, progress=progress)

@@ -1,0 +1,150 @@
+"""Subject-batch streaming (remission.batching): results equal to one whole run.
+
+The batched run must give, row for row, the outputs of :func:`remission.pipeline.assess`
+on the same generated data (issue "Scale", item 2: "processed in subject batches
+(streaming), with the same results"), including input errors with their whole-file row
+numbers and ``--skip-invalid``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from remission.batching import _in_range, assess_batched, assess_to_files, boundaries, plan, ranges, read_batch
+from remission.errors import InputErrors
+from remission.io import load_dataset, read_dataset
+from remission.options import AssessOptions
+from remission.pipeline import assess
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import synthetic  # noqa: E402
+
+N = 400
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    return synthetic.write(N, tmp_path_factory.mktemp("synthetic") / "data", sdtm=False)
+
+
+@pytest.fixture(scope="module")
+def whole(data):
+    return assess(data)
+
+
+def _same(a, b) -> None:
+    for name in ("assessments", "episodes", "summary"):
+        assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+    for name, keys in (("timepoints", ["subject_id", "date"]), ("segments", ["subject_id", "line"]),
+                       ("statuses", ["subject_id", "date", "source", "level"])):
+        x, y = getattr(a, name), getattr(b, name)
+        assert_frame_equal(x.sort(keys, nulls_last=True), y.sort(keys, nulls_last=True), check_exact=True)
+    assert a.as_of == b.as_of
+    assert a.errors == b.errors
+
+
+@pytest.mark.parametrize("batch_size", [97, 150, N, 10 * N])
+def test_batched_equals_whole(data, whole, batch_size):
+    """Batches of any size give exactly the whole run's tables (as_of from all batches)."""
+    batched = assess_batched(data, batch_size=batch_size)
+    _same(whole, batched)
+
+
+def test_batch_count_and_progress(data):
+    seen = []
+    assess_batched(data, batch_size=150, progress=lambda done, total, what: seen.append((done, total)))
+    # 400 subjects / 150 = 3 batches, each validated then assessed
+    assert seen == [(k, 6) for k in range(1, 7)]
+    assert plan(data, 150).batches == 3
+
+
+def test_batched_as_of_option(data):
+    opts = AssessOptions(as_of=dt.date(2019, 6, 30))
+    _same(assess(data, opts), assess_batched(data, opts, batch_size=120))
+
+
+def test_assess_to_files_equals_write(data, whole, tmp_path):
+    """Appending batch outputs to Parquet/CSV files gives the whole run's files."""
+    whole.write(tmp_path / "whole", fmt="parquet")
+    assess_to_files(data, tmp_path / "batched", "parquet", batch_size=130)
+    for name in ("assessments", "episodes", "summary"):
+        a = pl.read_parquet(tmp_path / "whole" / f"{name}.parquet")
+        b = pl.read_parquet(tmp_path / "batched" / f"{name}.parquet")
+        assert_frame_equal(a, b, check_exact=True)
+    whole.write(tmp_path / "whole_csv", fmt="csv")
+    assess_to_files(data, tmp_path / "batched_csv", "csv", batch_size=130)
+    for name in ("assessments", "episodes", "summary"):
+        assert (tmp_path / "whole_csv" / f"{name}.csv").read_bytes() == (tmp_path / "batched_csv" / f"{name}.csv").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def bad_csv(tmp_path_factory, data) -> Path:
+    """The data as CSV with a duplicated lesion row, a lesion date after death, an unknown
+    subject and padded subject ids: errors in several batches."""
+    folder = tmp_path_factory.mktemp("bad") / "data"
+    folder.mkdir()
+    tables = {n: pl.read_parquet(data / f"{n}.parquet") for n in ("subjects", "lesions", "treatments", "responses")}
+    les = tables["lesions"]
+    dup = les.filter(pl.col("subject_id") == "S0000350").head(1)
+    unknown = les.head(1).with_columns(subject_id=pl.lit("X9"))
+    les = pl.concat([les, dup, unknown]).with_columns(
+        subject_id=pl.when(pl.col("subject_id") == "S0000123").then(pl.lit("  S0000123 ")).otherwise(pl.col("subject_id"))
+    )
+    dead = tables["subjects"].filter(pl.col("death_date").is_not_null()).get_column("subject_id")[0]
+    les = les.with_columns(
+        date=pl.when((pl.col("subject_id") == dead) & (pl.col("lesion_id") == "T1"))
+        .then(pl.col("date") + pl.duration(days=3000))
+        .otherwise(pl.col("date"))
+    )
+    tables["lesions"] = les
+    for n, f in tables.items():
+        f.write_csv(folder / f"{n}.csv")
+    return folder
+
+
+def test_errors_equal_whole_with_file_rows(bad_csv):
+    """Input errors: the same list (rows of the whole file) as one run, raised together."""
+    with pytest.raises(InputErrors) as whole_exc:
+        load_dataset(bad_csv)
+    with pytest.raises(InputErrors) as batch_exc:
+        assess_batched(bad_csv, batch_size=90)
+    assert batch_exc.value.errors == whole_exc.value.errors
+    codes = {e.code for e in batch_exc.value.errors}
+    assert {"DUPLICATE_LESION_ROW", "AFTER_DEATH", "UNKNOWN_SUBJECT"} <= codes
+
+
+def test_skip_invalid_equal_whole(bad_csv):
+    opts = AssessOptions(skip_invalid=True)
+    _same(assess(bad_csv, opts), assess_batched(bad_csv, opts, batch_size=90))
+
+
+def test_read_batch_rows_are_file_rows(bad_csv):
+    """A batch's raw rows keep their 1-based row in the whole file (spec/tables.md)."""
+    whole = read_dataset(bad_csv).tables["lesions"].frame
+    b = boundaries(bad_csv, 100)
+    parts = [read_batch(bad_csv, lo, hi).tables["lesions"].frame for lo, hi in ranges(b)]
+    assert sum(p.height for p in parts) == whole.height
+    got = pl.concat(parts).sort("__row__")
+    assert_frame_equal(got, whole.sort("__row__"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.one_of(st.none(), st.text(alphabet="AB01 ", max_size=4)), min_size=1, max_size=30),
+    bounds=st.lists(st.text(alphabet="AB01", min_size=1, max_size=3), max_size=4, unique=True),
+)
+def test_ranges_partition_every_id(ids, bounds):
+    """Property: every subject id (null included) falls in exactly one batch range."""
+    s = pl.DataFrame({"sid": ids}, schema={"sid": pl.String})
+    counts = s.select(
+        pl.sum_horizontal([_in_range(pl.col("sid"), lo, hi).cast(pl.Int32) for lo, hi in ranges(sorted(bounds))])
+    ).to_series()
+    assert counts.to_list() == [1] * len(ids)
