@@ -21,7 +21,9 @@ class RecistOptions(_Options):
     """RECIST 1.1 parameters (recist11.md §8)."""
 
     confirmation_required: bool = Field(
-        False, description="Protocol requires confirmed responses (non-randomised trials)."
+        False,
+        description="Protocol requires confirmed responses (non-randomised trials): the summary's "
+        "best_response is then the confirmed one (confirmed_best_response is always reported).",
     )
     confirm_days: int = Field(28, ge=1, description="Minimum days between a response and its confirmation (§5.4).")
     max_ne_between: int = Field(1, ge=0, description="NE time points tolerated between response and confirmation.")
@@ -35,9 +37,12 @@ class RecistOptions(_Options):
         False, description="Keep labelling PR after a confirmed PR until PD (EORTC FAQ); labels only."
     )
     exclude_after_new_therapy: bool = Field(True, description="BOR ignores time points after a new line starts (§5.1).")
-    include_post_treatment: bool = Field(True, description="BOR includes assessments after end of therapy (§5.1).")
+    include_post_treatment: bool = Field(
+        True,
+        description="BOR includes assessments after the end of the first line's active treatment (§5.1). "
+        "False: only assessments on or before the day the last of those treatments ended (when all have ended).",
+    )
     missing_as_ne: bool = Field(False, description="Report BOR MISSING as NE.")
-    pd_date_rule: Literal["progression_scan", "earliest"] = Field("progression_scan", description="§6.15.")
     tstm_default_mm: float = Field(5.0, gt=0, description="Value of a 'too small to measure' target (§3.4).")
     marker_uln: dict[str, float] = Field(
         default_factory=dict,
@@ -89,7 +94,6 @@ class RemissionOptions(_Options):
     censor_at_new_therapy: bool = False
     spontaneous_lookback_days: int | None = None
     add_one_day: bool = False
-    ttr_origin: Literal["episode_start", "complete_start"] = "episode_start"
     horizon_years: int = Field(5, ge=1)
     cure_horizon_years_by_cancer: dict[str, int] = Field(default_factory=dict)
     cure_clock_start: Literal["end_of_all_treatment", "end_of_active_treatment", "complete_start"] = (

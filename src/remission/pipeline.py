@@ -199,11 +199,65 @@ def _reference(segments: pl.DataFrame) -> pl.DataFrame:
     return segments.filter(pl.col("line") == 1).select("subject_id", "reference_start")
 
 
-def _cutoff(segments: pl.DataFrame) -> pl.DataFrame:
-    """New anticancer therapy (recist11.md §5.1): the start of line 2."""
-    return (
-        segments.filter(pl.col("line") == 2)
-        .select("subject_id", pl.col("reference_start").alias("cutoff_date"))
+def _cutoff(segments: pl.DataFrame, treatments: pl.DataFrame, options: AssessOptions) -> pl.DataFrame | None:
+    """The first date excluded from best response (recist11.md §5.1), per subject:
+
+    * new anticancer therapy (``exclude_after_new_therapy``): the start of line 2;
+    * post-treatment assessments (``include_post_treatment = False``): the day after the
+      last active treatment of line 1 ended, when all of them have ended (treatments that
+      start after line 2 began belong to line 2).
+    """
+    parts = []
+    if options.recist.exclude_after_new_therapy:
+        parts.append(
+            segments.filter(pl.col("line") == 2).select("subject_id", pl.col("reference_start").alias("cutoff_date"))
+        )
+    if not options.recist.include_post_treatment:
+        line2 = segments.filter(pl.col("line") == 2).select("subject_id", pl.col("reference_start").alias("_l2"))
+        active = lines.active_treatments(treatments, options.remission.non_blocking_intents)
+        ended = (
+            active.join(line2, on="subject_id", how="left")
+            .filter(pl.col("_l2").is_null() | (pl.col("start_date") < pl.col("_l2")))
+            .group_by("subject_id")
+            .agg(_open=pl.col("end_date").is_null().any(), _end=pl.col("end_date").max())
+            .filter(~pl.col("_open"))
+            .select("subject_id", cutoff_date=pl.col("_end") + pl.duration(days=1))
+        )
+        parts.append(ended)
+    if not parts:
+        return None
+    return pl.concat(parts).group_by("subject_id").agg(pl.col("cutoff_date").min())
+
+
+def _apply_partial_rule(tp: pl.DataFrame, rule: str) -> pl.DataFrame:
+    """remission_model.md §4 ``partial_remission_rule`` for solid-tumour imaging time points:
+    which non-complete, non-progression time points are a PARTIAL remission level.
+
+    * ``criterion``: the criterion's own PR (unchanged);
+    * ``who_area_50``: cross-sectional area down >= 50 % from baseline: the sum of products
+      for WHO; for diameter criteria approximated from the sums as ``(SOD/SOD0)^2 <= 0.5``
+      (SOD down >= 29.29 %);
+    * ``diameter_50``: the unidimensional sum down >= 50 % (for WHO's products: the area
+      ratio <= 0.25).
+    COMPLETE, PROGRESSION, pending and not-evaluable levels are never changed (§4), nor the
+    ``overall_response`` of the assessment rows: only the remission levels the lifecycle uses.
+    """
+    if rule == "criterion" or tp.height == 0:
+        return tp
+    area = pl.col("criteria") == "who"
+    ratio = 1 + pl.col("change_from_baseline_pct") / 100
+    if rule == "who_area_50":
+        met = pl.when(area).then(ratio <= 0.5).otherwise(ratio**2 <= 0.5)
+    else:  # diameter_50
+        met = pl.when(area).then(ratio <= 0.25).otherwise(ratio <= 0.5)
+    solid = pl.col("criteria").is_in(["recist1.1", "who", "mrecist", "irecist"])
+    changeable = solid & pl.col("canonical_level").is_in([S.PARTIAL, S.STABLE, S.MINOR])
+    return tp.with_columns(
+        canonical_level=pl.when(changeable & met.fill_null(False))
+        .then(pl.lit(S.PARTIAL))
+        .when(changeable & (pl.col("canonical_level") == S.PARTIAL))
+        .then(pl.lit(S.STABLE))
+        .otherwise(pl.col("canonical_level"))
     )
 
 
@@ -218,11 +272,13 @@ def _criterion_module(code: str):
     return importlib.import_module(registry.get(code).evaluate.__module__)
 
 
-def _best_responses(primary: pl.DataFrame, segments: pl.DataFrame, subjects: pl.DataFrame, options: AssessOptions):
+def _best_responses(
+    primary: pl.DataFrame, segments: pl.DataFrame, subjects: pl.DataFrame, treatments: pl.DataFrame, options: AssessOptions
+):
     """Best overall response without and with confirmation (recist11.md §5; who.md §5),
     per criterion group, of the first line."""
     ref = _reference(segments)
-    cutoff = _cutoff(segments) if options.recist.exclude_after_new_therapy else None
+    cutoff = _cutoff(segments, treatments, options)
     out = []
     for code, group in subjects.select("subject_id", "criteria").group_by("criteria"):
         crit = code[0]
@@ -442,11 +498,18 @@ def assess(
         how="vertical_relaxed",
     )
     subjects = ds.subjects
-    bors = _best_responses(primary, segments, subjects, options)
+    bors = _best_responses(primary, segments, subjects, ds.treatments, options)
+    if options.recist.confirmation_required:
+        # recist11.md §2.1: the protocol's best response is the confirmed one
+        bors = bors.with_columns(
+            pl.col("confirmed_best_response").alias("best_response"),
+            pl.col("confirmed_best_response_date").alias("best_response_date"),
+            pl.col("confirmed_best_response_rule").alias("best_response_rule"),
+        )
     ends = endpoints.pfs_and_dor(primary, _reference(segments), subjects, add_one_day=options.remission.add_one_day)
 
     results = pl.concat(
-        [_criterion_results(tp_img), _criterion_results(tp_st.with_columns(recurrence_sites=pl.lit(None, dtype=pl.String))),
+        [_criterion_results(_apply_partial_rule(tp_img, options.remission.partial_remission_rule)), _criterion_results(tp_st.with_columns(recurrence_sites=pl.lit(None, dtype=pl.String))),
          _clinical_results(ds.findings)],
         how="vertical_relaxed",
     )
