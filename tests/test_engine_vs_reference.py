@@ -58,10 +58,12 @@ def subject(draw, sid: str):
     if draw(st.booleans()):
         first = draw(st.integers(1, n_dates - 1))
         nodal = draw(st.booleans())
+        new_organ = draw(st.sampled_from(["liver", "pleural_effusion"]))
         for d in dates[first:]:
             status = draw(st.sampled_from(["present", "equivocal", "progression", "absent"]))
             diam = float(draw(st.integers(5, 20))) if nodal else None
-            rows.append((sid, d, "NEW1", "new", "lymph_node" if nodal else "liver", nodal, diam, None, status))
+            organ = "lymph_node" if nodal else new_organ
+            rows.append((sid, d, "NEW1", "new", organ, nodal, diam, None, status))
     two_lines = n_dates >= 4 and draw(st.booleans())
     if two_lines:
         cut = draw(st.integers(1, n_dates - 2))

@@ -113,3 +113,24 @@ def test_coalesced_targets_are_summed_as_recorded():
     a = assess(subjects=SUBJ, lesions=rows).assessments.row(1, named=True)
     # 35 mm vs 50 mm at baseline: exactly -30.0 % -> PR (§6.5, thresholds inclusive)
     assert (a["value"], a["baseline_value"], a["overall_response"]) == (35.0, 50.0, "PR")
+
+
+def test_new_effusion_needs_the_readers_unequivocal_call():
+    """recist11.md §4.3 and §6.12: a new effusion during PR/SD is not PD unless cytology shows
+    malignancy, which the reader records as status ``progression``; ``present`` keeps it
+    equivocal (pending), and a later ``progression`` back-dates the PD to the first scan."""
+    rows = pl.DataFrame(
+        {
+            "subject_id": ["s"] * 5,
+            "date": ["2020-01-01", "2020-03-01", "2020-03-01", "2020-04-15", "2020-04-15"],
+            "lesion_id": ["T1", "T1", "E1", "T1", "E1"],
+            "role": ["target", "target", "new", "target", "new"],
+            "organ": ["liver", "liver", "pleural_effusion", "liver", "pleural_effusion"],
+            "diameter_mm": [50.0, 30.0, None, 30.0, None],
+            "status": [None, None, "present", None, "progression"],
+        }
+    )
+    a = assess(subjects=SUBJ, lesions=rows).assessments
+    r1, r2 = a.row(1, named=True), a.row(2, named=True)
+    assert (r1["overall_response"], r1["new_lesion"], r1["pending_progression"]) == ("PR", False, True)
+    assert (r2["overall_response"], r2["progression_event_date"]) == ("PD", D(2020, 3, 1))

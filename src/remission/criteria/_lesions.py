@@ -38,6 +38,9 @@ NOT_EVALUATED = "not_evaluated"  # our extension of the status vocabulary (note,
 
 SEG = ["subject_id", "line"]
 KEY = ["subject_id", "line", "date"]
+#: organs that are effusions: a new effusion is PD only when the reader marks it
+#: ``progression`` (malignant cytology, recist11.md §4.3 and §6.12); ``present`` is equivocal
+EFFUSION_ORGANS = ("pleural_effusion", "pericardial_effusion", "ascites", "effusion")
 INF = float("inf")
 
 
@@ -229,7 +232,12 @@ def prepare(lesions: pl.DataFrame, segments: pl.DataFrame) -> Prepared:
             .then(pl.lit("none"))
             .when(presentish)
             .then(
-                pl.when(small_node & (pl.col("diameter_mm") < 15) & (st.fill_null("") != "progression"))
+                # a 10-15 mm node, or an effusion without the reader's unequivocal call
+                # (recist11.md §4.3/§6.12: cytology must show malignancy), stays equivocal
+                pl.when(
+                    ((small_node & (pl.col("diameter_mm") < 15)) | pl.col("organ").is_in(list(EFFUSION_ORGANS)).fill_null(False))
+                    & (st.fill_null("") != "progression")
+                )
                 .then(pl.lit("equivocal"))
                 .otherwise(pl.lit("unequivocal"))
             )

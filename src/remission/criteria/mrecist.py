@@ -104,6 +104,9 @@ def mrecist_lesions(lesions: pl.DataFrame, findings: pl.DataFrame | None, o: MRe
         .then(pl.lit("present"))
         .when(eff & ~proven & (c("role") == "new") & c("status").is_in(["present", "progression"]))
         .then(pl.lit("equivocal"))
+        # proven: the RECIST engine reads an effusion as unequivocal only with status progression
+        .when(eff & proven & (c("role") == "new") & (c("status") == "present"))
+        .then(pl.lit("progression"))
         .otherwise(c("status"))
     )
     # §4.3: new intrahepatic lesions (size, vascular pattern, interval growth)

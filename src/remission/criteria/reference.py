@@ -555,6 +555,9 @@ def non_target_response(nts: list[tuple[str, Obs | None]], markers: list[MarkerC
 # ======================================================================================
 
 
+EFFUSION_ORGANS = ("pleural_effusion", "pericardial_effusion", "ascites", "effusion")
+
+
 def classify_new_lesion(o: Obs | None) -> str | None:
     """``"unequivocal"``, ``"equivocal"`` or None (not a lesion / nothing) (§4.6, R5).
 
@@ -575,6 +578,10 @@ def classify_new_lesion(o: Obs | None) -> str | None:
         return "equivocal"
     if status in ("present", "progression"):
         if o.nodal and o.diameter_mm is not None and o.diameter_mm < 15.0 and status == "present":
+            return "equivocal"
+        if o.organ in EFFUSION_ORGANS and status == "present":
+            # recist11.md §4.3/§6.12: a new effusion counts only with malignant cytology,
+            # which the reader records as status ``progression``
             return "equivocal"
         return "unequivocal"
     return None
