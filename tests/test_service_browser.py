@@ -57,7 +57,8 @@ def _sign_in(page, base, username):
     page.goto(base + "/")
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     page.wait_for_load_state()
 
 
@@ -88,10 +89,12 @@ def test_clinician_and_patient_in_the_browser(server):
             assert ids == ["EX02", "EX01"]
             # filter by status
             page.select_option("#status", "responding")
-            page.click("text=Filter")
+            with page.expect_navigation():  # the filter is a form submit: wait for the new page
+                page.click("text=Filter")
             ids = page.locator("#patients tbody tr").evaluate_all("rows => rows.map(r => r.dataset.subject)")
             assert ids == ["EX02"]
-            page.click("text=EX02")
+            with page.expect_navigation():
+                page.click("text=EX02")
             assert page.locator("#subject").inner_text() == "EX02"
             assert page.locator("#status").inner_text() == "responding"
             assert page.locator("#episodes tbody tr").count() == 1
