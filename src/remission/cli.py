@@ -23,8 +23,8 @@ app = typer.Typer(
     "It reports what the response criteria say the data show; it never gives treatment advice.",
 )
 console = Console()
-if not console.is_terminal or console.width < 120:  # files and narrow pipes: keep rows on one line
-    console = Console(width=120)
+if not console.is_terminal or console.width < 130:  # files and narrow pipes: keep rows on one line
+    console = Console(width=130)
 err_console = Console(stderr=True)
 
 
@@ -63,7 +63,7 @@ def _summary_table(result) -> Table:
     s = s.join(ep, on="subject_id", how="left")
     table = Table(title=f"Remission status as of {result.as_of}", header_style="bold")
     for col in ("subject", "criteria", "best", "confirmed", "status", "status date", "remissions", "next check-up due"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=True)
     for row in s.iter_rows(named=True):
         table.add_row(
             row["subject_id"],
