@@ -39,6 +39,7 @@ CANONICAL_UNITS: dict[str, str] = {
     "flc_ratio": "ratio",
     "marrow_plasma_cells_pct": "%",
     "serum_calcium": "mg/dL",
+    "pb_plasma_cells": "10^9/L",  # circulating plasma cells, PD7 (200 cells/uL = 0.2)
     # leukaemia (eln2022_aml.md §2, iwcll2018.md §2)
     "marrow_blasts_pct": "%",
     "pb_blasts_pct": "%",

@@ -11,6 +11,17 @@ Finding codes read (findings table, values case-insensitive):
 * ``plasmacytoma_spd``: sum of products of the soft-tissue plasmacytomas, mm² (0 = all
   gone; a value at or before baseline means plasmacytomas at baseline, §3.2);
 * ``new_bone_lesion``, ``new_plasmacytoma``: boolean, definite new lesion (PD6).
+* ``mrd`` (``negative``/``positive``) with ``mrd_method`` (``ngf``/``ngs``) and
+  ``mrd_sensitivity`` (e.g. ``1e-5``) on the same date; ``pet_ct`` (``negative`` /
+  ``negative_per_imwg`` / ``positive``): MRD categories (§5.1) and relapse from
+  MRD-negative (§5.4); carried forward until superseded (one MRD record per date);
+* ``hypercalcaemia`` (boolean) or lab ``serum_calcium`` > 11 mg/dL: relapse from CR (§5.3);
+* ``exclude_from_nadir``: value = the test code of a value judged spurious on that date
+  (``serum_m_protein``, ``urine_m_protein``, an FLC code or ``dflc``,
+  ``marrow_plasma_cells_pct``, ``pb_plasma_cells``, ``plasmacytoma_spd``); one row per value.
+
+Lab ``pb_plasma_cells`` (10^9/L; 200 cells/µL = 0.2): PD7 when it is the only measure of
+disease (rule ``M-C``).
 
 Rules (rule ids in ``rule_ids``):
 
@@ -48,8 +59,37 @@ Choices where the spec is silent (also in docs/criteria_blood.md):
   ``flc_ratio`` defaults to κ/λ;
 * CR needs at least the PR level of the required parameters (so that CR never
   skips a missing required parameter);
-* PD5 compares marrow values measured that day; PD7 (circulating plasma cells) and
-  ``exclude_from_nadir`` are not implemented (no input code);
+* PD5 compares marrow values measured that day;
+* PD7 (§3.1): "≥ 50 % increase (minimum 200 cells/µL)" read as ≥ 50 % **and** an absolute
+  increase ≥ 0.2 x10^9/L over the nadir (as the other PD floors); applies only when no
+  serum/urine/FLC/marrow parameter is measurable and baseline ``pb_plasma_cells`` > 0;
+  biochemical (needs confirmation); a nadir of 0 meets the relative condition (§3.1);
+* ``exclude_from_nadir`` (§2.2): the value is left out of the nadir (also a flagged
+  baseline value); it is still used as the current value and as baseline for reductions;
+* MRD (§5.1), reported in ``non_target_response`` (and rule ``MRD:<category>``) only on
+  rows whose ``canonical_level`` is COMPLETE ("only for patients in CR";
+  remission_model.md §3 "MRD category" qualifies CR/sCR): ``SUSTAINED_MRD_NEGATIVE`` >
+  ``IMAGING_PLUS_MRD_NEGATIVE`` > ``FLOW_MRD_NEGATIVE`` / ``SEQUENCING_MRD_NEGATIVE``;
+  ``MRD_POSITIVE``; ``MRD_INDETERMINATE_SENSITIVITY`` (sensitivity worse than
+  ``mrd_min_sensitivity`` **or missing**, choice); ``MRD_INDETERMINATE_METHOD`` (negative
+  by another or no method, choice).  Sustained = within one uninterrupted run of
+  imaging-plus-negative dates, both the marrow test and the PET-CT repeated negative
+  >= ``sustained_mrd_min_days`` after the run's first (choice: both modalities; the
+  explanation gives the days).  The spec defines no CDISC codes for these;
+* relapse from CR (§5.3), rule/warning ``RELAPSE_FROM_CR``: on a follow-up whose confirmed
+  status is CR/sCR, any of serum/urine IFE positive, serum/urine electrophoresis > 0 (unless
+  that day's IFE of the same fluid is negative), marrow plasma cells >= 5 % measured that
+  day, PD6 lesions, hypercalcaemia.  ``overall_response`` stays as computed (e.g. VGPR; not
+  PD, §3.2); ``canonical_level`` becomes PARTIAL from that date until a later assessment is
+  itself a confirmed CR/sCR (remission_model.md §3 and §6.6, so the lifecycle sets
+  ``complete_end_date``).  Choice: no confirmation is required (§4 does not list relapse
+  categories; Durie 2006 may ask two assessments for relapse — not verified here);
+* relapse from MRD-negative (§5.4), rule/warning ``RELAPSE_FROM_MRD_NEGATIVE``: the previous
+  follow-up was valid MRD-negative (PET not positive) in CR and now MRD or PET-CT is positive
+  or relapse from CR fires.  Loss of MRD negativity alone does not change the level (CR
+  criteria still hold; same as ELN MRD relapse in remission_model.md §3);
+* not implemented: clinical relapse (§5.2) as its own endpoint, ``daratumumab_interference``
+  and ``different_isotype_band`` (§3.2, §6.8), ``nadir_uses_confirmed_values_only``;
 * floating-point comparisons at a threshold use a 1e-9 tolerance (so 0.9 − 0.4 ≥ 0.5).
 """
 
@@ -84,8 +124,26 @@ TESTS = (
     "flc_lambda",
     "flc_ratio",
     "marrow_plasma_cells_pct",
+    "pb_plasma_cells",
+    "serum_calcium",
 )
-FINDINGS = ("serum_ife", "urine_ife", "marrow_clonality", "plasmacytoma_spd", "new_bone_lesion", "new_plasmacytoma")
+FINDINGS = (
+    "serum_ife", "urine_ife", "marrow_clonality", "plasmacytoma_spd", "new_bone_lesion", "new_plasmacytoma",
+    "mrd", "mrd_method", "mrd_sensitivity", "pet_ct", "hypercalcaemia",
+)
+#: ``exclude_from_nadir`` values (test codes) -> nadir parameter (imwg.md §2.2, §3.1)
+NADIR_KEYS = {
+    "serum_m_protein": "xs", "urine_m_protein": "xu", "dflc": "xf", "involved_flc": "xf", "uninvolved_flc": "xf",
+    "flc_kappa": "xf", "flc_lambda": "xf", "marrow_plasma_cells_pct": "xb", "pb_plasma_cells": "xc",
+    "plasmacytoma_spd": "xp",
+}
+#: MRD categories (imwg.md §5.1), reported in ``non_target_response`` on COMPLETE rows
+MRD_CATEGORIES = (
+    "SUSTAINED_MRD_NEGATIVE", "IMAGING_PLUS_MRD_NEGATIVE", "FLOW_MRD_NEGATIVE", "SEQUENCING_MRD_NEGATIVE",
+    "MRD_POSITIVE", "MRD_INDETERMINATE_SENSITIVITY", "MRD_INDETERMINATE_METHOD",
+)
+#: serum calcium above this (mg/dL) is hypercalcaemia (imwg.md §5.2)
+HYPERCALCAEMIA_MG_DL = 11.0
 
 #: confirmation order (admiralonco aval_resp_conf): PD highest
 NUM = {"NE": 1, "SD": 2, "MR": 3, "PR": 4, "VGPR": 5, "CR": 6, "sCR": 7, "PD": 8}
@@ -130,6 +188,8 @@ def _wide(tables, options: ImwgOptions) -> pl.DataFrame:
         new_pc=L.as_bool(pl.col("new_plasmacytoma")).fill_null(False),
         ratio=pl.coalesce("flc_ratio", pl.col("flc_kappa") / pl.col("flc_lambda")),
     )
+    w = _exclusions(tables["findings"], w)
+    w = _mrd_state(w, options)
     if options.carry_forward_marrow_imaging:
         w = w.with_columns(
             bmpc_c=L.carried("marrow_plasma_cells_pct"),
@@ -141,12 +201,93 @@ def _wide(tables, options: ImwgOptions) -> pl.DataFrame:
     return w
 
 
+def _exclusions(findings: pl.DataFrame, w: pl.DataFrame) -> pl.DataFrame:
+    """§2.2 ``exclude_from_nadir``: one finding row per excluded value, ``value`` = the test
+    code (FLC codes and ``dflc`` exclude the dFLC; ``plasmacytoma_spd`` the SPD).  Adds the
+    Boolean columns ``xs, xu, xf, xb, xc, xp`` (serum, urine, dFLC, BMPC, circulating plasma
+    cells, plasmacytoma SPD) to the wide frame."""
+    flags = sorted(set(NADIR_KEYS.values()))
+    x = findings.filter(pl.col("finding") == "exclude_from_nadir").with_columns(
+        _k=pl.col("value").str.to_lowercase().str.strip_chars().replace_strict(NADIR_KEYS, default=None)
+    )
+    if x.height:
+        x = x.group_by("subject_id", "date").agg([(pl.col("_k") == f).any().alias(f) for f in flags])
+        w = w.join(x, on=["subject_id", "date"], how="left")
+    else:
+        w = w.with_columns([pl.lit(None, dtype=pl.Boolean).alias(f) for f in flags])
+    return w.with_columns([pl.col(f).fill_null(False) for f in flags])
+
+
+def _mrd_state(w: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
+    """§5.1 MRD state per subject and date (marrow MRD and PET-CT carried forward until
+    superseded, like marrow and imaging in §4).
+
+    * ``mrd_valid_neg``: the latest MRD record is negative, by ``ngf``/``ngs``, with
+      ``mrd_sensitivity`` <= ``mrd_min_sensitivity`` (1e-5); a negative record with a worse or
+      missing sensitivity is ``MRD_INDETERMINATE_SENSITIVITY``, with another or no method
+      ``MRD_INDETERMINATE_METHOD`` (choice: §5.1 only defines NGF and NGS negativity);
+    * imaging-plus: also the latest ``pet_ct`` negative (``negative`` or ``negative_per_imwg``);
+    * sustained (§5.1): within one uninterrupted run of imaging-plus-MRD-negative dates, both
+      the marrow MRD test and the PET-CT were repeated negative >= ``sustained_mrd_min_days``
+      after the run's first ones (choice: "confirmed at least 1 year apart" read for both).
+    """
+    c = pl.col
+    sid = ["subject_id"]
+    has = c("mrd").is_not_null()
+    w = w.with_columns(
+        mrd_c=L.carried("mrd"),
+        mrd_date_c=pl.when(has).then(c("date")).forward_fill().over(sid),
+        mrd_method_c=pl.when(has).then(c("mrd_method")).forward_fill().over(sid),
+        mrd_sens_c=pl.when(has).then(L.as_float(c("mrd_sensitivity"))).forward_fill().over(sid),
+        pet_c=L.carried("pet_ct"),
+        pet_date_c=pl.when(c("pet_ct").is_not_null()).then(c("date")).forward_fill().over(sid),
+    )
+    neg = c("mrd_c") == "negative"
+    method_ok = c("mrd_method_c").is_in(["ngf", "ngs"]).fill_null(False)
+    sens_ok = (c("mrd_sens_c") <= options.mrd_min_sensitivity * (1 + 1e-9)).fill_null(False)
+    w = w.with_columns(
+        mrd_valid_neg=(neg & method_ok & sens_ok).fill_null(False),
+        pet_neg=c("pet_c").is_in(["negative", "negative_per_imwg"]).fill_null(False),
+        pet_pos=(c("pet_c") == "positive").fill_null(False),
+    ).with_columns(imn=c("mrd_valid_neg") & c("pet_neg"))
+    w = w.with_columns(_run=(~c("imn")).cast(pl.Int32).cum_sum().over(sid)).with_columns(
+        _m0=pl.when(c("imn")).then(c("mrd_date_c")).min().over(["subject_id", "_run"]),
+        _p0=pl.when(c("imn")).then(c("pet_date_c")).min().over(["subject_id", "_run"]),
+    ).with_columns(
+        mrd_neg_days=pl.when(c("imn")).then(
+            pl.min_horizontal((c("mrd_date_c") - c("_m0")).dt.total_days(), (c("pet_date_c") - c("_p0")).dt.total_days())
+        ),
+    )
+    cat = (
+        pl.when(c("mrd_c").is_null()).then(None)
+        .when(c("mrd_c") == "positive").then(pl.lit("MRD_POSITIVE"))
+        .when(~neg).then(None)
+        .when(~method_ok).then(pl.lit("MRD_INDETERMINATE_METHOD"))
+        .when(~sens_ok).then(pl.lit("MRD_INDETERMINATE_SENSITIVITY"))
+        .when(c("imn") & (c("mrd_neg_days") >= options.sustained_mrd_min_days)).then(pl.lit("SUSTAINED_MRD_NEGATIVE"))
+        .when(c("imn")).then(pl.lit("IMAGING_PLUS_MRD_NEGATIVE"))
+        .when(c("mrd_method_c") == "ngf").then(pl.lit("FLOW_MRD_NEGATIVE"))
+        .otherwise(pl.lit("SEQUENCING_MRD_NEGATIVE"))
+    )
+    return w.with_columns(mrd_cat=cat).drop("_run", "_m0", "_p0")
+
+
 def _frame(tables, segments: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
     w = _wide(tables, options)
     base_cols = ["serum_m_protein", "urine_m_protein", "involved_flc", "uninvolved_flc", "flc_kappa",
-                 "flc_lambda", "ratio", "marrow_plasma_cells_pct", "spd"]
+                 "flc_lambda", "ratio", "marrow_plasma_cells_pct", "spd", "pb_plasma_cells"]
     base = L.baseline_values(w, segments, base_cols)
     c = pl.col
+    # §2.2 exclude_from_nadir at the baseline value's own date: flag bx_<flag>
+    for col, flag in (("serum_m_protein", "xs"), ("urine_m_protein", "xu"), ("marrow_plasma_cells_pct", "xb"),
+                      ("pb_plasma_cells", "xc"), ("spd", "xp"), ("flc", "xf")):
+        dcol = f"base_{col}_date"
+        if col == "flc":
+            base = base.with_columns(_bfd=pl.coalesce("base_involved_flc_date", "base_flc_kappa_date"))
+            dcol = "_bfd"
+        xs = w.select("subject_id", pl.col("date").alias(dcol), pl.col(flag).alias(f"bx_{flag}"))
+        base = base.join(xs, on=["subject_id", dcol], how="left").with_columns(c(f"bx_{flag}").fill_null(False))
+    base = base.drop("_bfd")
     lo, hi = options.flc_ratio_normal_range
     base = base.with_columns(
         clone=pl.when(c("base_flc_kappa").is_not_null() & c("base_flc_lambda").is_not_null()).then(
@@ -171,6 +312,9 @@ def _frame(tables, segments: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame
     ).with_columns(
         m_b=~c("m_s") & ~c("m_u") & ~c("m_f") & _ge(c("base_marrow_plasma_cells_pct").fill_null(-1), 30.0),
         m_p=(c("base_spd") > 0).fill_null(False),
+    ).with_columns(
+        # PD7 "when this is the only measure of disease" (§3.1)
+        m_c=~c("m_s") & ~c("m_u") & ~c("m_f") & ~c("m_b") & (c("base_pb_plasma_cells") > 0).fill_null(False),
     )
     rows = L.assign_segments(w, segments)
     e = rows.filter(c("role") != "other").join(base, on=L.SEG, how="left")
@@ -189,24 +333,30 @@ def _levels(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
     fu = c("role") == "followup"
     seg = L.SEG
     # nadirs (§3.1): baseline and earlier follow-ups of the line
+    # values flagged exclude_from_nadir (§2.2) are left out of the nadir, also at baseline
+    def nb(col: str, flag: str) -> pl.Expr:
+        return pl.when(~c(f"bx_{flag}")).then(c(col))
+
     e = e.with_columns(
-        _fs=pl.when(fu).then(c("serum_m_protein")),
-        _fu=pl.when(fu).then(c("urine_m_protein")),
-        _ff=pl.when(fu).then(c("dflc")),
-        _fb=pl.when(fu).then(c("marrow_plasma_cells_pct")),
-        _fp=pl.when(fu).then(c("spd")),
+        _fs=pl.when(fu & ~c("xs")).then(c("serum_m_protein")),
+        _fu=pl.when(fu & ~c("xu")).then(c("urine_m_protein")),
+        _ff=pl.when(fu & ~c("xf")).then(c("dflc")),
+        _fb=pl.when(fu & ~c("xb")).then(c("marrow_plasma_cells_pct")),
+        _fp=pl.when(fu & ~c("xp")).then(c("spd")),
+        _fc=pl.when(fu & ~c("xc")).then(c("pb_plasma_cells")),
     ).with_columns(
-        nadir_s=pl.min_horizontal("base_serum_m_protein", L.earlier_min("_fs", seg)),
-        nadir_u=pl.min_horizontal("base_urine_m_protein", L.earlier_min("_fu", seg)),
-        nadir_f=pl.min_horizontal("base_dflc", L.earlier_min("_ff", seg)),
-        nadir_b=pl.min_horizontal("base_marrow_plasma_cells_pct", L.earlier_min("_fb", seg)),
-        nadir_p=pl.min_horizontal("base_spd", L.earlier_min("_fp", seg)),
+        nadir_s=pl.min_horizontal(nb("base_serum_m_protein", "xs"), L.earlier_min("_fs", seg)),
+        nadir_u=pl.min_horizontal(nb("base_urine_m_protein", "xu"), L.earlier_min("_fu", seg)),
+        nadir_f=pl.min_horizontal(nb("base_dflc", "xf"), L.earlier_min("_ff", seg)),
+        nadir_b=pl.min_horizontal(nb("base_marrow_plasma_cells_pct", "xb"), L.earlier_min("_fb", seg)),
+        nadir_p=pl.min_horizontal(nb("base_spd", "xp"), L.earlier_min("_fp", seg)),
+        nadir_c=pl.min_horizontal(nb("base_pb_plasma_cells", "xc"), L.earlier_min("_fc", seg)),
     )
 
-    def rise(v: str, n: str, floor: float, strict: bool = False) -> pl.Expr:
+    def rise(v: str, n: str, floor: float, strict: bool = False, relative: float = 0.25) -> pl.Expr:
         inc = c(v) - c(n)
         absolute = (inc > floor + EPS) if strict else _ge(inc, floor)
-        rel = (c(n) == 0) | _ge(inc / c(n), 0.25)
+        rel = (c(n) == 0) | _ge(inc / c(n), relative)
         return (c(v).is_not_null() & c(n).is_not_null() & absolute & rel).fill_null(False)
 
     e = e.with_columns(
@@ -216,10 +366,12 @@ def _levels(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
         pd3=rise("urine_m_protein", "nadir_u", 200.0),
         pd4=c("m_f") & rise("dflc", "nadir_f", 10.0, strict=True),
         pd5=c("m_b") & rise("marrow_plasma_cells_pct", "nadir_b", 10.0),
+        # PD7: >= 50 % and >= 0.2 x10^9/L (200 cells/uL) over the nadir, only measure (§3.1)
+        pd7=c("m_c") & rise("pb_plasma_cells", "nadir_c", 0.2, relative=0.5),
         pd6=c("new_bone") | c("new_pc")
         | (c("spd").is_not_null() & (c("nadir_p") > 0) & _ge(c("spd") / c("nadir_p"), 1.5)).fill_null(False),
     ).with_columns(
-        pd_bio=c("pd1") | c("pd2") | c("pd3") | c("pd4") | c("pd5"),
+        pd_bio=c("pd1") | c("pd2") | c("pd3") | c("pd4") | c("pd5") | c("pd7"),
     )
     # effective electrophoresis values: negative IFE without a value = 0 (edge case 5)
     e = e.with_columns(
@@ -276,6 +428,16 @@ def _levels(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
     if not options.include_mr_as_response:
         lvl2 = pl.when(lvl2 == 3).then(2).otherwise(lvl2)
     e = e.with_columns(
+        # §5.3 evidence of relapse from CR seen on this date (biochemistry and marrow of the
+        # day, new lesions, hypercalcaemia); used only while the confirmed status is CR/sCR
+        ev_rel=(
+            (c("serum_ife") == "positive").fill_null(False) | (c("urine_ife") == "positive").fill_null(False)
+            | ((c("serum_m_protein") > 0) & (c("serum_ife") != "negative").fill_null(True)).fill_null(False)
+            | ((c("urine_m_protein") > 0) & (c("urine_ife") != "negative").fill_null(True)).fill_null(False)
+            | (c("marrow_plasma_cells_pct") >= 5).fill_null(False) | c("pd6")
+            | (c("serum_calcium") > HYPERCALCAEMIA_MG_DL).fill_null(False)
+            | L.as_bool(c("hypercalcaemia")).fill_null(False)
+        ),
         u=pl.when(~fu).then(None)
         .when(c("pd6") | c("pd_bio")).then(8)
         .when(~c("measurable") | c("missing")).then(1)
@@ -310,6 +472,25 @@ def _confirm(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
         .otherwise(1)
     )
     f = f.with_columns(conf=conf.cast(pl.Int64)).with_columns(covr=c("conf").cum_max().over(L.SEG))
+    # §5.3 relapse from CR (remission_model.md §3/§6.6): while the confirmed status is CR/sCR,
+    # the first date with relapse evidence loses the complete response (level PARTIAL) until
+    # a later assessment is itself a confirmed CR/sCR; no PD unless a PD rule fires.
+    in_cr_status = c("covr").is_between(6, 7)
+    f = f.with_columns(_crd=pl.when(c("conf").is_between(6, 7)).then(c("date")).forward_fill().over(L.SEG)).with_columns(
+        _ev=(c("ev_rel") & in_cr_status & c("_crd").is_not_null()).fill_null(False),
+    ).with_columns(_evn=c("_ev").cast(pl.Int32).cum_sum().over([*L.SEG, "_crd"])).with_columns(
+        relapse_cr=c("_ev") & (c("_evn") == 1),
+        lost_cr=in_cr_status & (c("_evn") >= 1),
+    ).with_columns(
+        # §5.4 relapse from MRD-negative: the previous assessment was MRD-negative (valid NGF/NGS,
+        # PET not positive) in CR, and now MRD or PET is positive, or relapse from CR
+        _mno=c("mrd_valid_neg") & ~c("pet_pos") & in_cr_status & ~c("lost_cr"),
+    ).with_columns(
+        relapse_mrd=(
+            c("_mno").shift(1).over(L.SEG)
+            & ((c("mrd") == "positive").fill_null(False) | (c("pet_ct") == "positive").fill_null(False) | c("relapse_cr"))
+        ).fill_null(False),
+    )
     first_pd = f.filter(c("conf") == 8).group_by(L.SEG).agg(pd_first=c("date").min())
     f = f.join(first_pd, on=L.SEG, how="left")
     awaiting_pd = (c("u") == 8) & ~c("pd_img") & c("u_next").is_null()
@@ -319,6 +500,7 @@ def _confirm(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
         awaiting_resp=awaiting_resp,
         canonical_level=pl.when(c("covr") == 8).then(pl.lit(S.PROGRESSION))
         .when(awaiting_pd).then(pl.lit(S.PROGRESSION_PENDING))
+        .when(c("lost_cr")).then(pl.lit(S.PARTIAL))
         .otherwise(
             c("covr").replace_strict(
                 {1: S.NOT_EVALUABLE, 2: S.STABLE, 3: S.MINOR, 4: S.PARTIAL, 5: S.PARTIAL, 6: S.COMPLETE, 7: S.COMPLETE},
@@ -336,6 +518,10 @@ def _confirm(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
     return f
 
 
+def _nonempty(e: pl.Expr) -> pl.Expr:
+    return pl.when(e != "").then(e)
+
+
 def _explain(f: pl.DataFrame) -> pl.DataFrame:
     c = pl.col
     code = c("u").replace_strict(NAME, default=None, return_dtype=pl.String)
@@ -344,31 +530,36 @@ def _explain(f: pl.DataFrame) -> pl.DataFrame:
         .when(c("m_u")).then(pl.lit("urine_m_protein"))
         .when(c("m_f")).then(pl.lit("dflc"))
         .when(c("m_b")).then(pl.lit("bmpc"))
+        .when(c("m_c")).then(pl.lit("pbpc"))
         .otherwise(pl.lit("serum_m_protein"))
     )
     value = (
         pl.when(main == "serum_m_protein").then(c("s_eff"))
         .when(main == "urine_m_protein").then(c("u_eff"))
         .when(main == "dflc").then(c("dflc"))
+        .when(main == "pbpc").then(c("pb_plasma_cells"))
         .otherwise(c("bmpc_c"))
     )
     baseline = (
         pl.when(main == "serum_m_protein").then(c("base_serum_m_protein"))
         .when(main == "urine_m_protein").then(c("base_urine_m_protein"))
         .when(main == "dflc").then(c("base_dflc"))
+        .when(main == "pbpc").then(c("base_pb_plasma_cells"))
         .otherwise(c("base_marrow_plasma_cells_pct"))
     )
     nadir = (
         pl.when(main == "serum_m_protein").then(c("nadir_s"))
         .when(main == "urine_m_protein").then(c("nadir_u"))
         .when(main == "dflc").then(c("nadir_f"))
+        .when(main == "pbpc").then(c("nadir_c"))
         .otherwise(c("nadir_b"))
     )
     label = main.replace_strict(
-        {"serum_m_protein": "serum M-protein", "urine_m_protein": "urine M-protein", "dflc": "dFLC", "bmpc": "marrow plasma cells"},
+        {"serum_m_protein": "serum M-protein", "urine_m_protein": "urine M-protein", "dflc": "dFLC", "bmpc": "marrow plasma cells",
+         "pbpc": "circulating plasma cells"},
         return_dtype=pl.String,
     )
-    unit = main.replace_strict({"serum_m_protein": "g/dL", "urine_m_protein": "mg/24h", "dflc": "mg/dL", "bmpc": "%"}, return_dtype=pl.String)
+    unit = main.replace_strict({"serum_m_protein": "g/dL", "urine_m_protein": "mg/24h", "dflc": "mg/dL", "bmpc": "%", "pbpc": "10^9/L"}, return_dtype=pl.String)
     f = f.with_columns(
         _main=main, value=value, baseline_value=baseline, nadir_value=nadir, _label=label, _unit=unit,
         overall_response=code,
@@ -389,7 +580,7 @@ def _explain(f: pl.DataFrame) -> pl.DataFrame:
         code, c("_label"), L.fmt(c("value")), c("_unit"), L.fmt(below, 0), L.fmt(c("baseline_value")), c("_unit"), thr,
     )
     pd_rules = pl.concat_str(
-        [pl.when(c(r)).then(pl.lit(r.upper())) for r in ("pd1", "pd2", "pd3", "pd4", "pd5", "pd6")],
+        [pl.when(c(r)).then(pl.lit(r.upper())) for r in ("pd1", "pd2", "pd3", "pd4", "pd5", "pd6", "pd7")],
         separator=",", ignore_nulls=True,
     )
     pd_txt = pl.format(
@@ -417,16 +608,61 @@ def _explain(f: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.format("{}", code))
     )
     hier = pl.concat_str(
-        [pl.when(c(m)).then(pl.lit(r)) for m, r in (("m_s", "M-S"), ("m_u", "M-U"), ("m_f", "M-F"), ("m_b", "M-B"))],
+        [pl.when(c(m)).then(pl.lit(r))
+         for m, r in (("m_s", "M-S"), ("m_u", "M-U"), ("m_f", "M-F"), ("m_b", "M-B"), ("m_c", "M-C"))],
         separator=",", ignore_nulls=True,
     )
+    evidence = pl.concat_str(
+        [
+            pl.when((c("serum_ife") == "positive").fill_null(False)).then(pl.lit("serum IFE positive")),
+            pl.when((c("urine_ife") == "positive").fill_null(False)).then(pl.lit("urine IFE positive")),
+            pl.when((c("serum_m_protein") > 0).fill_null(False)).then(pl.format("serum M-protein {} g/dL", L.fmt(c("serum_m_protein")))),
+            pl.when((c("urine_m_protein") > 0).fill_null(False)).then(pl.format("urine M-protein {} mg/24h", L.fmt(c("urine_m_protein")))),
+            pl.when((c("marrow_plasma_cells_pct") >= 5).fill_null(False)).then(
+                pl.format("marrow plasma cells {}%", L.fmt(c("marrow_plasma_cells_pct")))),
+            pl.when(c("pd6")).then(pl.lit("new or growing lesion")),
+            pl.when((c("serum_calcium") > HYPERCALCAEMIA_MG_DL).fill_null(False) | L.as_bool(c("hypercalcaemia")).fill_null(False))
+            .then(pl.lit("hypercalcaemia")),
+            pl.when((c("mrd") == "positive").fill_null(False)).then(pl.lit("MRD positive")),
+            pl.when((c("pet_ct") == "positive").fill_null(False)).then(pl.lit("PET-CT positive")),
+        ],
+        separator=", ", ignore_nulls=True,
+    )
+    complete = c("canonical_level") == S.COMPLETE
+    mrd = pl.when(complete).then(c("mrd_cat"))
+    rel_txt = pl.concat_str(
+        [
+            pl.when(c("relapse_cr")).then(pl.format("relapse from CR ({}; imwg.md §5.3): complete response lost, level PARTIAL", evidence)),
+            pl.when(c("relapse_mrd")).then(pl.format("relapse from MRD-negative ({}; imwg.md §5.4)", evidence)),
+            pl.when(~c("relapse_cr") & c("lost_cr") & (c("covr") != 8)).then(pl.lit("complete response lost earlier (relapse from CR)")),
+            pl.when(mrd.is_not_null()).then(
+                pl.when(c("mrd_cat") == "SUSTAINED_MRD_NEGATIVE")
+                .then(pl.format("MRD {} for {} days (imwg.md §5.1)", c("mrd_cat"), c("mrd_neg_days")))
+                .otherwise(pl.format("MRD {} (imwg.md §5.1)", c("mrd_cat")))
+            ),
+        ],
+        separator="; ", ignore_nulls=True,
+    )
     return f.with_columns(
-        explanation=pl.concat_str(text, status, separator="; "),
+        explanation=pl.concat_str(
+            text, status, pl.when(rel_txt != "").then(rel_txt), separator="; ", ignore_nulls=True
+        ),
         rule_ids=pl.concat_str(
             hier, pl.when(c("u") == 8).then(pd_rules), pl.format("imwg.md §3.2 {}", code),
+            pl.when(c("relapse_cr")).then(pl.lit("RELAPSE_FROM_CR")),
+            pl.when(c("relapse_mrd")).then(pl.lit("RELAPSE_FROM_MRD_NEGATIVE")),
+            pl.when(mrd.is_not_null()).then(pl.format("MRD:{}", mrd)),
             pl.format("CONF:{}", covr_name), separator=",", ignore_nulls=True,
         ),
-        warnings=pl.when(c("warn_gap")).then(pl.lit("CONFIRMATION_GAP")),
+        non_target_response=mrd,
+        warnings=_nonempty(pl.concat_str(
+            [
+                pl.when(c("warn_gap")).then(pl.lit("CONFIRMATION_GAP")),
+                pl.when(c("relapse_cr")).then(pl.lit("RELAPSE_FROM_CR")),
+                pl.when(c("relapse_mrd")).then(pl.lit("RELAPSE_FROM_MRD_NEGATIVE")),
+            ],
+            separator=",", ignore_nulls=True,
+        )),
         baseline_date=c("baseline_date"),
     )
 
