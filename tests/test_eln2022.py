@@ -568,3 +568,79 @@ def test_bad_finding_value_is_an_input_error():
         case.run()
     err = exc.value.errors[0]
     assert err.value == "maybe" and err.expected == "one of negative, low_level, positive"
+
+
+# --------------------------------------------------------------------------------------
+# §4 legacy ELN 2017 switches (eln2017_progressive_disease, eln2017_stable_disease)
+# --------------------------------------------------------------------------------------
+
+PD17 = dict(eln2017_progressive_disease=True)
+
+
+@pytest.mark.parametrize(
+    "blasts,anc,expected",
+    [
+        (36, 0.3, "PD"),  # 20 -> 36: +80 % (> 50 %) and +16 points (>= 15, baseline < 30)
+        (29, 0.3, "NO RESPONSE"),  # +45 %: not > 50 %
+        (36, 0.8, "NO RESPONSE"),  # ANC 0.3 -> 0.8: doubled and > 0.5 = count improvement
+    ],
+)
+def test_eln2017_pd_marrow_increase(blasts, anc, expected):
+    """§4 legacy PD: > 50 % increase of marrow blasts over the pre-treatment 20 % (at least
+    +15 points since 20 < 30), without ANC doubling to > 0.5 or platelets doubling to > 50."""
+    case = Case().marrow(0, 20, pb=0, anc=0.3, plt=20).marrow(28, blasts, anc=anc, plt=20)
+    assert case.run().cat(28) == "NO RESPONSE"  # switch off by default (ELN 2022)
+    row = case.run(**PD17).row(28)
+    assert row["overall_response"] == expected
+    if expected == "PD":
+        assert row["canonical_level"] == S.PROGRESSION and row["is_progression_event"]
+        assert row["progression_event_date"] == day(28) and "PD-BM" in row["rule_ids"]
+        assert "marrow blasts 36% vs pre-treatment 20% (> +50% and >= +15 points)" in row["explanation"]
+
+
+def test_eln2017_pd_small_baseline_needs_15_points():
+    """§4 legacy PD: 20 -> 31 is +55 % but only +11 points (< 15 with baseline < 30): no PD."""
+    case = Case().marrow(0, 20, pb=0, anc=0.3, plt=20).marrow(28, 31, anc=0.3, plt=20)
+    assert case.run(**PD17).cat(28) == "NO RESPONSE"
+
+
+def test_eln2017_pd_persistent_over_70_and_sd():
+    """§4 legacy: pre-treatment 80 %; 75 % (day 28), 78 % (day 60), 76 % (day 120), counts
+    not improved. PD-BM70 needs > 70 % for >= 90 days from the run's first assessment: day 120
+    is 92 days after day 28 -> PD there (first PD = progression event); days 28/60 are not.
+    With eln2017_stable_disease only: day 120 is 119 days after the line start (day 1,
+    >= 90) -> SD (STABLE); days 28 and 60 stay NO RESPONSE."""
+    case = Case().marrow(0, 80, pb=0, anc=0.3, plt=20)
+    for n, b in ((28, 75), (60, 78), (120, 76)):
+        case.marrow(n, b, anc=0.3, plt=20)
+    r = case.run(**PD17)
+    assert [r.cat(n) for n in (28, 60, 120)] == ["NO RESPONSE", "NO RESPONSE", "PD"]
+    row = r.row(120)
+    assert "PD-BM70" in row["rule_ids"] and "since 2024-01-28 (92 days >= 90)" in row["explanation"]
+    r = case.run(eln2017_stable_disease=True)
+    assert [r.cat(n) for n in (28, 60, 120)] == ["NO RESPONSE", "NO RESPONSE", "SD"]
+    row = r.row(120)
+    assert row["canonical_level"] == S.STABLE and "SD-2017" in row["rule_ids"]
+    assert "119 days after the line start" in row["explanation"]
+
+
+def test_eln2017_pd_peripheral_blasts_and_differentiation_syndrome():
+    """§4 legacy PD: baseline WBC 10 x 20 % blasts = 2 x10^9/L; day 28 WBC 40 x 70 % = 28
+    (> 25 and > +50 %) -> PD-PB; not when differentiation_syndrome is recorded that day."""
+    case = Case().marrow(0, 60, pb=20, anc=0.3, plt=20).lab(0, "wbc", 10, "10^9/L")
+    case.marrow(28, 60, pb=70, anc=0.3, plt=20).lab(28, "wbc", 40, "10^9/L")
+    row = case.run(**PD17).row(28)
+    assert row["overall_response"] == "PD" and row["rule_ids"].endswith("PD-PB")
+    assert "peripheral blasts 28 x10^9/L (> 25 and > +50% over baseline 2)" in row["explanation"]
+    case.finding(28, "differentiation_syndrome", "true")
+    assert case.run(**PD17).cat(28) == "NO RESPONSE"
+
+
+def test_eln2017_pd_new_emd_only_before_cr():
+    """§4 legacy PD 'new EMD': EMD at day 28, none at baseline -> PD-EMD. After a CR the §4
+    haematological relapse rule applies instead (RELAPSED DISEASE FROM CR)."""
+    case = Case().marrow(0, 60, pb=20, anc=0.3, plt=20, emd=False).marrow(28, 40, anc=0.3, plt=20, emd=True)
+    row = case.run(**PD17).row(28)
+    assert row["overall_response"] == "PD" and "PD-EMD" in row["rule_ids"]
+    case = pre(Case()).marrow(28, 2, anc=1.5, plt=150).marrow(60, 2, anc=1.5, plt=150, emd=True)
+    assert case.run(**PD17).cat(60) == "RELAPSED DISEASE FROM CR"

@@ -394,3 +394,77 @@ def test_assess_relapse_from_cr_ends_complete_subperiod(tmp_path):
     assert e["complete_end_reason"] is not None
     assert e["end_date"] is None  # the episode continues (only PD ends it)
     assert res.summary.filter(pl.col("subject_id") == "R-1")["progression_date"].item() is None
+
+
+def test_daratumumab_interference_serum_ife_read_negative_3_2():
+    """§3.2: a positive serum IFE flagged ``daratumumab_interference`` is treated as negative.
+    CR patient (IFE negative, marrow 2 %) whose serum IFE is positive on days 60 and 90:
+    unflagged -> days 60/90 VGPR (serum 0 g/dL, urine 0: VGPR gate met; CR denied by IFE);
+    flagged on both days -> CR, CR (confirmed COMPLETE), rule IFE_DARATUMUMAB_INTERFERENCE.
+    A flagged positive urine IFE is not changed (choice: the antibody is a serum protein)."""
+    labs, fnd = cr_patient()
+    fnd = [f for f in fnd if not (f[1] in (60, 90) and f[2] == "serum_ife")]
+    pos = [("r", d, "serum_ife", "positive") for d in (60, 90)]
+    out = run(labs, fnd + pos)
+    assert out["overall_response"].to_list() == ["CR", "VGPR", "VGPR"]
+    flag = [("r", d, "daratumumab_interference", "true") for d in (60, 90)]
+    out = run(labs, fnd + pos + flag)
+    assert out["overall_response"].to_list() == ["CR", "CR", "CR"]
+    assert out["canonical_level"].to_list() == ["COMPLETE"] * 3
+    r = by_day(out, 60)
+    assert "IFE_DARATUMUMAB_INTERFERENCE" in r["rule_ids"] and "IFE_DARATUMUMAB_INTERFERENCE" in r["warnings"]
+    assert "daratumumab" in r["explanation"]
+    assert "IFE_DARATUMUMAB_INTERFERENCE" not in (by_day(out, 30)["rule_ids"] or "")
+    # urine IFE positive + daratumumab flag: still VGPR (urine not affected)
+    labs, fnd = cr_patient()
+    fnd = [f for f in fnd if not (f[1] == 60 and f[2] == "urine_ife")]
+    out = run(labs, fnd + [("r", 60, "urine_ife", "positive"), ("r", 60, "daratumumab_interference", "true")])
+    assert by_day(out, 60)["overall_response"] == "VGPR"
+
+
+def test_different_isotype_band_excluded_from_cr_denial_6_8():
+    """§6 edge case 8: confirmed CR on days 30-90; on day 120 a new oligoclonal band makes
+    serum and urine IFE positive. Unflagged: VGPR and relapse from CR (§5.3, level PARTIAL).
+    Flagged ``different_isotype_band``: the band does not deny CR -> CR, COMPLETE, no
+    RELAPSE_FROM_CR, rule IFE_DIFFERENT_ISOTYPE_BAND."""
+    labs, fnd = cr_patient(days=(30, 60, 90, 120))
+    fnd = [f for f in fnd if f[1] != 120] + [("r", 120, "serum_ife", "positive"), ("r", 120, "urine_ife", "positive")]
+    out = run(labs, fnd)
+    r = by_day(out, 120)
+    assert (r["overall_response"], r["canonical_level"]) == ("VGPR", "PARTIAL")
+    assert "RELAPSE_FROM_CR" in r["rule_ids"]
+    out = run(labs, fnd + [("r", 120, "different_isotype_band", "yes")])
+    r = by_day(out, 120)
+    assert (r["overall_response"], r["canonical_level"]) == ("CR", "COMPLETE")
+    assert "RELAPSE_FROM_CR" not in r["rule_ids"] and "IFE_DIFFERENT_ISOTYPE_BAND" in r["warnings"]
+
+
+def test_clinical_relapse_is_a_warning_not_pd_5_2():
+    """§5.2 clinical relapse (optional endpoint): serum 3.0 -> 1.2 g/dL (-60 %, PR) on days
+    30, 60, 90; haemoglobin 12.0 g/dL at baseline, 10.5 on day 60 (fall 1.5 < 2: nothing),
+    9.9 on day 90 (fall 2.1 >= 2): CLINICAL_RELAPSE on day 90, level stays PARTIAL, no PD.
+    Hyperviscosity on day 120 is not reported again (once per line)."""
+    labs = [("c", d, "serum_m_protein", v) for d, v in ((0, 3.0), (30, 1.2), (60, 1.2), (90, 1.2), (120, 1.2))]
+    labs += [("c", 0, "hemoglobin", 12.0), ("c", 60, "hemoglobin", 10.5), ("c", 90, "hemoglobin", 9.9)]
+    out = run(labs, [("c", 120, "hyperviscosity", "true")])
+    assert out["overall_response"].to_list() == ["PR"] * 4
+    assert out["canonical_level"].to_list()[:3] == ["PARTIAL"] * 3
+    assert not out["is_progression_event"].any() and not out["pending_progression"].any()
+    flagged = [d for d in (30, 60, 90, 120) if "CLINICAL_RELAPSE" in (by_day(out, d)["warnings"] or "")]
+    assert flagged == [90]
+    r = by_day(out, 90)
+    assert "CLINICAL_RELAPSE" in r["rule_ids"] and "2.1 g/dL below baseline 12" in r["explanation"]
+
+
+@pytest.mark.parametrize(
+    "finding,value",
+    [("creatinine_rise", "true"), ("bone_lesion_growth", "true"), ("hyperviscosity", "true"), ("hypercalcaemia", "true")],
+)
+def test_clinical_relapse_items_5_2(finding, value):
+    """§5.2 items given as findings on a PR assessment (day 60): each one alone flags
+    CLINICAL_RELAPSE there and changes no level (PR stays PR, PARTIAL)."""
+    labs = [("c", d, "serum_m_protein", v) for d, v in ((0, 3.0), (30, 1.2), (60, 1.2), (90, 1.2))]
+    out = run(labs, [("c", 60, finding, value)])
+    r = by_day(out, 60)
+    assert "CLINICAL_RELAPSE" in r["warnings"] and r["overall_response"] == "PR" and r["canonical_level"] == "PARTIAL"
+    assert "CLINICAL_RELAPSE" not in (by_day(out, 30)["warnings"] or "")

@@ -16,6 +16,9 @@ Everything is vectorised (window functions over each subject's records).
   subjects assumed to have targets at screening as in the vignette), ``BOR``, ``CBOR``
   (CR/PR confirmed by all later records up to the first one ≥ 28 days later being CR / CR
   or PR; unconfirmed CR/PR and an unresolved PDu count as SD).
+* :func:`pcwg3_adpsa` — the vignette's PSA analysis records from SDTM LB (``ADT``, ``ADY``,
+  ``AVAL``, ``ABLFL``, ``BASE``, ``CHG``, ``PCHG``) and :func:`pcwg3_psa_response` — its
+  ``PSA50URS``/``PSA50CRS``/``PSA90URS``/``PSA90CRS`` (pcwg3.md §3.1 R1/R2/R4).
 * :func:`gcig_adrs` — ``PDCA125`` (first CA-125 PD), with ``MCRIT1ML`` category A/B/C from
   the SUPPRS flags, ``CBORCA`` (best CA-125 response of the evaluable patients) and
   ``BORCA11`` (best combined RECIST + CA-125 response).
@@ -27,7 +30,7 @@ import polars as pl
 
 from remission.io.sdtm import SdtmData, as_sdtm, impute_dtc
 
-__all__ = ["imwg_adrs", "pcwg3_adrs", "gcig_adrs", "IMWG_AVAL", "IMWG_CONF"]
+__all__ = ["imwg_adrs", "pcwg3_adrs", "pcwg3_adpsa", "pcwg3_psa_response", "gcig_adrs", "IMWG_AVAL", "IMWG_CONF"]
 
 #: admiralonco ``aval_resp_imwg`` (worst first, NE last)
 IMWG_AVAL = {"NE": 8, "sCR": 7, "CR": 6, "VGPR": 5, "PR": 4, "MR": 3, "SD": 2, "PD": 1}
@@ -218,6 +221,102 @@ def pcwg3_adrs(sdtm, adsl: pl.DataFrame, *, confirm_days: int = 28, vignette_fix
     cbor = _best(src2, cbor_events, subj, "CBOR")
     cols = ["USUBJID", "PARAMCD", "ADT", "AVALC", "RSSEQ"]
     return pl.concat([comb.select(cols), bor.select(cols), cbor.select(cols)], how="vertical_relaxed")
+
+
+def pcwg3_adpsa(sdtm, adsl: pl.DataFrame) -> pl.DataFrame:
+    """PSA analysis records (vignette table "Derive BASE, CHG, PCHG for PSA (ADPSA)").
+
+    One row per SDTM LB record with ``LBTESTCD == "PSA"``: ``USUBJID, LBSEQ, ADT`` (``LBDTC``,
+    missing day imputed to the month's last day), ``ADY`` (study day from ADSL ``TRTSDT``,
+    no day 0), ``AVAL`` (``LBSTRESN``), ``ABLFL``, ``BASE``, ``CHG``, ``PCHG``.
+
+    Baseline (pcwg3.md §2: "last value on or before treatment start"): the record flagged
+    ``LBBLFL == "Y"``; when a subject has no flagged record, the last record dated on or
+    before ``TRTSDT`` (choice: the SDTM flag wins where present, as in the vignette).
+    ``CHG``/``PCHG`` are null on the baseline record itself and before it.
+    Values are taken in ``LBSTRESU`` as given (the vignette data are all ng/mL).
+    """
+    c = pl.col
+    data: SdtmData = as_sdtm(sdtm)
+    lb = data.get("lb")
+    if lb is None:
+        raise ValueError("SDTM LB is required for the PSA parameters")
+    adt, _ = impute_dtc(c("LBDTC"))
+    a = adsl.select("USUBJID", c("TRTSDT").cast(pl.String).str.slice(0, 10).str.to_date(strict=False).alias("TRTSDT"))
+    psa = lb.filter(c("LBTESTCD") == "PSA").with_columns(
+        ADT=adt, AVAL=c("LBSTRESN").cast(pl.Float64, strict=False), _seq=c("LBSEQ").cast(pl.Float64, strict=False),
+    ).join(a, on="USUBJID", how="left").sort("USUBJID", "ADT", "_seq")
+    days = (c("ADT") - c("TRTSDT")).dt.total_days()
+    psa = psa.with_columns(ADY=pl.when(days >= 0).then(days + 1).otherwise(days))
+    flagged = c("LBBLFL").fill_null("") == "Y" if "LBBLFL" in psa.columns else pl.lit(False)
+    psa = psa.with_columns(_fl=flagged, _pre=c("ADT") <= c("TRTSDT"))
+    has_flag = c("_fl").any().over("USUBJID")
+    last_pre = c("_pre") & (c("_seq") == c("_seq").filter(c("_pre")).last().over("USUBJID"))
+    psa = psa.with_columns(ABLFL=pl.when(pl.when(has_flag).then(c("_fl")).otherwise(last_pre)).then(pl.lit("Y")))
+    base = psa.filter(c("ABLFL") == "Y").group_by("USUBJID").agg(BASE=c("AVAL").last(), _bdt=c("ADT").last(), _bseq=c("_seq").last())
+    psa = psa.join(base, on="USUBJID", how="left")
+    post = (c("ADT") > c("_bdt")) | ((c("ADT") == c("_bdt")) & (c("_seq") > c("_bseq")))
+    psa = psa.with_columns(
+        CHG=pl.when(post).then(c("AVAL") - c("BASE")),
+        PCHG=pl.when(post & (c("BASE") != 0)).then((c("AVAL") - c("BASE")) / c("BASE") * 100),
+        _post=post.fill_null(False),
+    )
+    return psa.drop("_fl", "_pre", "_bdt", "_bseq").sort("USUBJID", "ADT", "_seq")
+
+
+def pcwg3_psa_response(
+    sdtm, adsl: pl.DataFrame, *, thresholds: tuple[int, ...] = (50, 90), confirm_days: int = 21,
+    require_all_intervening: bool = True,
+) -> pl.DataFrame:
+    """PSA response parameters (vignette table "Derive Confirmed PSA50 PSA90 (PSACRS)"): for
+    each threshold ``t`` and each ADSL subject, ``PSA{t}URS`` (unconfirmed) and ``PSA{t}CRS``
+    (confirmed), ``AVALC`` Y / N / MISSING, ``AVAL`` 1 / 0 / null.
+
+    * pcwg3.md §3.1 R1: candidate = first post-baseline PSA with ``PCHG <= -t`` (a decline of
+      at least ``t`` %); ``URS`` is Y at the candidate's date.
+    * R2: confirmed when a PSA ``>= confirm_days`` (21) later also shows the decline and,
+      with ``require_all_intervening`` (default, pcwg3.md §10), every PSA in between does too;
+      ``CRS`` is Y at the (first confirmed) candidate's date, not the confirming one.
+    * R4: PSA90 uses the same rule with 90 %.
+    * No qualifying record: N dated at the subject's last post-baseline PSA (the vignette's
+      choice); a subject without post-baseline PSA is N without a date; a subject without any
+      PSA record is MISSING.
+    Columns: ``USUBJID, PARAMCD, ADT, AVALC, AVAL, LBSEQ, BASE, CHG, PCHG``.
+    """
+    c = pl.col
+    psa = pcwg3_adpsa(sdtm, adsl)
+    post = psa.filter(c("_post"))
+    subj = _subjects(adsl)
+    with_psa = psa.select("USUBJID").unique()
+    last = post.group_by("USUBJID").agg(pl.all().sort_by("ADT", "_seq").last())
+    keep = ["ADT", "LBSEQ", "BASE", "CHG", "PCHG"]
+    out = []
+    pairs = post.select("USUBJID", "ADT", "_seq", "PCHG").join(
+        post.select("USUBJID", c("ADT").alias("ADT_J"), c("_seq").alias("_seq_j"), c("PCHG").alias("PCHG_J")), on="USUBJID"
+    ).filter((c("ADT_J") > c("ADT")) | ((c("ADT_J") == c("ADT")) & (c("_seq_j") > c("_seq"))))
+    for t in thresholds:
+        meets = post.with_columns(_m=c("PCHG") <= -t)
+        j = pairs.with_columns(_mj=c("PCHG_J") <= -t, _far=c("ADT_J") >= c("ADT") + pl.duration(days=confirm_days))
+        # the first later record that is >= confirm_days later and still qualifies closes the
+        # window; every record up to it must qualify (R2, require_all_intervening)
+        up = j.filter(c("_far") & c("_mj")).group_by("USUBJID", "ADT", "_seq").agg(_up=c("ADT_J").min())
+        j = j.join(up, on=["USUBJID", "ADT", "_seq"], how="inner").filter(c("ADT_J") <= c("_up"))
+        ok = j.group_by("USUBJID", "ADT", "_seq").agg(_ok=c("_mj").all() if require_all_intervening else pl.lit(True))
+        meets = meets.join(ok, on=["USUBJID", "ADT", "_seq"], how="left").with_columns(c("_ok").fill_null(False))
+        for code, cond in ((f"PSA{t}URS", c("_m")), (f"PSA{t}CRS", c("_m") & c("_ok"))):
+            hit = meets.filter(cond).group_by("USUBJID").agg(pl.all().sort_by("ADT", "_seq").first()).with_columns(AVALC=pl.lit("Y"))
+            miss = last.join(hit, on="USUBJID", how="anti").with_columns(AVALC=pl.lit("N"))
+            no_post = with_psa.join(post.select("USUBJID").unique(), on="USUBJID", how="anti")
+            rows = pl.concat(
+                [hit.select("USUBJID", *keep, "AVALC"), miss.select("USUBJID", *keep, "AVALC"),
+                 no_post.with_columns(AVALC=pl.lit("N"))], how="diagonal_relaxed",
+            )
+            out.append(subj.join(rows, on="USUBJID", how="left").with_columns(
+                PARAMCD=pl.lit(code), AVALC=c("AVALC").fill_null("MISSING"),
+            ))
+    res = pl.concat(out, how="diagonal_relaxed")
+    res = res.with_columns(AVAL=c("AVALC").replace_strict({"Y": 1.0, "N": 0.0}, default=None, return_dtype=pl.Float64))
+    return res.select("USUBJID", "PARAMCD", "ADT", "AVALC", "AVAL", "LBSEQ", "BASE", "CHG", "PCHG").sort("USUBJID", "PARAMCD")
 
 
 # ----------------------------------------------------------------------------- GCIG

@@ -85,7 +85,28 @@ stated here once)
   ``crh_cri_as_partial``); MLFS ``mlfs_as`` (PARTIAL); PR PARTIAL; NO RESPONSE, TREATMENT
   FAILURE STABLE; NE NOT_EVALUABLE.  These two remission-model options (§13) live here
   because :class:`remission.options.RemissionOptions` does not hold them.
-* The ELN 2017 legacy switches (SD, PD, death categories) are not implemented.
+* **ELN 2017 legacy switches** (§4 "Legacy options", §8; off by default):
+
+  - ``eln2017_progressive_disease``: on an assessment of a line with no CR/CRh/CRi before
+    it, ``PD`` (PROGRESSION, ``is_progression_event`` on the line's first PD,
+    ``progression_event_date`` = that date) when any of: ``PD-BM`` marrow blasts > 50 %
+    above the pre-treatment value and, if that value was < 30 %, at least +15 percentage
+    points; ``PD-BM70`` marrow blasts > 70 % on every assessment of the line for >= 90 days
+    (choice: "3 months" = 90 days, counted from the first assessment of the uninterrupted
+    > 70 % run); both only without count improvement (ANC doubled to > 0.5 or
+    non-transfused platelets doubled to > 50 over the latest values on or before the
+    baseline date; no baseline count = no improvement, choice); ``PD-PB`` peripheral blasts
+    (``wbc`` x ``pb_blasts_pct``, from the assessment's marrow or count date) > 25 x10^9/L
+    and > 50 % above the baseline absolute blasts, unless ``differentiation_syndrome`` is
+    true on that date; ``PD-EMD`` EMD at the assessment and not at baseline.  After a CR
+    family the §4 relapse rules apply instead.
+  - ``eln2017_stable_disease``: a ``NO RESPONSE`` assessment (no PD) dated >= 90 days after
+    the line start (choice: "lasting >= 3 months" counted from the start of treatment) is
+    ``SD`` (STABLE, rule ``SD-2017``); ``TREATMENT FAILURE`` still wins at and after the
+    landmark.
+  - ``eln2017_death_categories`` (death in aplasia / indeterminate cause) is not
+    implemented: it needs marrow and cytopenia state at death, which the death record of
+    spec/tables.md does not carry.
 * ``value`` = marrow blasts (%); ``baseline_value`` = pre-treatment marrow blasts.
 """
 
@@ -110,8 +131,10 @@ ORDER = (
     "MLFS",
     "PR",
     "MRD RELAPSE",
+    "SD",
     "NO RESPONSE",
     "TREATMENT FAILURE",
+    "PD",
     "RELAPSED DISEASE FROM CR",
     "NE",
 )
@@ -172,6 +195,8 @@ class Eln2022Options(BaseModel):
     mrd_relapse_ends_complete: bool = Field(
         False, description="remission_model §6.6: MRD relapse is a recurrence (PROGRESSION, MOLECULAR)."
     )
+    eln2017_stable_disease: bool = Field(False, description="ELN 2017 SD: no response lasting >= 90 days (§4 legacy).")
+    eln2017_progressive_disease: bool = Field(False, description="ELN 2017 PD rules before any CR (§4 legacy).")
 
 
 def canonical_map(o: Eln2022Options) -> dict[str, str]:
@@ -184,8 +209,10 @@ def canonical_map(o: Eln2022Options) -> dict[str, str]:
         "MLFS": o.mlfs_as,
         "PR": S.PARTIAL,
         "MRD RELAPSE": S.PROGRESSION if o.mrd_relapse_ends_complete else S.PARTIAL,
+        "SD": S.STABLE,
         "NO RESPONSE": S.STABLE,
         "TREATMENT FAILURE": S.STABLE,
+        "PD": S.PROGRESSION,
         "RELAPSED DISEASE FROM CR": S.PROGRESSION,
         "NE": S.NOT_EVALUABLE,
     }
@@ -833,13 +860,18 @@ def run(tables, segments: pl.DataFrame, options: Eln2022Options | None = None) -
         ).fill_null(False),
     )
 
+    # ---- ELN 2017 legacy PD / SD (§4 legacy options) ------------------------------------
+    fu = _eln2017(fu, tables, o)
+
     # ---- overall response ---------------------------------------------------------------
     mrd_rel_row = c("mrd_state") & ~c("hem_relapse") & (~c("is_assess") | c("crfam"))
     carried = (~c("is_assess")) & c("last_morph").is_in(CR_FAMILY).fill_null(False) & c("mrd_result").is_not_null()
     overall = (
         pl.when(c("hem_relapse")).then(pl.lit("RELAPSED DISEASE FROM CR"))
         .when(mrd_rel_row).then(pl.lit("MRD RELAPSE"))
+        .when(c("pd17")).then(pl.lit("PD"))
         .when(c("refractory")).then(pl.lit("TREATMENT FAILURE"))
+        .when(c("sd17")).then(pl.lit("SD"))
         .when(c("is_assess")).then(c("morph"))
         .when(carried & ~c("hem_pending")).then(c("last_morph"))
         .otherwise(pl.lit("NE"))
@@ -851,9 +883,11 @@ def run(tables, segments: pl.DataFrame, options: Eln2022Options | None = None) -
         .otherwise(c("overall_response").replace_strict(cmap, default=None, return_dtype=pl.String)),
     )
     mrd_prog = pl.lit(o.mrd_relapse_ends_complete) & (c("overall_response") == "MRD RELAPSE")
+    pd17 = c("overall_response") == "PD"
     fu = fu.with_columns(
-        is_progression_event=c("hem_relapse") | mrd_prog,
-        progression_event_date=pl.when(c("hem_relapse")).then(c("hem_date")).when(mrd_prog).then(c("mrd_first_date")),
+        is_progression_event=c("hem_relapse") | mrd_prog | (pd17 & (c("date") == c("pd17_first"))),
+        progression_event_date=pl.when(c("hem_relapse")).then(c("hem_date")).when(mrd_prog).then(c("mrd_first_date"))
+        .when(pd17).then(c("pd17_first")),
         pending_progression=c("hem_pending"),
         recurrence_sites=pl.when(c("hem_relapse")).then(c("hem_sites")).when(mrd_prog).then(pl.lit("MOLECULAR")),
         new_lesion=emd_now,
@@ -925,8 +959,13 @@ def run(tables, segments: pl.DataFrame, options: Eln2022Options | None = None) -
                 c("mrd_first_date").cast(pl.String),
             )
         )
+        .when(c("overall_response") == "PD")
+        .then(pl.format("PD (ELN 2017): {}; {}", c("pd17_txt"), base_txt))
         .when(c("overall_response") == "TREATMENT FAILURE")
         .then(pl.format("TREATMENT FAILURE (refractory): {}; {}", base_txt, landmark_txt))
+        .when(c("overall_response") == "SD")
+        .then(pl.format("SD (ELN 2017): no response {} days after the line start {} (>= 90); {}",
+                        days(c("date"), c("reference_start")), c("reference_start").cast(pl.String), base_txt))
         .when(c("is_assess"))
         .then(
             pl.format(
@@ -962,6 +1001,8 @@ def run(tables, segments: pl.DataFrame, options: Eln2022Options | None = None) -
             pl.when(c("is_assess") & c("crfam") & (c("mrd_q_result") == "negative")).then(pl.lit("MRD-NEG")),
             pl.when(c("is_assess") & c("crfam") & (c("mrd_q_result") == "low_level")).then(pl.lit("MRD-LL")),
             pl.when(c("refractory")).then(pl.lit("RF")),
+            pl.when(c("overall_response") == "PD").then(c("pd17_rules")),
+            pl.when(c("overall_response") == "SD").then(pl.lit("SD-2017")),
             sep=",",
         ),
         warnings=join_str(
@@ -1000,6 +1041,92 @@ def run(tables, segments: pl.DataFrame, options: Eln2022Options | None = None) -
         new_lesion=c("emd_today") | c("emd").fill_null(False),
     )
     return to_timepoints(pl.concat([out_fu, out_base], how="diagonal_relaxed"), CODE)
+
+
+#: ELN 2017 "3 months" (choice: 90 days)
+ELN2017_MONTHS3_DAYS = 90
+
+
+def _eln2017(fu: pl.DataFrame, tables, o: Eln2022Options) -> pl.DataFrame:
+    """ELN 2017 legacy PD and SD (eln2022_aml.md §4 legacy options; module docstring).
+    Adds ``pd17`` (bool), ``pd17_first`` (first PD date of the line), ``pd17_rules``,
+    ``pd17_txt`` and ``sd17`` (bool)."""
+    c = pl.col
+    G = [SID, "line"]
+    if not (o.eln2017_progressive_disease or o.eln2017_stable_disease):
+        return fu.with_columns(
+            pd17=pl.lit(False), sd17=pl.lit(False), pd17_first=pl.lit(None, dtype=pl.Date),
+            pd17_rules=pl.lit(None, dtype=pl.String), pd17_txt=pl.lit(None, dtype=pl.String),
+        )
+    labs = tables["labs"]
+    cnt = lab_wide(labs, {"anc": "min", "platelets": "min", "wbc": "max", "pb_blasts_pct": "max"})
+    fu = value_asof(fu, cnt, "baseline_date", "anc", "anc0")
+    fu = value_asof(fu, cnt, "baseline_date", "platelets", "plt0")
+    fu = value_asof(fu, cnt, "baseline_date", "wbc", "wbc0")
+    fu = value_asof(fu, cnt, "baseline_date", "pb_blasts_pct", "pbp0")
+    fw = finding_wide(tables["findings"], {"extramedullary_disease": "bool", "differentiation_syndrome": "bool"})
+    fu = value_asof(fu, fw, "baseline_date", "extramedullary_disease", "emd0")
+    wbc = cnt.select(SID, "date", "wbc").filter(c("wbc").is_not_null())
+    fu = (
+        fu.join(wbc.rename({"date": "mdate", "wbc": "_wm"}), on=[SID, "mdate"], how="left")
+        .join(wbc.rename({"date": "cdate", "wbc": "_wc"}), on=[SID, "cdate"], how="left")
+        .join(fw.select(SID, c("date").alias("mdate"), c("differentiation_syndrome").alias("_ds")), on=[SID, "mdate"], how="left")
+    )
+    p = pl.when(~c("plt_tainted").fill_null(False)).then(c("plt"))
+    improved = (
+        ((c("anc") >= 2 * c("anc0")) & (c("anc") > 0.5)).fill_null(False)
+        | ((p >= 2 * c("plt0")) & (p > 50)).fill_null(False)
+    )
+    a = c("is_assess") & ~c("cr_before") & ~c("crfam")
+    bm_up = (c("blasts") > 1.5 * c("b0")) & ((c("b0") >= 30) | (c("blasts") - c("b0") >= 15))
+    # uninterrupted run of assessments with blasts > 70 % (§4 "persistently > 70 % for >= 3 months")
+    hi = fu.filter(c("is_assess")).select(SID, "line", "date", "blasts").sort(SID, "date").with_columns(
+        _run=(~(c("blasts") > 70)).cast(pl.Int32).cum_sum().over(G)
+    ).with_columns(_run0=pl.when(c("blasts") > 70).then(c("date")).min().over(G + ["_run"])).select(SID, "date", "_run0")
+    fu = fu.join(hi, on=[SID, "date"], how="left")
+    bm70 = (c("blasts") > 70) & (days(c("date"), c("_run0")) >= ELN2017_MONTHS3_DAYS)
+    pb_abs = pl.coalesce("_wc", "_wm") * c("pb_pct") / 100.0
+    pb0_abs = c("wbc0") * c("pbp0") / 100.0
+    pb_up = (pb_abs > 25) & (pb_abs > 1.5 * pb0_abs) & ~c("_ds").fill_null(False)
+    emd_new = c("emd").fill_null(False) & ~c("emd0").fill_null(False)
+    on = pl.lit(o.eln2017_progressive_disease)
+    fu = fu.with_columns(
+        _r_bm=(on & a & bm_up & ~improved).fill_null(False),
+        _r_70=(on & a & bm70 & ~improved).fill_null(False),
+        _r_pb=(on & a & pb_up).fill_null(False),
+        _r_emd=(on & a & emd_new).fill_null(False),
+        _pb_abs=pb_abs,
+        _pb0_abs=pb0_abs,
+    ).with_columns(pd17=c("_r_bm") | c("_r_70") | c("_r_pb") | c("_r_emd"))
+    fu = fu.with_columns(
+        pd17_first=pl.when(c("pd17")).then(c("date")).min().over(G),
+        pd17_rules=join_str(
+            pl.when(c("_r_bm")).then(pl.lit("PD-BM")), pl.when(c("_r_70")).then(pl.lit("PD-BM70")),
+            pl.when(c("_r_pb")).then(pl.lit("PD-PB")), pl.when(c("_r_emd")).then(pl.lit("PD-EMD")), sep=",",
+        ),
+        pd17_txt=join_str(
+            pl.when(c("_r_bm")).then(pl.format(
+                "marrow blasts {}% vs pre-treatment {}% (> +50%{}), no count recovery",
+                num(c("blasts")), num(c("b0")), pl.when(c("b0") < 30).then(pl.lit(" and >= +15 points")).otherwise(pl.lit("")))),
+            pl.when(c("_r_70")).then(pl.format(
+                "marrow blasts {}% > 70% since {} ({} days >= {})", num(c("blasts")), c("_run0").cast(pl.String),
+                days(c("date"), c("_run0")), pl.lit(ELN2017_MONTHS3_DAYS))),
+            pl.when(c("_r_pb")).then(pl.format(
+                "peripheral blasts {} x10^9/L (> 25 and > +50% over baseline {})", num(c("_pb_abs")), num(c("_pb0_abs")))),
+            pl.when(c("_r_emd")).then(pl.lit("new extramedullary disease")),
+            sep="; ",
+        ),
+    )
+    # SD (§4 legacy): no response (and no PD so far in the line) lasting >= 3 months
+    pd_so_far = c("pd17").cast(pl.Int32).cum_sum().over(G) > 0
+    fu = fu.sort(SID, "date").with_columns(
+        sd17=(
+            pl.lit(o.eln2017_stable_disease) & c("is_assess") & (c("morph") == "NO RESPONSE") & ~pd_so_far
+            & (days(c("date"), c("reference_start")) >= ELN2017_MONTHS3_DAYS)
+        ).fill_null(False)
+    )
+    return fu.drop("_wm", "_wc", "_ds", "_run0", "_r_bm", "_r_70", "_r_pb", "_r_emd", "_pb_abs", "_pb0_abs",
+                   "anc0", "plt0", "wbc0", "pbp0", "emd0")
 
 
 def evaluate(tables, segments: pl.DataFrame, options: Eln2022Options | None = None) -> pl.DataFrame:

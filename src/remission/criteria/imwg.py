@@ -88,8 +88,28 @@ Choices where the spec is silent (also in docs/criteria_blood.md):
   follow-up was valid MRD-negative (PET not positive) in CR and now MRD or PET-CT is positive
   or relapse from CR fires.  Loss of MRD negativity alone does not change the level (CR
   criteria still hold; same as ELN MRD relapse in remission_model.md §3);
-* not implemented: clinical relapse (§5.2) as its own endpoint, ``daratumumab_interference``
-  and ``different_isotype_band`` (§3.2, §6.8), ``nadir_uses_confirmed_values_only``;
+* IFE modifiers (findings, boolean, used on the date they are given; they never create an
+  assessment date): ``daratumumab_interference`` (§2.2, §3.2 "treat IFE as negative"): a
+  positive **serum** IFE on that date is read as negative (choice: the therapeutic IgG-κ
+  antibody is a serum protein; urine IFE is left alone), rule/warning
+  ``IFE_DARATUMUMAB_INTERFERENCE``; ``different_isotype_band`` (§6 edge case 8): the
+  positive serum and/or urine IFE of that date shows a band of another isotype than the
+  original clone, so it neither denies CR nor counts as relapse from CR (§5.3) — read as
+  negative, rule/warning ``IFE_DIFFERENT_ISOTYPE_BAND``.  Electrophoresis values are kept as
+  measured (choice: the flag speaks of the IFE band; a measured M-spike still counts for
+  PD and the partial levels);
+* clinical relapse (§5.2, optional endpoint, not PD and not used for PFS): rule/warning
+  ``CLINICAL_RELAPSE`` on the **first** follow-up of a line showing any of: new bone lesion
+  or plasmacytoma (``new_bone_lesion``, ``new_plasmacytoma``), definite growth of existing
+  lesions (finding ``bone_lesion_growth``: caller-judged ">= 50 % and >= 1 cm"),
+  hypercalcaemia (``serum_calcium`` > 11 mg/dL or ``hypercalcaemia``), haemoglobin fall
+  >= 2 g/dL from the line's baseline (lab ``hemoglobin``; choice: attribution "not due to
+  therapy or other causes" cannot be checked from data and is left to the reader, the
+  explanation says so), creatinine rise >= 2 mg/dL attributable to myeloma (finding
+  ``creatinine_rise``, boolean: creatinine is not a lab of remission.units), hyperviscosity
+  (finding ``hyperviscosity``).  It changes no level (the PD rules decide PD); choice: only
+  on assessment dates of the IMWG tests, and only once per line;
+* not implemented: ``nadir_uses_confirmed_values_only``;
 * floating-point comparisons at a threshold use a 1e-9 tolerance (so 0.9 − 0.4 ≥ 0.5).
 """
 
@@ -131,6 +151,12 @@ FINDINGS = (
     "serum_ife", "urine_ife", "marrow_clonality", "plasmacytoma_spd", "new_bone_lesion", "new_plasmacytoma",
     "mrd", "mrd_method", "mrd_sensitivity", "pet_ct", "hypercalcaemia",
 )
+#: read on assessment dates only, never creating one (IFE modifiers §3.2/§6.8, clinical
+#: relapse items §5.2)
+EXTRA_FINDINGS = ("daratumumab_interference", "different_isotype_band", "bone_lesion_growth", "hyperviscosity", "creatinine_rise")
+EXTRA_TESTS = ("hemoglobin",)
+#: haemoglobin fall (g/dL) from baseline counted as clinical relapse (imwg.md §5.2)
+HB_FALL_G_DL = 2.0
 #: ``exclude_from_nadir`` values (test codes) -> nadir parameter (imwg.md §2.2, §3.1)
 NADIR_KEYS = {
     "serum_m_protein": "xs", "urine_m_protein": "xu", "dflc": "xf", "involved_flc": "xf", "uninvolved_flc": "xf",
@@ -182,6 +208,21 @@ def _wide(tables, options: ImwgOptions) -> pl.DataFrame:
     fnd = L.wide_findings(tables["findings"], FINDINGS)
     keys = L.union_dates(labs, fnd)
     w = keys.join(labs, on=["subject_id", "date"], how="left").join(fnd, on=["subject_id", "date"], how="left")
+    xl = L.wide_labs(tables["labs"], EXTRA_TESTS)
+    xf = L.wide_findings(tables["findings"], EXTRA_FINDINGS)
+    w = w.join(xl, on=["subject_id", "date"], how="left").join(xf, on=["subject_id", "date"], how="left")
+    c = pl.col
+    # §3.2 daratumumab interference (serum IFE) and §6.8 different isotype band (both fluids):
+    # a flagged positive IFE is read as negative; the raw result is kept for the explanation
+    dara = L.as_bool(c("daratumumab_interference")).fill_null(False)
+    band = L.as_bool(c("different_isotype_band")).fill_null(False)
+    w = w.with_columns(
+        ife_dara=(c("serum_ife") == "positive").fill_null(False) & dara,
+        ife_band=((c("serum_ife") == "positive") | (c("urine_ife") == "positive")).fill_null(False) & band,
+    ).with_columns(
+        serum_ife=pl.when((c("serum_ife") == "positive") & (dara | band)).then(pl.lit("negative")).otherwise(c("serum_ife")),
+        urine_ife=pl.when((c("urine_ife") == "positive") & band).then(pl.lit("negative")).otherwise(c("urine_ife")),
+    )
     w = w.sort("subject_id", "date").with_columns(
         spd=L.as_float(pl.col("plasmacytoma_spd")),
         new_bone=L.as_bool(pl.col("new_bone_lesion")).fill_null(False),
@@ -288,6 +329,9 @@ def _frame(tables, segments: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame
         xs = w.select("subject_id", pl.col("date").alias(dcol), pl.col(flag).alias(f"bx_{flag}"))
         base = base.join(xs, on=["subject_id", dcol], how="left").with_columns(c(f"bx_{flag}").fill_null(False))
     base = base.drop("_bfd")
+    # §5.2 haemoglobin at the start of the line (from every Hb date, not only IMWG dates)
+    hb = L.baseline_values(L.wide_labs(tables["labs"], EXTRA_TESTS), segments, list(EXTRA_TESTS))
+    base = base.join(hb.select("subject_id", "line", "base_hemoglobin"), on=["subject_id", "line"], how="left")
     lo, hi = options.flc_ratio_normal_range
     base = base.with_columns(
         clone=pl.when(c("base_flc_kappa").is_not_null() & c("base_flc_lambda").is_not_null()).then(
@@ -438,6 +482,16 @@ def _levels(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
             | (c("serum_calcium") > HYPERCALCAEMIA_MG_DL).fill_null(False)
             | L.as_bool(c("hypercalcaemia")).fill_null(False)
         ),
+        # §5.2 clinical relapse items seen on this date
+        ev_clin=(
+            c("new_bone") | c("new_pc")
+            | L.as_bool(c("bone_lesion_growth")).fill_null(False)
+            | (c("serum_calcium") > HYPERCALCAEMIA_MG_DL).fill_null(False)
+            | L.as_bool(c("hypercalcaemia")).fill_null(False)
+            | _ge(c("base_hemoglobin") - c("hemoglobin"), HB_FALL_G_DL).fill_null(False)
+            | L.as_bool(c("creatinine_rise")).fill_null(False)
+            | L.as_bool(c("hyperviscosity")).fill_null(False)
+        ),
         u=pl.when(~fu).then(None)
         .when(c("pd6") | c("pd_bio")).then(8)
         .when(~c("measurable") | c("missing")).then(1)
@@ -491,6 +545,8 @@ def _confirm(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
             & ((c("mrd") == "positive").fill_null(False) | (c("pet_ct") == "positive").fill_null(False) | c("relapse_cr"))
         ).fill_null(False),
     )
+    # §5.2 clinical relapse: first follow-up of the line with any item (warning only)
+    f = f.with_columns(clin_rel=c("ev_clin") & (c("ev_clin").cast(pl.Int32).cum_sum().over(L.SEG) == 1))
     first_pd = f.filter(c("conf") == 8).group_by(L.SEG).agg(pd_first=c("date").min())
     f = f.join(first_pd, on=L.SEG, how="left")
     awaiting_pd = (c("u") == 8) & ~c("pd_img") & c("u_next").is_null()
@@ -628,12 +684,32 @@ def _explain(f: pl.DataFrame) -> pl.DataFrame:
         ],
         separator=", ", ignore_nulls=True,
     )
+    hb_fall = c("base_hemoglobin") - c("hemoglobin")
+    clinical = pl.concat_str(
+        [
+            pl.when(c("new_bone")).then(pl.lit("new bone lesion")),
+            pl.when(c("new_pc")).then(pl.lit("new plasmacytoma")),
+            pl.when(L.as_bool(c("bone_lesion_growth")).fill_null(False)).then(pl.lit("definite lesion growth")),
+            pl.when((c("serum_calcium") > HYPERCALCAEMIA_MG_DL).fill_null(False)).then(
+                pl.format("serum calcium {} mg/dL (> 11)", L.fmt(c("serum_calcium")))),
+            pl.when(L.as_bool(c("hypercalcaemia")).fill_null(False)).then(pl.lit("hypercalcaemia")),
+            pl.when(_ge(hb_fall, HB_FALL_G_DL).fill_null(False)).then(pl.format(
+                "haemoglobin {} g/dL, {} g/dL below baseline {} g/dL (>= 2; attribution to myeloma not checked)",
+                L.fmt(c("hemoglobin")), L.fmt(hb_fall), L.fmt(c("base_hemoglobin")))),
+            pl.when(L.as_bool(c("creatinine_rise")).fill_null(False)).then(pl.lit("creatinine rise >= 2 mg/dL")),
+            pl.when(L.as_bool(c("hyperviscosity")).fill_null(False)).then(pl.lit("hyperviscosity")),
+        ],
+        separator=", ", ignore_nulls=True,
+    )
     complete = c("canonical_level") == S.COMPLETE
     mrd = pl.when(complete).then(c("mrd_cat"))
     rel_txt = pl.concat_str(
         [
             pl.when(c("relapse_cr")).then(pl.format("relapse from CR ({}; imwg.md §5.3): complete response lost, level PARTIAL", evidence)),
             pl.when(c("relapse_mrd")).then(pl.format("relapse from MRD-negative ({}; imwg.md §5.4)", evidence)),
+            pl.when(c("clin_rel")).then(pl.format("clinical relapse ({}; imwg.md §5.2; not PD)", clinical)),
+            pl.when(c("ife_dara")).then(pl.lit("serum IFE positive read as negative: daratumumab interference (imwg.md §3.2)")),
+            pl.when(c("ife_band")).then(pl.lit("positive IFE is a band of a different isotype, not the original clone (imwg.md §6.8)")),
             pl.when(~c("relapse_cr") & c("lost_cr") & (c("covr") != 8)).then(pl.lit("complete response lost earlier (relapse from CR)")),
             pl.when(mrd.is_not_null()).then(
                 pl.when(c("mrd_cat") == "SUSTAINED_MRD_NEGATIVE")
@@ -651,6 +727,9 @@ def _explain(f: pl.DataFrame) -> pl.DataFrame:
             hier, pl.when(c("u") == 8).then(pd_rules), pl.format("imwg.md §3.2 {}", code),
             pl.when(c("relapse_cr")).then(pl.lit("RELAPSE_FROM_CR")),
             pl.when(c("relapse_mrd")).then(pl.lit("RELAPSE_FROM_MRD_NEGATIVE")),
+            pl.when(c("clin_rel")).then(pl.lit("CLINICAL_RELAPSE")),
+            pl.when(c("ife_dara")).then(pl.lit("IFE_DARATUMUMAB_INTERFERENCE")),
+            pl.when(c("ife_band")).then(pl.lit("IFE_DIFFERENT_ISOTYPE_BAND")),
             pl.when(mrd.is_not_null()).then(pl.format("MRD:{}", mrd)),
             pl.format("CONF:{}", covr_name), separator=",", ignore_nulls=True,
         ),
@@ -660,6 +739,9 @@ def _explain(f: pl.DataFrame) -> pl.DataFrame:
                 pl.when(c("warn_gap")).then(pl.lit("CONFIRMATION_GAP")),
                 pl.when(c("relapse_cr")).then(pl.lit("RELAPSE_FROM_CR")),
                 pl.when(c("relapse_mrd")).then(pl.lit("RELAPSE_FROM_MRD_NEGATIVE")),
+                pl.when(c("clin_rel")).then(pl.lit("CLINICAL_RELAPSE")),
+                pl.when(c("ife_dara")).then(pl.lit("IFE_DARATUMUMAB_INTERFERENCE")),
+                pl.when(c("ife_band")).then(pl.lit("IFE_DIFFERENT_ISOTYPE_BAND")),
             ],
             separator=",", ignore_nulls=True,
         )),
