@@ -482,21 +482,62 @@ def derive_adrs_notes(
     if errors:
         raise InputErrors(errors)
 
-    ovr = _ovr_records(rs, adsl_t, opts, label)
-    notes = [
-        InputError(file, r[ROW], r["USUBJID"], "RSSTRESC", r["AVALC"], "a RECIST 1.1 response (CR, PR, SD, NON-CR/NON-PD, PD, NE, MISSING); record kept without AVAL", "not_analysed")
-        for r in ovr.filter(pl.col("AVAL").is_null() & (pl.col("AVALC").fill_null("ND") != "ND"))
-        .select(ROW, "USUBJID", "AVALC")
-        .iter_rows(named=True)
-    ] + [
-        InputError(file, r[ROW], r["USUBJID"], "RSDTC", r["RSDTC"], "a date with at least year and month; record kept without ADT", "not_analysed")
-        for r in ovr.filter(pl.col("ADT").is_null() & pl.col("RSDTC").is_not_null()).select(ROW, "USUBJID", "RSDTC").iter_rows(named=True)
-    ]
-
-    subjects = adsl_t.select("USUBJID")
+    notes = _notes(rs, file)
     tu = data.get("tu")
     if tu is not None and require_columns(tu, REQUIRED["tu"], data.file("tu")):
         raise InputErrors(require_columns(tu, REQUIRED["tu"], data.file("tu")))
+    size = max(int(ADRS_BATCH_SUBJECTS), 1)
+    if adsl_t.height <= size:
+        return _derive(rs, adsl_t, tu, opts, label, reference), notes
+    # Subject batches (ADSL order): every rule is per subject, so the batches' ADRS,
+    # concatenated in order, are the whole run's ADRS; only the peak memory differs.
+    batch = adsl_t.select("USUBJID", (pl.int_range(pl.len()) // size).alias("__batch__"))
+    parts = rs.join(batch, on="USUBJID", how="left", maintain_order="left").partition_by(
+        "__batch__", as_dict=True, include_key=False
+    )
+    outs: list[pl.DataFrame] = []
+    for b in range((adsl_t.height + size - 1) // size):
+        adsl_b = adsl_t.slice(b * size, size)
+        rs_b = parts.pop((b,), None)
+        if rs_b is None:
+            rs_b = rs.clear()
+        tu_b = None if tu is None else tu.join(adsl_b.select("USUBJID"), on="USUBJID", how="semi", maintain_order="left")
+        outs.append(_derive(rs_b, adsl_b, tu_b, opts, label, reference))
+        del rs_b
+    return pl.concat(outs, how="vertical_relaxed"), notes
+
+
+#: Subjects per batch of :func:`derive_adrs_notes` (a memory bound: 10^6 subjects and
+#: 18M ADRS records are derived in batches of this many subjects, with the same result).
+ADRS_BATCH_SUBJECTS = 50_000
+
+
+def _notes(rs: pl.DataFrame, file: str) -> list[InputError]:
+    """OVR records kept in ADRS that cannot contribute (see :func:`derive_adrs_notes`), in
+    the order of the OVR records (subject, ADT, RSSEQ, row; missing values last)."""
+    adt, _ = impute_dtc(pl.col("RSDTC"), date_imputation="last", highest_imputation="D")
+    seq = _num("RSSEQ") if "RSSEQ" in rs.columns else pl.col(ROW).cast(pl.String).cast(pl.Float64, strict=False)
+    aval = pl.col("RSSTRESC").replace_strict(AVAL_RESP, default=None, return_dtype=pl.Float64)
+    bad_code = aval.is_null() & (pl.col("RSSTRESC").fill_null("ND") != "ND")
+    bad_date = adt.is_null() & pl.col("RSDTC").is_not_null()
+    found = (
+        rs.select(ROW, "USUBJID", "RSSTRESC", "RSDTC", adt.alias("ADT"), seq.alias("__seq__"), bad_code.alias("c"), bad_date.alias("d"))
+        .filter(pl.col("c") | pl.col("d"))
+        .sort("USUBJID", "ADT", "__seq__", ROW, nulls_last=True)
+    )
+    return [
+        InputError(file, r[ROW], r["USUBJID"], "RSSTRESC", r["RSSTRESC"], "a RECIST 1.1 response (CR, PR, SD, NON-CR/NON-PD, PD, NE, MISSING); record kept without AVAL", "not_analysed")
+        for r in found.filter(pl.col("c")).select(ROW, "USUBJID", "RSSTRESC").iter_rows(named=True)
+    ] + [
+        InputError(file, r[ROW], r["USUBJID"], "RSDTC", r["RSDTC"], "a date with at least year and month; record kept without ADT", "not_analysed")
+        for r in found.filter(pl.col("d")).select(ROW, "USUBJID", "RSDTC").iter_rows(named=True)
+    ]
+
+
+def _derive(rs: pl.DataFrame, adsl_t: pl.DataFrame, tu: pl.DataFrame | None, opts: AdrsOptions, label: str, reference: str) -> pl.DataFrame:
+    """ADRS (OVR records and parameters) of the subjects of ``adsl_t`` from their OVR records."""
+    ovr = _ovr_records(rs, adsl_t, opts, label)
+    subjects = adsl_t.select("USUBJID")
     params = _params(subjects, adsl_t, ovr, tu, opts)
 
     # records derived from an OVR record carry that record's variables (template)
@@ -519,30 +560,75 @@ def derive_adrs_notes(
         .drop("__aval__")
     )
     ovr_out = ovr.drop(ROW, reference, "STUDYID", strict=False)
-    # integer keys (subject = ADSL row, parameter code rank) keep the 1.9M-row sort fast
-    sid = adsl_t.select("USUBJID").with_row_index("__sid__").lazy()
+    del ovr, src, params
+    return _assemble(ovr_out, derived, adsl_t, label, reference)
+
+
+def _assemble(ovr_out: pl.DataFrame, derived: pl.DataFrame, adsl_t: pl.DataFrame, label: str, reference: str) -> pl.DataFrame:
+    """OVR records and derived parameters as one ADRS, ordered by subject (ADSL order),
+    then PARAMCD, ADT, VISITNUM, RSSEQ (template ASEQ order, missing values last), with
+    ``ASEQ`` and the ADSL variables.
+
+    Equivalent to a diagonal concatenation of both frames, a sort and a join to ADSL, but
+    built one column at a time: the sort permutation comes from a narrow frame of integer
+    keys, and each output column is gathered through it, so the peak memory is the output
+    plus one column instead of several copies of the wide frame (18M rows at 10^6 subjects).
+    """
+    n_ovr, n_der = ovr_out.height, derived.height
+    # integer keys (subject = ADSL row, parameter code rank) keep the sort fast
+    sid = adsl_t.select("USUBJID").with_row_index("__sid__")
     codes = {c: i for i, c in enumerate(sorted(["OVR", *_param_meta(label)["PARAMCD"].to_list()]))}
-    both = (
-        pl.concat([ovr_out.lazy(), derived.lazy()], how="diagonal_relaxed")
-        .join(sid, on="USUBJID", how="left")
-        .with_columns(pl.col("PARAMCD").replace_strict(codes, return_dtype=pl.Int32).alias("__pc__"))
-        # ASEQ by PARAMCD, ADT, VISITNUM, RSSEQ (template), missing values last
-        .sort("__sid__", "__pc__", "ADT", "__visitnum__", "__seq__", nulls_last=True)
+
+    def keys(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.select(
+            "USUBJID",
+            pl.col("PARAMCD").replace_strict(codes, return_dtype=pl.Int32).alias("__pc__"),
+            pl.col("ADT").cast(pl.Date),
+            pl.col("__visitnum__").cast(pl.Float64),
+            pl.col("__seq__").cast(pl.Float64),
+        ).join(sid, on="USUBJID", how="left", maintain_order="left").drop("USUBJID")
+
+    order = (
+        pl.concat([keys(ovr_out), keys(derived)])
+        .with_row_index("__i__")
+        .sort("__sid__", "__pc__", "ADT", "__visitnum__", "__seq__", nulls_last=True, maintain_order=True)
         .with_row_index("__n__")
-        .with_columns((pl.col("__n__") - pl.col("__n__").min().over("__sid__") + 1).cast(pl.Int64).alias("ASEQ"))
+        .select(
+            "__i__",
+            "__sid__",
+            (pl.col("__n__") - pl.col("__n__").min().over("__sid__") + 1).cast(pl.Int64).alias("ASEQ"),
+        )
     )
+    perm = order.get_column("__i__")
+
+    def column(name: str) -> pl.Series:
+        """``name`` over both frames (a missing column is null there; types relaxed to a
+        common supertype as ``how="diagonal_relaxed"`` does), in output order."""
+        a = ovr_out.get_column(name) if name in ovr_out.columns else None
+        b = derived.get_column(name) if name in derived.columns else None
+        if a is None:
+            a = pl.Series(name, [None], dtype=b.dtype).extend_constant(None, n_ovr - 1) if n_ovr else b.clear()
+        if b is None:
+            b = pl.Series(name, [None], dtype=a.dtype).extend_constant(None, n_der - 1) if n_der else a.clear()
+        both = pl.concat([a.to_frame(), b.to_frame()], how="vertical_relaxed").get_column(name)
+        return both.gather(perm)
+
     first = ["STUDYID", "USUBJID", "ASEQ", "PARAMCD", "PARAM", "PARCAT1", "PARCAT2", "PARCAT3", "ADT", "ADTF", "AVISIT",
              "AVAL", "AVALC", "ANL01FL", "ANL02FL", reference]  # fmt: skip
-    names = both.collect_schema().names()
+    names = list(dict.fromkeys([*ovr_out.columns, *derived.columns, "ASEQ"]))
     rest = [c for c in names if c not in first and not c.startswith("__")]
     adsl_more = [c for c in adsl_t.columns if c not in names and c not in (ROW, "USUBJID")]
-    adsl_cols = adsl_t.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__sid__"), *adsl_more).lazy()
-    out = (
-        both.join(adsl_cols, on="__sid__", how="left", maintain_order="left")
-        .select(*first, *rest, *[c for c in adsl_more if c not in first])
-        .collect()
-    )
-    return out, notes
+    sids = order.get_column("__sid__")
+    cols: list[pl.Series] = []
+    for name in [*first, *rest]:
+        if name == "ASEQ":
+            cols.append(order.get_column("ASEQ"))
+        elif name in ovr_out.columns or name in derived.columns:
+            cols.append(column(name))
+        else:  # an ADSL variable not carried by the records (e.g. the reference date)
+            cols.append(adsl_t.get_column(name).gather(sids))
+    cols += [adsl_t.get_column(c).gather(sids) for c in adsl_more if c not in first]
+    return pl.DataFrame(cols)
 
 
 def derive_adrs(
