@@ -114,6 +114,17 @@ def assess(
     console.print("[dim]This reports what the response criteria say the data show. It is not medical advice.[/]")
 
 
+def _file_map(items: list[str]) -> dict[str, str]:
+    """``--file DOMAIN=FILE`` options as a mapping (domain in lower case)."""
+    files = {}
+    for item in items:
+        if "=" not in item:
+            raise typer.BadParameter(f"--file {item!r}: expected DOMAIN=FILE")
+        dom, name = item.split("=", 1)
+        files[dom.strip().lower()] = name.strip()
+    return files
+
+
 class AdamFormat(str, Enum):
     csv = "csv"
     xpt = "xpt"
@@ -148,12 +159,7 @@ def adam(
     """Derive ADaM ADRS and ADTTE from SDTM, with admiralonco's parameters and rules."""
     from remission.adam import adam as run
 
-    files = {}
-    for item in file:
-        if "=" not in item:
-            raise typer.BadParameter(f"--file {item!r}: expected DOMAIN=FILE")
-        dom, name = item.split("=", 1)
-        files[dom.strip().lower()] = name.strip()
+    files = _file_map(file)
     try:
         result = run(
             sdtm_dir, out, adsl=adsl, reference=reference.value, confirmation_days=confirmation_days,
@@ -448,12 +454,7 @@ def adam_lugano(
     """Lugano 2014 per-visit and best responses (PET, CT, combined) from SDTM RS."""
     from remission.adam.lymphoma import derive_adrs_lugano
 
-    files = {}
-    for item in file:
-        if "=" not in item:
-            raise typer.BadParameter(f"--file {item!r}: expected DOMAIN=FILE")
-        dom, name = item.split("=", 1)
-        files[dom.strip().lower()] = name.strip()
+    files = _file_map(file)
     if primary.upper() not in ("PET", "CT"):
         raise typer.BadParameter("--primary must be PET or CT")
     try:
@@ -492,12 +493,7 @@ def adam_irecist_cmd(
     """Derive an iRECIST ADRS (ICPD, IUPD, IRSP, ICB, IBOR, ICRSP, ICCB, ICBOR) as admiralonco's iRECIST vignette."""
     from remission.adam.irecist import adam_irecist
 
-    files = {}
-    for item in file:
-        if "=" not in item:
-            raise typer.BadParameter(f"--file {item!r}: expected DOMAIN=FILE")
-        dom, name = item.split("=", 1)
-        files[dom.strip().lower()] = name.strip()
+    files = _file_map(file)
     try:
         result = adam_irecist(
             sdtm_dir, out, adsl=adsl, reference=reference.value, confirmation_days=confirmation_days,
