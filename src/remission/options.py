@@ -59,7 +59,6 @@ class WhoOptions(_Options):
     who_pd_basis: Literal["any_lesion", "sum"] = "any_lesion"
     who_pd_reference: Literal["nadir", "baseline"] = "nadir"
     who_pd_min_abs_mm2: float = Field(0.0, ge=0)
-    bone_nc_min_days: int = Field(56, ge=0)
     nc_min_days: int = Field(0, ge=0)
     max_ne_between: int = Field(1, ge=0)
 

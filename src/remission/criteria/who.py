@@ -30,8 +30,9 @@ Choices (spec silent or unclear):
   component (``PD``/``NE``/``CR``/``PR``/``NC``/``NA``).
 * New lesions use the same classification as RECIST (nodal 10–15 mm equivocal, back-dating
   of equivocal new lesions, §4.6 of recist11.md): WHO itself only says "unequivocal".
-* Bone-only NC timing (§4.3, §6.4) is not applied here: the lesions table carries no bone
-  judgement; ``nc_min_days``/``bone_nc_min_days`` are best-response parameters.
+* Bone-only NC timing (§4.3, §6.4: no NC before 56 days) is not implemented: the lesions
+  table carries no WHO bone judgement (disappeared / improved / no change / progressed), so
+  no ``bone_nc_min_days`` option is offered; ``nc_min_days`` (best response) applies to all.
 """
 
 from __future__ import annotations
