@@ -10,7 +10,7 @@ For each N the data are generated first (:mod:`synthetic`, not timed: Parquet ca
 tables for ``assess``, SDTM RS + ADSL CSV for ``adam``), then each command runs as its own
 process (``remission assess DIR --out OUT --format parquet --quiet`` and ``remission adam
 DIR/sdtm --out OUT``), ``--runs`` times.  Printed per N and command: the median wall time,
-subjects per second, the peak resident memory of that process (``wait4`` rusage), and the
+subjects per second, the peak resident memory of that process and its workers (summed), and the
 floor: one polars scan of the same ``lesions.parquet`` computing per-visit target sums and
 running minima per subject, timed in this process; ``ratio`` = our median / the floor's.
 The load average is printed before and after, since the machine may be shared.
@@ -49,30 +49,58 @@ def floor(path: Path) -> float:
     return time.perf_counter() - t0
 
 
-GNU_TIME = Path("/usr/bin/time")
-RSS_MARK = "@@maxrss_kb="
+def _tree_rss_kib(root: int) -> int:
+    """Resident memory (KiB) of ``root`` and all its descendants, from /proc."""
+    total = 0
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one child process.
+def timed(cmd: list[str], interval: float = 0.05) -> tuple[float, float]:
+    """(wall seconds, peak resident memory MiB) of one command.
 
-    The peak is measured by GNU time when present: a process forked from this (larger)
-    Python process would inherit its resident size in ``ru_maxrss`` (Linux keeps the
-    pre-exec high-water mark), so ``wait4`` is only the fallback.
+    The peak is the largest *sum* over the command's process tree (the command and the
+    worker processes it starts), sampled every ``interval`` seconds from /proc, so that
+    parallel workers count together.  (``ru_maxrss`` of ``wait4`` is not used: Linux keeps
+    a forked child's pre-``exec`` high-water mark, i.e. this larger process's.)
     """
-    wrapped = [str(GNU_TIME), "-f", RSS_MARK + "%M", *cmd] if GNU_TIME.exists() else cmd
+    import threading
+
     t0 = time.perf_counter()
-    proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss_kib(proc.pid))
+            done.wait(interval)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     err_bytes = proc.stderr.read() if proc.stderr else b""
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, _usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    done.set()
+    sampler.join()
     err = err_bytes.decode(errors="replace")
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-    marks = [line for line in err.splitlines() if line.startswith(RSS_MARK)]
-    rss_kb = int(marks[-1][len(RSS_MARK):]) if marks else usage.ru_maxrss
-    return wall, rss_kb / 1024
+    return wall, peak[0] / 1024
 
 
 def remission_cmd() -> list[str]:

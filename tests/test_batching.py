@@ -85,6 +85,32 @@ def test_assess_to_files_equals_write(data, whole, tmp_path):
         assert (tmp_path / "whole_csv" / f"{name}.csv").read_bytes() == (tmp_path / "batched_csv" / f"{name}.csv").read_bytes()
 
 
+def test_parallel_workers_equal_write(data, whole, tmp_path):
+    """Two worker processes (spawned, one polars thread each) give byte-identical files to
+    one whole run: outputs are appended in batch order whatever worker finishes first."""
+    whole.write(tmp_path / "whole", fmt="csv")
+    seen = []
+    paths, single, errors = assess_to_files(
+        data, tmp_path / "parallel", "csv", batch_size=70, workers=2,
+        progress=lambda done, total, what: seen.append((done, total)),
+    )
+    assert single is None and errors == []
+    # 400 subjects / 70 = 6 batches, each validated then assessed, reported in order
+    assert seen == [(k, 12) for k in range(1, 13)]
+    for name in ("assessments", "episodes", "summary"):
+        assert (tmp_path / "whole" / f"{name}.csv").read_bytes() == (tmp_path / "parallel" / f"{name}.csv").read_bytes()
+
+
+def test_parallel_workers_parquet_and_as_of(data, tmp_path):
+    opts = AssessOptions(as_of=dt.date(2019, 6, 30))
+    assess(data, opts).write(tmp_path / "whole", fmt="parquet")
+    assess_to_files(data, tmp_path / "parallel", "parquet", opts, batch_size=150, workers=2)
+    for name in ("assessments", "episodes", "summary"):
+        a = pl.read_parquet(tmp_path / "whole" / f"{name}.parquet")
+        b = pl.read_parquet(tmp_path / "parallel" / f"{name}.parquet")
+        assert_frame_equal(a, b, check_exact=True)
+
+
 @pytest.fixture(scope="module")
 def bad_csv(tmp_path_factory, data) -> Path:
     """The data as CSV with a duplicated lesion row, a lesion date after death, an unknown
@@ -121,6 +147,23 @@ def test_errors_equal_whole_with_file_rows(bad_csv):
     assert {"DUPLICATE_LESION_ROW", "AFTER_DEATH", "UNKNOWN_SUBJECT"} <= codes
 
 
+def test_parallel_errors_and_skip_invalid_equal_whole(bad_csv, tmp_path):
+    """With two workers, input errors are the whole run's list (raised together), and
+    --skip-invalid writes the whole run's outputs and errors file."""
+    with pytest.raises(InputErrors) as whole_exc:
+        load_dataset(bad_csv)
+    with pytest.raises(InputErrors) as par_exc:
+        assess_to_files(bad_csv, tmp_path / "fail", "csv", batch_size=90, workers=2)
+    assert par_exc.value.errors == whole_exc.value.errors
+    opts = AssessOptions(skip_invalid=True)
+    whole = assess(bad_csv, opts)
+    paths, _, errors = assess_to_files(bad_csv, tmp_path / "par", "csv", opts, batch_size=90, workers=2)
+    assert errors == whole.errors and (tmp_path / "par" / "errors.csv") in paths
+    whole.write(tmp_path / "whole", fmt="csv")
+    for name in ("assessments", "episodes", "summary", "errors"):
+        assert (tmp_path / "whole" / f"{name}.csv").read_bytes() == (tmp_path / "par" / f"{name}.csv").read_bytes()
+
+
 def test_skip_invalid_equal_whole(bad_csv):
     opts = AssessOptions(skip_invalid=True)
     _same(assess(bad_csv, opts), assess_batched(bad_csv, opts, batch_size=90))
@@ -148,3 +191,19 @@ def test_ranges_partition_every_id(ids, bounds):
         pl.sum_horizontal([_in_range(pl.col("sid"), lo, hi).cast(pl.Int32) for lo, hi in ranges(sorted(bounds))])
     ).to_series()
     assert counts.to_list() == [1] * len(ids)
+
+
+def test_cli_workers_option(data, whole, tmp_path):
+    """``remission assess --batch-size N --workers 2`` writes the whole run's files."""
+    from typer.testing import CliRunner
+
+    from remission.cli import app
+
+    res = CliRunner().invoke(app, ["assess", str(data), "--out", str(tmp_path / "cli"), "--format", "parquet",
+                                   "--batch-size", "120", "--workers", "2", "--quiet"])
+    assert res.exit_code == 0, res.output
+    whole.write(tmp_path / "whole", fmt="parquet")
+    for name in ("assessments", "episodes", "summary"):
+        a = pl.read_parquet(tmp_path / "whole" / f"{name}.parquet")
+        b = pl.read_parquet(tmp_path / "cli" / f"{name}.parquet")
+        assert_frame_equal(a, b, check_exact=True)

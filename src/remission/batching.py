@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -55,6 +56,9 @@ Progress = Callable[[int, int, str], None]
 #: Lesion rows (the largest table) per batch above which :func:`auto_batch_size` splits:
 #: about 4 GiB of peak memory per batch on the synthetic benchmark data (docs/scale.md).
 DEFAULT_ROWS_PER_BATCH = 4_000_000
+
+#: Upper bound of the automatic number of worker processes (``--workers`` may ask for more).
+MAX_AUTO_WORKERS = 8
 
 _SID = "__sid__"  # cleaned text subject id used for range filtering
 _FILE_ROW = "__file_row__"
@@ -385,6 +389,118 @@ def assess_batched(
     )
 
 
+def _validate_job(folder: str, lo: str | None, hi: str | None, criteria: str | None, skip_invalid: bool,
+                  part: str) -> tuple[list[InputError], dict[str, str], dt.date | None]:
+    """Pass 1 for one batch (run in a worker process): read, validate, restrict, spill."""
+    ds, errors = validate(read_batch(folder, lo, hi), criteria=criteria)
+    if errors and skip_invalid and not any(e.subject_id is None for e in errors):
+        invalid = {e.subject_id for e in errors}
+        ds = ds.restrict([s for s in ds.subject_ids if s not in invalid])
+    _spill(ds, Path(part))
+    return list(errors), dict(ds.files), _latest(ds)
+
+
+def _assess_job(part: str, files: dict[str, str], options: AssessOptions) -> tuple[pl.DataFrame, ...]:
+    """Pass 2 for one batch (run in a worker process): the three output tables."""
+    from remission.pipeline import assess
+
+    result = assess(_unspill(Path(part), files), options)
+    shutil.rmtree(part, ignore_errors=True)
+    return result.assessments, result.episodes, result.summary
+
+
+def default_workers(batches: int) -> int:
+    """Worker processes for ``batches`` batches: one per CPU core (at most
+    :data:`MAX_AUTO_WORKERS`), at most one per batch."""
+    return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS, batches))
+
+
+def _polars_threads(_: int) -> int:
+    return pl.thread_pool_size()
+
+
+class _Pool:
+    """A process pool whose workers run polars on ``threads`` threads each.
+
+    Workers are started with the ``spawn`` method (polars' thread pool does not survive a
+    ``fork``); ``POLARS_MAX_THREADS`` is set in the environment they inherit, since polars
+    reads it once, when it is imported in the worker.
+    """
+
+    def __init__(self, workers: int, threads: int = 1):
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        saved = os.environ.get("POLARS_MAX_THREADS")
+        os.environ["POLARS_MAX_THREADS"] = str(threads)
+        try:
+            self.pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+            # with ``spawn`` every worker is started at the first submission: do it now,
+            # while the environment holds the thread count
+            self.threads = list(self.pool.map(_polars_threads, range(workers)))
+        finally:
+            if saved is None:
+                os.environ.pop("POLARS_MAX_THREADS", None)
+            else:
+                os.environ["POLARS_MAX_THREADS"] = saved
+
+    def ordered(self, fn, jobs: list[tuple], window: int) -> Iterator:
+        """``fn(*job)`` for every job, results yielded in job order, at most ``window``
+        jobs submitted ahead of the one being consumed (bounded memory)."""
+        pending: list = []
+        it = iter(jobs)
+        for job in it:
+            pending.append(self.pool.submit(fn, *job))
+            if len(pending) >= window:
+                break
+        while pending:
+            result = pending.pop(0).result()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(self.pool.submit(fn, *nxt))
+            yield result
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _assess_parallel(
+    folder: Path, batch_plan: BatchPlan, options: AssessOptions, workers: int, progress: Progress | None,
+    spill_dir: str | Path | None,
+) -> Iterator[tuple[list[InputError], tuple[pl.DataFrame, ...]]]:
+    """Both passes with ``workers`` processes; yields ``(errors, outputs)`` per batch in order
+    (the whole dataset's input errors with the first batch, as :func:`iter_batches`)."""
+    total = 2 * batch_plan.batches
+    tmp = Path(tempfile.mkdtemp(prefix="remission-batches-", dir=spill_dir))
+    pool = _Pool(workers)
+    try:
+        jobs = [(str(folder), lo, hi, options.criteria, options.skip_invalid, str(tmp / f"batch-{k:05d}"))
+                for k, (lo, hi) in enumerate(batch_plan.ranges)]
+        all_errors: list[InputError] = []
+        spilled: list[tuple[str, dict[str, str]]] = []
+        latest: dt.date | None = None
+        for k, (errs, files, d) in enumerate(pool.ordered(_validate_job, jobs, window=2 * workers)):
+            all_errors.extend(errs)
+            spilled.append((jobs[k][-1], files))
+            if d is not None and (latest is None or d > latest):
+                latest = d
+            if progress is not None:
+                progress(k + 1, total, f"validated batch {k + 1} of {batch_plan.batches}")
+        errors = sorted(set(all_errors), key=_error_key)
+        if errors and (not options.skip_invalid or any(e.subject_id is None for e in errors)):
+            raise InputErrors(errors)
+        run_options = options.model_copy(update={"as_of": options.as_of or latest, "skip_invalid": False})
+        # one batch being written by this process and one more ready per worker
+        window = workers + 1
+        for k, outputs in enumerate(pool.ordered(_assess_job, [(p, f, run_options) for p, f in spilled], window)):
+            if progress is not None:
+                progress(batch_plan.batches + k + 1, total, f"assessed batch {k + 1} of {batch_plan.batches}")
+            yield (errors if k == 0 else []), outputs
+    finally:
+        pool.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def assess_to_files(
     data: str | Path,
     out_dir: str | Path,
@@ -394,16 +510,26 @@ def assess_to_files(
     batch_size: int | None = None,
     progress: Progress | None = None,
     spill_dir: str | Path | None = None,
+    workers: int | None = 1,
 ) -> tuple[list[Path], "AssessResult | None", list[InputError]]:  # noqa: F821
     """Assess batch by batch and append each batch's outputs to ``out_dir`` (the files
     ``assessments``, ``episodes``, ``summary`` and ``errors`` when any, as
     :meth:`AssessResult.write` writes them), holding one batch in memory at a time.
 
-    Returns the paths written, the result itself when there was a single batch (else None)
-    and the input errors.
+    ``workers``: processes that read, validate and assess batches side by side (``None``:
+    :func:`default_workers`).  With more than one, each worker runs polars on one thread
+    and this process appends the outputs in batch order, so the files are the same as with
+    one; about ``workers + 1`` batches are in memory at a time.
+
+    Returns the paths written, the result itself when there was a single batch assessed in
+    this process (else None) and the input errors.
     """
     from remission.errors import errors_frame
 
+    if options is None:
+        options = AssessOptions()
+    elif isinstance(options, dict):
+        options = AssessOptions(**options)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ext = "parquet" if fmt == "parquet" else "csv"
@@ -413,16 +539,29 @@ def assess_to_files(
     single = None
     errors: list[InputError] = []
     n = 0
+    batch_plan = plan(Path(data), batch_size)
+    if workers is None:
+        workers = default_workers(batch_plan.batches)
+    workers = max(1, min(workers, batch_plan.batches))
     try:
-        for n, result in enumerate(iter_batches(data, options, batch_size=batch_size, progress=progress,
-                                                spill_dir=spill_dir), start=1):
-            if n == 1:
-                errors = result.errors
-                single = result
-            else:
-                single = None
-            for name in names:
-                _append(writers, out / f"{name}.{ext}", getattr(result, name), ext)
+        if workers > 1:
+            for n, (errs, outputs) in enumerate(
+                _assess_parallel(Path(data), batch_plan, options, workers, progress, spill_dir), start=1
+            ):
+                if n == 1:
+                    errors = errs
+                for name, frame in zip(names, outputs):
+                    _append(writers, out / f"{name}.{ext}", frame, ext)
+        else:
+            for n, result in enumerate(iter_batches(data, options, batch_size=batch_size, progress=progress,
+                                                    spill_dir=spill_dir), start=1):
+                if n == 1:
+                    errors = result.errors
+                    single = result
+                else:
+                    single = None
+                for name in names:
+                    _append(writers, out / f"{name}.{ext}", getattr(result, name), ext)
     finally:
         for w in writers.values():
             w.close()
@@ -487,6 +626,7 @@ __all__ = [
     "assess_to_files",
     "auto_batch_size",
     "batches_for",
+    "default_workers",
     "boundaries",
     "iter_batches",
     "plan",
@@ -530,13 +670,20 @@ class progress_bar:
         self._progress.__exit__(*exc)
 
 
-def run_cli(dataset: Path, out: Path, fmt: str, options: AssessOptions, batch_size: int | None, console):
+def run_cli(dataset: Path, out: Path, fmt: str, options: AssessOptions, batch_size: int | None, console,
+            workers: int | None = None):
     """What ``remission assess`` runs: one whole run (spinner on a terminal) when the data
-    are small and no ``--batch-size`` is given, else batches appended to the output files.
+    are small and no ``--batch-size`` is given, else batches appended to the output files,
+    assessed by ``workers`` processes (None: :func:`default_workers`; with several workers
+    the automatic batch size is divided among them, so that the batches in memory at once
+    stay within the memory of one automatic batch).
     Returns (paths written, the result when held in memory else None, input errors)."""
     from remission.pipeline import assess
 
-    size = batch_size if batch_size is not None else (auto_batch_size(dataset) if Path(dataset).is_dir() else None)
+    size = batch_size
+    if size is None and Path(dataset).is_dir():
+        cores = workers if workers is not None else (os.cpu_count() or 1)
+        size = auto_batch_size(dataset, DEFAULT_ROWS_PER_BATCH // max(1, min(cores, MAX_AUTO_WORKERS)))
     if size is None:
         if console.is_terminal:
             with console.status("Assessing ..."):
@@ -545,4 +692,4 @@ def run_cli(dataset: Path, out: Path, fmt: str, options: AssessOptions, batch_si
             result = assess(dataset, options)
         return result.write(out, fmt), result, result.errors
     with progress_bar(console) as progress:
-        return assess_to_files(dataset, out, fmt, options, batch_size=size, progress=progress)
+        return assess_to_files(dataset, out, fmt, options, batch_size=size, progress=progress, workers=workers)

@@ -91,6 +91,10 @@ def assess(
         None, "--batch-size", min=1,
         help="Subjects per batch for inputs larger than memory (default: automatic from the input size; docs/scale.md).",
     ),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1,
+        help="Processes assessing batches side by side (default: one per CPU core when the input is batched).",
+    ),
 ) -> None:
     """Assess a dataset: per-assessment responses, remission episodes and a summary per subject."""
     from remission.options import AssessOptions
@@ -102,7 +106,7 @@ def assess(
     from remission.batching import run_cli
 
     try:
-        paths, result, errors = run_cli(dataset, out, fmt.value, options, batch_size, err_console)
+        paths, result, errors = run_cli(dataset, out, fmt.value, options, batch_size, err_console, workers=workers)
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
