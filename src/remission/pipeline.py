@@ -113,21 +113,30 @@ def cut_at(ds: Dataset, as_of: dt.date) -> Dataset:
         ),
         responses=ds.responses.filter(pl.col("date") <= day),
         files=ds.files,
+        validated=ds.validated,
     )
 
 
-def _tables(ds: Dataset, ids: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """The typed tables of the given subjects, as a criterion receives them."""
+def _tables(ds: Dataset, ids: pl.DataFrame | None) -> dict[str, pl.DataFrame]:
+    """The typed tables of the given subjects, as a criterion receives them
+    (``ids=None``: every subject, the tables as they are)."""
+    if ids is None:
+        return {name: getattr(ds, name) for name in ("subjects", "lesions", "labs", "findings", "treatments", "responses")}
     return {
         name: getattr(ds, name).join(ids, on="subject_id", how="semi")
         for name in ("subjects", "lesions", "labs", "findings", "treatments", "responses")
     }
 
 
-def _evaluate_criteria(ds: Dataset, options: AssessOptions):
+def _evaluate_criteria(ds: Dataset, options: AssessOptions, validated: bool = False):
     """Per-assessment responses of every subject's criterion (criteria.registry), with lines
     of therapy (lines.iterate_segments).  Lesion measurements under a criterion without
-    lesion rules are an input error rather than silently ignored."""
+    lesion rules are an input error rather than silently ignored.
+
+    ``validated`` (:attr:`Dataset.validated`): every row of every table belongs to a
+    subject of ``subjects`` (unique ids).  Then a
+    criterion that every subject has receives the tables as they are: the semi-joins on
+    its subject ids would keep every row."""
     crit = ds.subjects.select("subject_id", "criteria")
     with_lesions = ds.lesions.select("subject_id").unique().join(crit, on="subject_id", how="left")
     unsupported = with_lesions.filter(~pl.col("criteria").is_in(list(registry.CRITERIA))).unique()
@@ -153,19 +162,21 @@ def _evaluate_criteria(ds: Dataset, options: AssessOptions):
         if ids.height == 0:
             continue
         criterion = registry.get(code)
-        tables = _tables(ds, ids)
+        everyone = validated and ids.height == crit.height
+        tables = _tables(ds, None if everyone else ids)
         dates = criterion.dates(tables)
         if dates.height:
-            groups.append((criterion, tables, dates))
+            groups.append((criterion, tables, dates, everyone))
     if not groups:
         return S.empty(S.SEGMENTS), S.empty(S.TIMEPOINTS)
     active = lines.active_treatments(ds.treatments, options.remission.non_blocking_intents)
-    dates = pl.concat([g[2] for g in groups]).unique()
+    # (duplicate dates are harmless to lines.iterate_segments: no unique() pass needed)
+    dates = pl.concat([g[2] for g in groups])
 
     def evaluate(segments: pl.DataFrame) -> pl.DataFrame:
         parts = []
-        for criterion, tables, _ in groups:
-            segs = segments.join(tables["subjects"].select("subject_id"), on="subject_id", how="semi")
+        for criterion, tables, _, everyone in groups:
+            segs = segments if everyone else segments.join(tables["subjects"].select("subject_id"), on="subject_id", how="semi")
             if segs.height:
                 parts.append(criterion.run(tables, segs, criterion.options_from(options)))
         if not parts:
@@ -447,6 +458,13 @@ def _assessments_table(imaging: pl.DataFrame, stated_tp: pl.DataFrame) -> pl.Dat
     ]
     img = imaging.select([c for c in cols if c in imaging.columns])
     out = pl.concat([img, st], how="diagonal_relaxed").select(cols)
+    # The imaging rows come sorted from the criteria and the stated rows are sorted above;
+    # when no subject has both, a linear merge gives the order of the sort (lines.py).
+    img, st = out.slice(0, img.height), out.slice(img.height)
+    if st.height == 0 and lines._sorted_by_subject_date(img):
+        return img
+    if img.height and st.height and not st.get_column("subject_id").is_in(img.get_column("subject_id").implode()).any():
+        return lines._merge_by_subject_date(img, st)
     return out.sort("subject_id", "date")
 
 
@@ -477,7 +495,7 @@ def assess(
     if as_of is not None:
         ds = cut_at(ds, as_of)
 
-    seg_img, tp_img = _evaluate_criteria(ds, options)
+    seg_img, tp_img = _evaluate_criteria(ds, options, ds.validated)
     imaging_subjects = tp_img.select("subject_id").unique()
     seg_st, tp_st = _stated(ds, imaging_subjects, options)
     tp_st = lines.assign_lines(tp_st.drop("line", strict=False), pl.concat([seg_img, seg_st]))

@@ -13,6 +13,7 @@ and still raises (spec/tables.md "Bad input").
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from remission.errors import InputError, InputErrors
@@ -37,7 +38,8 @@ def _finish(dataset: Dataset, errors: list[InputError], skip_invalid: bool) -> t
         raise InputErrors(errors)
     invalid = {e.subject_id for e in errors}
     keep = [s for s in dataset.subject_ids if s not in invalid]
-    return dataset.restrict(keep), errors
+    # every row left belongs to a valid subject (rows of unknown subjects name them)
+    return replace(dataset.restrict(keep), validated=True), errors
 
 
 def load_dataset(
@@ -67,7 +69,9 @@ def from_frames(
     """:func:`load_dataset` for pandas or polars frames of any dtypes.
 
     Every column is converted to text first (dates and midnight datetimes as
-    ``YYYY-MM-DD``), then validated exactly like a CSV file.  Error and ``files`` names
+    ``YYYY-MM-DD``), then validated exactly like a CSV file (a column already of its
+    schema dtype is kept typed, which gives the same result: see
+    :func:`remission.io.tables.typed_passthrough`).  Error and ``files`` names
     are ``subjects (data frame)``, ``lesions (data frame)``, ...; rows are 1-based
     positions in each frame.
     """

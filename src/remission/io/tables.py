@@ -41,7 +41,12 @@ FRAME_SUFFIX = " (data frame)"
 
 @dataclass(frozen=True)
 class RawTable:
-    """One input table as read: every column ``pl.String`` plus :data:`ROW` (``pl.Int64``)."""
+    """One input table as read: columns as text plus :data:`ROW` (``pl.Int64``).
+
+    A Parquet file (or data frame) column that already has its schema dtype (``Date``,
+    ``Float64``, ``Boolean``, ``Int32``; see :func:`typed_passthrough`) is kept typed: its
+    text would only be parsed back to the same value by validation.
+    """
 
     name: str
     file: str
@@ -79,6 +84,9 @@ class Dataset:
     responses: pl.DataFrame = field(default_factory=lambda: schema.empty(schema.RESPONSES))
     files: dict[str, str] = field(default_factory=dict)
     rows: dict[str, pl.Series] = field(default_factory=dict)
+    #: set by :func:`remission.io.validate.validate`: every row of every table belongs to a
+    #: subject of ``subjects`` and subject ids are unique (lets the pipeline skip filters)
+    validated: bool = False
 
     @property
     def tables(self) -> dict[str, pl.DataFrame]:
@@ -100,7 +108,7 @@ class Dataset:
             frames[name] = frame.filter(mask)
             if name in self.rows:
                 rows[name] = self.rows[name].filter(mask)
-        return Dataset(**frames, files=dict(self.files), rows=rows)
+        return Dataset(**frames, files=dict(self.files), rows=rows, validated=self.validated)
 
 
 # --------------------------------------------------------------------------------------
@@ -132,11 +140,24 @@ def _text_expr(name: str, dtype: pl.DataType) -> pl.Expr:
     return col.cast(pl.String)
 
 
-def _clean(frame: pl.DataFrame) -> pl.DataFrame:
-    """Strip every (text) column and turn empty strings into nulls."""
+def _clean(frame: pl.DataFrame, columns: list[str] | None = None) -> pl.DataFrame:
+    """Strip every text column (or only ``columns``) and turn empty strings into nulls.
+
+    One cheap read-only pass first finds the columns holding a padded or empty value;
+    only those are rewritten (usually none: rewriting every string costs twice the check).
+    """
+    names = [c for c in (frame.columns if columns is None else columns) if c != ROW]
+    if not names or frame.height == 0:
+        return frame
+    dirty = frame.select(
+        [
+            ((pl.col(c).str.strip_chars() != pl.col(c)) | (pl.col(c).str.len_bytes() == 0)).any().alias(c)
+            for c in names
+        ]
+    ).row(0)
     exprs = []
-    for name in frame.columns:
-        if name == ROW:
+    for name, needed in zip(names, dirty):
+        if not needed:
             continue
         s = pl.col(name).str.strip_chars()
         exprs.append(pl.when(s == "").then(None).otherwise(s).alias(name))
@@ -150,22 +171,49 @@ def _drop_blank_records(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(~pl.all_horizontal([pl.col(c).is_null() for c in data_cols]))
 
 
-def frame_to_text(frame: pl.DataFrame, file: str) -> tuple[pl.DataFrame | None, list[InputError]]:
+def typed_passthrough(name: str | None) -> dict[str, pl.DataType]:
+    """The columns of input table ``name`` that :func:`frame_to_text` may keep typed.
+
+    Every non-text column of the table's schema (``Date``, ``Float64``, ``Boolean``,
+    ``Int32``).  A column of exactly that dtype is kept as it is instead of being written
+    as text and parsed back by :mod:`remission.io.validate`, which reads such a typed
+    column directly.  This is equivalent: the text of a value of that dtype (ISO date,
+    shortest round-trip float, ``true``/``false``, decimal integer) parses back to the same
+    value, is never empty or padded, and an error quotes the value's text (``cast(String)``
+    gives the same text).  Any other dtype (Datetime, Float32, Int64, ...) still goes
+    through text.
+    """
+    if name is None or name not in schema.INPUT_TABLES:
+        return {}
+    return {c: t for c, t in schema.INPUT_TABLES[name].items() if t != pl.String}
+
+
+def frame_to_text(
+    frame: pl.DataFrame, file: str, keep_typed: dict[str, pl.DataType] | None = None
+) -> tuple[pl.DataFrame | None, list[InputError]]:
     """A polars frame of any dtypes as a raw text table with :data:`ROW` numbers 1..n.
 
-    A column that cannot be shown as text (nested types) is an input error.
+    A column that cannot be shown as text (nested types) is an input error.  Columns named
+    in ``keep_typed`` whose dtype is exactly the one given there are kept typed (see
+    :func:`typed_passthrough`); all others become text.
     """
     errors: list[InputError] = []
     renamed = {c: c.strip() for c in frame.columns if c != c.strip()}
     if renamed:
         frame = frame.rename(renamed)
+    keep_typed = keep_typed or {}
     exprs = []
+    text_cols = []
     for name, dtype in frame.schema.items():
         if isinstance(dtype, (pl.List, pl.Array, pl.Struct, pl.Object)):
             errors.append(
                 InputError(file, None, None, name, str(dtype), "a column of text, numbers, dates or booleans", "READ_ERROR")
             )
             continue
+        if keep_typed.get(name) == dtype:
+            exprs.append(pl.col(name))
+            continue
+        text_cols.append(name)
         exprs.append(_text_expr(name, dtype).alias(name))
     if errors:
         return None, errors
@@ -174,7 +222,7 @@ def frame_to_text(frame: pl.DataFrame, file: str) -> tuple[pl.DataFrame | None, 
     except Exception as exc:  # polars raises many kinds; a reader must never traceback
         return None, [InputError(file, None, None, None, None, f"a readable table ({exc})", "READ_ERROR")]
     text = text.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
-    text = _drop_blank_records(_clean(text))
+    text = _drop_blank_records(_clean(text, text_cols))
     return text, errors
 
 
@@ -245,7 +293,7 @@ def read_table(path: str | Path, name: str | None = None) -> tuple[RawTable | No
             frame = _read_csv(path)
             errors: list[InputError] = []
         else:
-            frame, errors = frame_to_text(pl.read_parquet(path), file)
+            frame, errors = frame_to_text(pl.read_parquet(path), file, typed_passthrough(name))
     except Exception as exc:  # an unreadable file is an input error, not a traceback
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, [InputError(file, None, None, None, None, f"a readable {path.suffix[1:]} file ({reason})", "READ_ERROR")]
@@ -311,7 +359,7 @@ def raw_from_frames(frames: dict[str, object]) -> RawDataset:
         except Exception as exc:
             errors.append(InputError(file, None, None, None, None, f"a readable data frame ({exc})", "READ_ERROR"))
             continue
-        text, errs = frame_to_text(polars_frame, file)
+        text, errs = frame_to_text(polars_frame, file, typed_passthrough(name))
         errors.extend(errs)
         if text is not None:
             tables[name] = RawTable(name, file, text)

@@ -269,9 +269,20 @@ def _float(raw: pl.Expr) -> pl.Expr:
     return pl.when(v.is_finite()).then(v)
 
 
-def _typed_expr(col: str, kind: _Kind) -> pl.Expr:
+def _is_typed(kind: _Kind, dtype: pl.DataType) -> bool:
+    """Whether a raw column of ``dtype`` already holds the typed values of ``kind``
+    (a Parquet/data frame column kept typed by :func:`remission.io.tables.typed_passthrough`):
+    a date or boolean column needs no parsing and can have no format error."""
+    return (kind.kind == "date" and dtype == pl.Date) or (kind.kind == "bool" and dtype == pl.Boolean)
+
+
+def _typed_expr(col: str, kind: _Kind, dtype: pl.DataType = pl.String) -> pl.Expr:
+    """Typed working column of raw column ``col`` (text, or already typed: numbers need
+    no change here since ``_float`` casts a numeric column as it parses text)."""
     raw = pl.col(col)
-    if kind.kind in ("text", "custom"):
+    if _is_typed(kind, dtype):
+        out = raw
+    elif kind.kind in ("text", "custom"):
         out = raw
     elif kind.kind == "lower":
         out = raw.str.to_lowercase()
@@ -294,6 +305,28 @@ def _typed_expr(col: str, kind: _Kind) -> pl.Expr:
     else:  # pragma: no cover - programming error
         raise ValueError(kind.kind)
     return out.alias(_t(col))
+
+
+#: tables shorter than this are typed row by row (mapping distinct values is not worth it)
+_DISTINCT_MIN_ROWS = 10_000
+
+
+def _typed_column(frame: pl.DataFrame, col: str, kind: _Kind, dtype: pl.DataType) -> pl.Expr:
+    """:func:`_typed_expr`, computed once per distinct text when there are few of them.
+
+    Every typing rule is a function of the single value, so typing the distinct values
+    (codes, roles, methods, dates...) and mapping each row to its typed value gives the
+    same column; lowercasing or parsing millions of rows costs more than one hash lookup.
+    """
+    if kind.kind in ("text", "custom") or dtype != pl.String or frame.height < _DISTINCT_MIN_ROWS:
+        return _typed_expr(col, kind, dtype)
+    values = frame.get_column(col).unique()
+    if values.len() * 4 > frame.height:
+        return _typed_expr(col, kind, dtype)
+    typed = pl.DataFrame({col: values}).select(_typed_expr(col, kind, dtype)).to_series()
+    if typed.dtype == pl.String and typed.equals(values, check_names=False, null_equal=True):
+        return pl.col(col).alias(_t(col))  # every value is already in its typed form
+    return pl.col(col).replace_strict(values, typed, default=None, return_dtype=typed.dtype).alias(_t(col))
 
 
 def _expected_of(kind: _Kind) -> str:
@@ -384,7 +417,8 @@ def _prepare(name: str, raw: RawTable | None) -> _Work:
 def _type_columns(work: _Work) -> None:
     """Add typed columns and the generic per-column errors (required, format, code)."""
     kinds = COLUMN_KINDS[work.name]
-    f = work.frame.with_columns([_typed_expr(c, k) for c, k in kinds.items()])
+    dtypes = work.frame.schema
+    f = work.frame.with_columns([_typed_column(work.frame, c, k, dtypes[c]) for c, k in kinds.items()])
     work.frame = f
     for col in schema.REQUIRED_COLUMNS[work.name]:
         if col not in work.missing:
@@ -392,8 +426,9 @@ def _type_columns(work: _Work) -> None:
     for col, kind in kinds.items():
         if kind.kind in ("text", "lower", "custom"):
             continue
-        bad = pl.col(col).is_not_null() & pl.col(_t(col)).is_null()
-        work.add(_fail(f, bad, col, _expected_of(kind), _bad_code(kind)))
+        if not _is_typed(kind, dtypes[col]):
+            bad = pl.col(col).is_not_null() & pl.col(_t(col)).is_null()
+            work.add(_fail(f, bad, col, _expected_of(kind), _bad_code(kind)))
         if kind.kind in ("number", "int") and kind.min_value is not None:
             low = pl.col(_t(col)) < kind.min_value
             code = "NEGATIVE_NUMBER" if kind.kind == "number" else "OUT_OF_RANGE"
@@ -460,13 +495,23 @@ def _subjects(work: _Work, forced: str | None) -> pl.DataFrame:
 def _subject_links(work: _Work, info: pl.DataFrame, subjects_present: bool, date_cols: tuple[str, ...]) -> None:
     """Rows for unknown subjects, and dates after the subject's death."""
     f = work.frame
+    # one hash lookup per row: the subject's position in info (null: not listed), which
+    # gives both the unknown-subject check and the subject's death date (by position)
+    position = pl.col("subject_id").replace_strict(
+        info.get_column("subject_id"),
+        pl.int_range(info.height, dtype=pl.UInt32, eager=True),
+        default=None,
+        return_dtype=pl.UInt32,
+    )
+    f = f.with_columns(position.alias("__info_pos"))
     if subjects_present:
-        unknown = pl.col("subject_id").is_not_null() & ~pl.col("subject_id").is_in(info.get_column("subject_id").implode())
+        unknown = pl.col("subject_id").is_not_null() & pl.col("__info_pos").is_null()
         work.add(_fail(f, unknown, "subject_id", "a subject_id listed in subjects", "UNKNOWN_SUBJECT"))
     if not date_cols:
         return
     # only subjects with a death date can fail (a comparison with a null date never does)
-    joined = f.join(info.select("subject_id", "__death").filter(pl.col("__death").is_not_null()), on="subject_id", how="inner")
+    death = info.get_column("__death").gather(f.get_column("__info_pos")).alias("__death")
+    joined = f.with_columns(death)
     for col in date_cols:
         after = pl.col(_t(col)) > pl.col("__death")
         work.add(
@@ -480,6 +525,20 @@ def _subject_links(work: _Work, info: pl.DataFrame, subjects_present: bool, date
         )
 
 
+def _strictly_increasing(frame: pl.DataFrame, keys: list[str]) -> bool:
+    """Whether every row's ``keys`` are non-null and lexicographically greater than the
+    previous row's (then no two rows share their keys)."""
+    if frame.height < 2:
+        return frame.select(pl.all_horizontal([pl.col(k).is_not_null() for k in keys]).all()).item()
+    greater = pl.lit(False)
+    for k in reversed(keys):
+        col, prev = pl.col(k), pl.col(k).shift(1)
+        greater = (col > prev) | ((col == prev) & greater)
+    first = pl.int_range(pl.len()) == 0
+    nonnull = pl.all_horizontal([pl.col(k).is_not_null() for k in keys])
+    return bool(frame.select((nonnull & (first | greater.fill_null(False))).all()).item())
+
+
 def _lesions(work: _Work, info: pl.DataFrame) -> None:
     work.frame = work.frame.with_columns(pl.col(_t("nodal")).fill_null(False))
     role, status = pl.col(_t("role")), pl.col(_t("status"))
@@ -487,21 +546,23 @@ def _lesions(work: _Work, info: pl.DataFrame) -> None:
     keyed = pl.all_horizontal([pl.col(k).is_not_null() for k in keys])
 
     # duplicate (subject_id, date, lesion_id): every row after the first
-    # (rows are in input order and ROW is unique, so "after the first" = not the first ROW)
-    f = work.frame.with_columns(pl.col(ROW).first().over(keys).alias("__first_row")).with_columns(
-        (keyed & (pl.col(ROW) != pl.col("__first_row"))).alias("__dup"),
-    )
-    dup = pl.col("__dup")
-    first_row = pl.col("__first_row")
-    work.add(
-        _fail(
-            f,
-            dup,
-            "lesion_id",
-            pl.format("one row per subject, date and lesion_id (first at row {})", first_row),
-            "DUPLICATE_LESION_ROW",
+    # (rows are in input order and ROW is unique, so "after the first" = not the first ROW).
+    # A table whose keys strictly increase row by row (the usual sorted file) has none:
+    # that check is one cheap pass, the window over three keys is not.
+    f = work.frame
+    if not _strictly_increasing(f, keys):
+        f = f.with_columns(pl.col(ROW).first().over(keys).alias("__first_row")).with_columns(
+            (keyed & (pl.col(ROW) != pl.col("__first_row"))).alias("__dup"),
         )
-    )
+        work.add(
+            _fail(
+                f,
+                pl.col("__dup"),
+                "lesion_id",
+                pl.format("one row per subject, date and lesion_id (first at row {})", pl.col("__first_row")),
+                "DUPLICATE_LESION_ROW",
+            )
+        )
     # spec/tables.md lesions: diameter_mm required on target rows (or a status, extension)
     work.add(
         _fail(
@@ -532,62 +593,136 @@ def _lesions(work: _Work, info: pl.DataFrame) -> None:
             "STATUS_NOT_ALLOWED",
         )
     )
+    # one hash group_by per (subject_id, lesion_id) serves the role and target rules
+    typed_rows, lesions = _per_lesion(f.filter(keyed & role.is_not_null()))
     # a lesion keeps its role across dates (lesion_id is stable, spec/tables.md)
-    typed = keyed & role.is_not_null()
     first_role = role.sort_by([_t("date"), ROW]).first().over(["subject_id", "lesion_id"])
     # only lesions with more than one role can fail: find them first (cheaper than the window)
-    changed = (
-        f.filter(typed).group_by("subject_id", "lesion_id").agg(role.n_unique().alias("__n_roles"))
-        .filter(pl.col("__n_roles") > 1).select("subject_id", "lesion_id")
-    )
-    roles = f.filter(typed).join(changed, on=["subject_id", "lesion_id"], how="semi").with_columns(
-        first_role.alias("__first_role")
-    )
-    work.add(
-        _fail(
-            roles,
-            role != pl.col("__first_role"),
-            "role",
-            pl.format("the lesion's first role ({})", pl.col("__first_role")),
-            "ROLE_CHANGED",
+    n_t, n_new = pl.col("__n_target"), pl.col("__n_new")
+    n_roles = (n_t > 0).cast(pl.Int8) + (n_new > 0).cast(pl.Int8) + (pl.col("__rows") > n_t + n_new).cast(pl.Int8)
+    changed = lesions.filter(n_roles > 1).select("subject_id", "lesion_id")
+    if changed.height:
+        roles = typed_rows.join(changed, on=["subject_id", "lesion_id"], how="semi").with_columns(
+            first_role.alias("__first_role")
         )
-    )
-    _recist_targets(work, info)
+        work.add(
+            _fail(
+                roles,
+                role != pl.col("__first_role"),
+                "role",
+                pl.format("the lesion's first role ({})", pl.col("__first_role")),
+                "ROLE_CHANGED",
+            )
+        )
+    _recist_targets(work, info, typed_rows, lesions)
 
 
-def _recist_targets(work: _Work, info: pl.DataFrame) -> None:
-    """recist11.md §3.2–3.3 target selection errors, for the RECIST family only."""
-    f = work.frame
-    targets = (
-        f.filter(
-            (pl.col(_t("role")) == "target")
-            & pl.col("subject_id").is_not_null()
-            & pl.col("lesion_id").is_not_null()
-            & pl.col(_t("date")).is_not_null()
+def _per_lesion(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per lesion (subject_id, lesion_id) of the lesion rows with keys and role: its number
+    of rows, of target rows and of new rows (a role change shows as two of target /
+    non_target / new present), and over its target rows the first date, the first row (by
+    date, then row), the first row with an organ and with a diameter, and whether any says
+    nodal.
+
+    Rather than sorting by (subject, lesion, date, row) and taking firsts per group, each
+    row gets one integer order key ``k = day * n + position`` (position in ``rows`` ordered
+    by ROW, so ``k`` orders rows by date, then ROW, exactly and without overflow for any
+    date range as n < 2**31), and a hash group_by takes plain minima of ``k`` (null on the
+    rows that do not count, so every aggregate is a plain min/sum/any); the row of a
+    minimum is ``k mod n`` (see :func:`_recist_targets`).  Returns ``rows`` (ordered by
+    ROW) and the per-lesion frame with ``__k_first``, ``__k_organ``, ``__k_base`` (null
+    when the lesion has no such target row).
+    """
+    if not rows.get_column(ROW).is_sorted():
+        rows = rows.sort(ROW)
+    n = max(rows.height, 1)
+    day0 = rows.get_column(_t("date")).min()
+    days = (pl.col(_t("date")) - pl.lit(day0, pl.Date)).dt.total_days().cast(pl.Int64)
+    k = days * n + pl.int_range(pl.len(), dtype=pl.Int64)
+    role = pl.col(_t("role"))
+    target = role == "target"
+    # Group key: with the rows (in ROW order) sorted by subject, each subject is one run, so
+    # run number * distinct lesion ids + lesion id number is one integer per lesion, far
+    # cheaper to hash than two texts; the texts are gathered back from a row of the group.
+    int_key = rows.height > 0 and rows.get_column("subject_id").is_sorted()
+    if int_key:
+        lesion_ids = rows.get_column("lesion_id").unique()
+        n_ids = lesion_ids.len()
+        lesion_no = pl.col("lesion_id").replace_strict(
+            lesion_ids, pl.int_range(n_ids, dtype=pl.Int64, eager=True), return_dtype=pl.Int64
         )
-        .join(info.select("subject_id", "__criteria"), on="subject_id", how="inner")
-        .filter(pl.col("__criteria").is_in(RECIST_FAMILY))
+        group_cols = [(pl.col("subject_id").rle_id().cast(pl.Int64) * n_ids + lesion_no).alias("__g")]
+    else:
+        group_cols = [pl.col("subject_id"), pl.col("lesion_id")]
+    keyed = rows.select(
+        *group_cols,
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("__pos"),
+        target.alias("__target"),
+        (role == "new").alias("__new"),
+        pl.when(target).then(pl.col(_t("date"))).alias("__t_date"),
+        pl.when(target).then(k).alias("__k_t"),
+        pl.when(target & pl.col(_t("organ")).is_not_null()).then(k).alias("__k_o"),
+        pl.when(target & pl.col(_t("diameter_mm")).is_not_null()).then(k).alias("__k_d"),
+        (target & pl.col(_t("nodal"))).alias("__t_nodal"),
     )
-    if targets.height == 0:
+    lesions = keyed.group_by("__g" if int_key else ["subject_id", "lesion_id"]).agg(
+        pl.col("__pos").min(),
+        pl.len().alias("__rows"),
+        pl.col("__target").sum().alias("__n_target"),
+        pl.col("__new").sum().alias("__n_new"),
+        pl.col("__t_date").min().alias("__first_date"),
+        pl.col("__k_t").min().alias("__k_first"),
+        pl.col("__k_o").min().alias("__k_organ"),
+        pl.col("__k_d").min().alias("__k_base"),
+        pl.col("__t_nodal").any().alias("__nodal"),
+    )
+    if int_key:
+        pos = lesions.get_column("__pos")
+        lesions = lesions.drop("__g").with_columns(
+            rows.get_column("subject_id").gather(pos), rows.get_column("lesion_id").gather(pos)
+        )
+    return rows, lesions.drop("__pos")
+
+
+def _recist_targets(work: _Work, info: pl.DataFrame, rows: pl.DataFrame, lesions: pl.DataFrame) -> None:
+    """recist11.md §3.2–3.3 target selection errors, for the RECIST family only.
+
+    ``rows``/``lesions`` are those of :func:`_per_lesion`: a target lesion's values are
+    gathered from ``rows`` at the positions ``k mod n`` of its minimal order keys.
+    """
+    recist_ids = info.filter(pl.col("__criteria").is_in(RECIST_FAMILY)).get_column("subject_id")
+    grouped = lesions.filter(
+        pl.col("__k_first").is_not_null() & pl.col("subject_id").is_in(recist_ids.implode())
+    )
+    if grouped.height == 0:
         return
-    has_d = pl.col(_t("diameter_mm")).is_not_null()
+    n = max(rows.height, 1)
+    row_no, organs = rows.get_column(ROW), rows.get_column(_t("organ"))
+    base, base_raw = rows.get_column(_t("diameter_mm")), rows.get_column("diameter_mm")
+    pos_first = grouped.get_column("__k_first") % n
+    pos_organ = grouped.get_column("__k_organ") % n  # null (no organ) gathers null
+    pos_base = grouped.get_column("__k_base") % n
     per = (
-        targets.sort(["subject_id", "lesion_id", _t("date"), ROW])
-        .group_by(["subject_id", "lesion_id"], maintain_order=True)
-        .agg(
-            pl.col(_t("date")).first().alias("__first_date"),
-            pl.col(ROW).first().alias(ROW),
-            pl.col(_t("organ")).drop_nulls().first().alias("__organ"),
-            pl.col(_t("nodal")).any().alias("__nodal"),
-            pl.col(_t("diameter_mm")).filter(has_d).first().alias("__base"),
-            pl.col("diameter_mm").filter(has_d).first().alias("__base_raw"),
-            pl.col(ROW).filter(has_d).first().alias("__base_row"),
+        grouped.with_columns(
+            row_no.gather(pos_first).alias(ROW),
+            organs.gather(pos_organ).alias("__organ"),
+            base.gather(pos_base).alias("__base"),
+            base_raw.gather(pos_base).alias("__base_raw"),
+            row_no.gather(pos_base).alias("__base_row"),
         )
         .sort(["subject_id", "__first_date", ROW])
         .with_columns(
             (pl.int_range(pl.len()).over("subject_id") + 1).alias("__n"),
-            organ_key(pl.col("__organ"), pl.col("__nodal")).alias("__key"),
         )
+    )
+    # organ_key once per distinct organ text (few), mapped back: same values, no regex per row
+    organs_u = per.get_column("__organ").drop_nulls().unique()
+    keys_u = pl.DataFrame({"o": organs_u}).select(organ_key(pl.col("o"), pl.lit(False))).to_series()
+    per = per.with_columns(
+        pl.when(pl.col("__nodal").fill_null(False))
+        .then(pl.lit("lymph_node"))
+        .otherwise(pl.col("__organ").replace_strict(organs_u, keys_u, default=None, return_dtype=pl.String))
+        .alias("__key")
     )
     work.add(
         _fail(
@@ -908,7 +1043,7 @@ def validate(raw: RawDataset, *, criteria: str | None = None) -> tuple[Dataset, 
         if work.errors:
             err = pl.concat(work.errors, how="vertical")
             errors.extend(InputError(work.file, *r) for r in err.select(list(_ERR_SCHEMA)).iter_rows())
-    return Dataset(**frames, files=files, rows=rows), sorted(set(errors), key=_error_order)
+    return Dataset(**frames, files=files, rows=rows, validated=not errors), sorted(set(errors), key=_error_order)
 
 
 def _error_order(e: InputError):

@@ -402,7 +402,19 @@ def derive_episodes(
     o = options or RemissionOptions()
     subj = _subjects(subjects, o, as_of)
     tc = _treatments_as_of(treatment_classes(treatments, o.non_blocking_intents), as_of)
-    s = _drop_superseded(_statuses(statuses, subj, as_of)).with_columns(kind=pl.lit(1, dtype=pl.Int8))
+    s = _statuses(statuses, subj, as_of)
+    # Integer subject keys: every sort, window, group_by and join below is keyed by subject;
+    # on the rank of the subject id among the sorted distinct ids (same order as the text,
+    # nulls kept null) they give the same results, at a fraction of the cost of text keys.
+    ids = pl.concat([s.get_column("subject_id"), subj.get_column("subject_id"), tc.get_column("subject_id")])
+    ids = ids.drop_nulls().unique().sort()
+    codes = pl.int_range(ids.len(), dtype=pl.UInt32, eager=True)
+
+    def encode(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(pl.col("subject_id").replace_strict(ids, codes, default=None, return_dtype=pl.UInt32))
+
+    s, subj, tc = encode(s), encode(subj), encode(tc)
+    s = _drop_superseded(s).with_columns(kind=pl.lit(1, dtype=pl.Int8))
     if o.censor_at_new_therapy:
         th = tc.filter(pl.col("klass") == "blocking").select(
             "subject_id",
@@ -415,18 +427,19 @@ def derive_episodes(
     is_break = (pl.col("level") == PROG) | (pl.col("level") == THERAPY)
     if o.loss_of_response_policy == "end":
         is_break = is_break | pl.col("level").is_in(LAPSE)
-    ev = (
-        s.sort("subject_id", "eff", "kind", "date")
-        .with_columns(
+    s = s.sort("subject_id", "eff", "kind", "date")
+    if s.get_column("level").null_count() == 0:
+        ev, members = _segments_sorted(s, is_break)
+    else:  # (statuses without a level: the window form, which keeps their null segments)
+        ev = s.with_columns(
             pos=pl.int_range(pl.len()).over("subject_id"),
             seg=is_break.cast(pl.Int64).cum_sum().over("subject_id"),
             is_rem=pl.col("level").is_in(REM),
-        )
-        .with_columns(start_pos=pl.col("pos").filter(pl.col("is_rem")).min().over("subject_id", "seg"))
-    )
-    members = ev.filter(pl.col("start_pos").is_not_null() & (pl.col("pos") >= pl.col("start_pos"))).with_columns(
-        ne_cum=(pl.col("level") == NE).cast(pl.Int64).cum_sum().over("subject_id", "seg")
-    )
+        ).with_columns(start_pos=pl.col("pos").filter(pl.col("is_rem")).min().over("subject_id", "seg"))
+        members = ev.filter(pl.col("start_pos").is_not_null() & (pl.col("pos") >= pl.col("start_pos"))).with_columns(
+            ne_cum=(pl.col("level") == NE).cast(pl.Int64).cum_sum().over("subject_id", "seg")
+        ).drop("start_pos")
+        ev = ev.drop("start_pos")
     if members.height == 0:
         return pl.DataFrame(schema=EPISODES_SCHEMA)
 
@@ -499,9 +512,12 @@ def derive_episodes(
     ).with_columns(_stop=pl.coalesce("end_date", "censor_date"))
 
     # ---- complete sub-periods (choice D) ---------------------------------------------
+    # runs of equal level among the remission statuses of an episode (also used by §6.4)
+    rem_runs = rem.with_columns(
+        run=(pl.col("level") != pl.col("level").shift(1)).fill_null(True).cast(pl.Int64).cum_sum().over(key)
+    )
     runs = (
-        rem.with_columns(run=(pl.col("level") != pl.col("level").shift(1)).fill_null(True).cast(pl.Int64).cum_sum().over(key))
-        .group_by(*key, "run")
+        rem_runs.group_by(*key, "run")
         .agg(pl.col("level").first(), pl.col("date").min().alias("run_start"))
         .sort(*key, "run")
         .with_columns(next_start=pl.col("run_start").shift(-1).over(key), last_run=pl.col("run").max().over(key))
@@ -537,9 +553,6 @@ def derive_episodes(
         )
         .group_by(key)
         .agg(pl.col("date").min().alias("_conf"))
-    )
-    rem_runs = rem.with_columns(
-        run=(pl.col("level") != pl.col("level").shift(1)).fill_null(True).cast(pl.Int64).cum_sum().over(key)
     )
     cstart_ne = (
         rem_runs.join(ep.select(*key, "_first_crun"), on=key)
@@ -577,17 +590,16 @@ def derive_episodes(
         & (pl.col("date") >= pl.col("confirmed_date"))
         & (_days(pl.col("date"), pl.col("start_date")) >= o.min_sustain_days)
     ).select(*key, "date")
-    tj = (
+    # per candidate date: any blocking treatment too recent or ongoing, and the latest end;
+    # only plain aggregates here (the label is looked up for the qualifying date only)
+    tjoin = (
         cand.join(blocking, on="subject_id")
         .filter(pl.col("_ts") <= pl.col("date"))
         .with_columns(_bad=pl.col("_te").is_null() | (_days(pl.col("date"), pl.col("_te")) < o.post_treatment_days))
-        .sort(*key, "date", "_te", "label", nulls_last=True)
-        .group_by(*key, "date")
-        .agg(
-            pl.col("_bad").any().alias("_bad"),
-            pl.col("_te").max().alias("treatment_end_before_qualification"),
-            pl.col("label").filter(pl.col("_te") == pl.col("_te").max()).first().alias("treatment_before_qualification"),
-        )
+    )
+    tj = tjoin.group_by(*key, "date").agg(
+        pl.col("_bad").any().alias("_bad"),
+        pl.col("_te").max().alias("treatment_end_before_qualification"),
     )
     qual = (
         cand.join(tj, on=[*key, "date"], how="left")
@@ -597,9 +609,20 @@ def derive_episodes(
         .agg(
             pl.col("date").first().alias("qualification_date"),
             pl.col("treatment_end_before_qualification").first(),
-            pl.col("treatment_before_qualification").first(),
         )
     )
+    # of the treatments ending last before the qualification date, the first label in
+    # text order (min skips nulls, as the first label sorted with nulls last would)
+    labels = (
+        tjoin.join(
+            qual.select(*key, pl.col("qualification_date").alias("date"), pl.col("treatment_end_before_qualification").alias("_te_max")),
+            on=[*key, "date"],
+        )
+        .filter(pl.col("_te") == pl.col("_te_max"))
+        .group_by(key)
+        .agg(pl.col("label").min().alias("treatment_before_qualification"))
+    )
+    qual = qual.join(labels, on=key, how="left")
     ongoing = (
         ep.select(*key, "last_status_date")
         .join(blocking, on="subject_id")
@@ -735,7 +758,43 @@ def derive_episodes(
         .drop("_rank")
     )
     ep = ep.join(toks, on=["subject_id", "episode"], how="left")
+    ep = ep.with_columns(ids.gather(ep.get_column("subject_id")).alias("subject_id"))
     return _finish(ep, o)
+
+
+def _restart(values: pl.Expr, starts: pl.Expr) -> pl.Expr:
+    """Cumulative sum of ``values`` restarting at every row where ``starts`` holds (the first
+    row must start): on a frame sorted by group, the same as ``values.cum_sum().over(group)``
+    without hashing the group key (global cumulative sum minus its value before the group)."""
+    total = values.cum_sum()
+    return total - pl.when(starts).then(total - values).forward_fill()
+
+
+def _segments_sorted(s: pl.DataFrame, is_break: pl.Expr) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``ev`` and ``members`` of :func:`derive_episodes` on statuses sorted by subject (and
+    loop order), with running sums instead of windows: ``pos`` (row number in the subject),
+    ``seg`` (breaks so far in the subject), ``is_rem``; a member is a row at or after the
+    first remission status of its (subject, seg) run, and ``ne_cum`` counts NOT_EVALUABLE
+    statuses within the run's members.  Runs are contiguous in this order, so these equal
+    the ``over("subject_id")`` / ``over("subject_id", "seg")`` windows."""
+    sid = pl.col("subject_id")
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    new_subject = (row == 0) | sid.ne_missing(sid.shift(1))
+    brk = is_break.cast(pl.Int64)
+    ev = s.with_columns(
+        pos=row - pl.when(new_subject).then(row).forward_fill(),
+        seg=_restart(brk, new_subject),
+        is_rem=pl.col("level").is_in(REM),
+        _run=(new_subject | (brk == 1)).cast(pl.Int64).cum_sum(),
+    )
+    run = pl.col("_run")
+    new_run = (row == 0) | (run != run.shift(1))
+    members = (
+        ev.filter(_restart(pl.col("is_rem").cast(pl.Int64), new_run) > 0)
+        .with_columns(ne_cum=_restart((pl.col("level") == NE).cast(pl.Int64), new_run))
+        .drop("_run")
+    )
+    return ev.drop("_run"), members
 
 
 def _finish(ep: pl.DataFrame, o: RemissionOptions) -> pl.DataFrame:

@@ -59,13 +59,23 @@ def active_treatments(treatments: pl.DataFrame, non_blocking_intents: frozenset[
     )
 
 
+def _sorted_dates(assessment_dates: pl.DataFrame) -> pl.DataFrame:
+    """``subject_id, baseline_date`` sorted by date: the right side of :func:`_baseline_of`.
+
+    Duplicate rows are kept: an as-of join returns the matched date itself, the same for
+    any copy of it, so de-duplicating would only cost time.  Built once per
+    :func:`iterate_segments`.
+    """
+    return assessment_dates.select("subject_id", pl.col("date").alias("baseline_date")).sort("baseline_date")
+
+
 def _baseline_of(starts: pl.DataFrame, dates: pl.DataFrame) -> pl.DataFrame:
-    """Join to every (subject_id, reference_start) the last assessment date on or before it."""
+    """Join to every (subject_id, reference_start) the last assessment date on or before it
+    (``dates``: the output of :func:`_sorted_dates`)."""
     if starts.height == 0:
         return starts.with_columns(baseline_date=pl.lit(None, dtype=pl.Date))
-    d = dates.select("subject_id", pl.col("date").alias("baseline_date")).unique().sort("baseline_date")
     return starts.sort("reference_start").join_asof(
-        d,
+        dates,
         left_on="reference_start",
         right_on="baseline_date",
         by="subject_id",
@@ -75,10 +85,16 @@ def _baseline_of(starts: pl.DataFrame, dates: pl.DataFrame) -> pl.DataFrame:
 
 
 def _close_segments(segs: pl.DataFrame) -> pl.DataFrame:
-    """end_date of each line = the next line's baseline date; typed and ordered."""
+    """end_date of each line = the next line's baseline date; typed and ordered.
+
+    On the frame sorted by subject and line, the next row's baseline when it is the same
+    subject's (a shift and a comparison instead of a window over the subject key)."""
+    sid = pl.col("subject_id")
     return (
         segs.sort("subject_id", "line")
-        .with_columns(end_date=pl.col("baseline_date").shift(-1).over("subject_id"))
+        .with_columns(
+            end_date=pl.when(sid.shift(-1) == sid).then(pl.col("baseline_date").shift(-1))
+        )
         .select(
             pl.col("subject_id").cast(pl.String),
             pl.col("line").cast(pl.Int32),
@@ -89,13 +105,17 @@ def _close_segments(segs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def initial_segments(assessment_dates: pl.DataFrame, active: pl.DataFrame) -> pl.DataFrame:
+def initial_segments(
+    assessment_dates: pl.DataFrame, active: pl.DataFrame, *, sorted_dates: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Segments known before any evaluation.
 
     ``assessment_dates``: ``subject_id, date`` (one subject may have many dates).
     Subjects with explicit ``line`` values get all their lines; the others get line 1 only.
+    ``sorted_dates``: :func:`_sorted_dates` of them when already built.
     """
-    subjects = assessment_dates.select("subject_id").unique()
+    first_assessment = assessment_dates.group_by("subject_id").agg(_first=pl.col("date").min())
+    subjects = first_assessment.select("subject_id")
     explicit_subjects = active.filter(pl.col("line").is_not_null()).select("subject_id").unique()
     explicit = (
         active.filter(pl.col("line").is_not_null())
@@ -108,7 +128,6 @@ def initial_segments(assessment_dates: pl.DataFrame, active: pl.DataFrame) -> pl
         .agg(reference_start=pl.col("start_date").min())
         .with_columns(line=pl.lit(1, dtype=pl.Int32))
     )
-    first_assessment = assessment_dates.group_by("subject_id").agg(_first=pl.col("date").min())
     implicit = (
         subjects.join(explicit_subjects, on="subject_id", how="anti")
         .join(first_active, on="subject_id", how="left")
@@ -123,7 +142,9 @@ def initial_segments(assessment_dates: pl.DataFrame, active: pl.DataFrame) -> pl
         [explicit.select("subject_id", pl.col("line").cast(pl.Int32), "reference_start"), implicit],
         how="vertical",
     ).join(subjects, on="subject_id", how="semi")
-    return _close_segments(_baseline_of(starts, assessment_dates))
+    if sorted_dates is None:
+        sorted_dates = _sorted_dates(assessment_dates)
+    return _close_segments(_baseline_of(starts, sorted_dates))
 
 
 def next_segments(
@@ -131,11 +152,14 @@ def next_segments(
     timepoints: pl.DataFrame,
     assessment_dates: pl.DataFrame,
     active: pl.DataFrame,
+    *,
+    sorted_dates: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Open the next line where the last segment of a subject (without explicit lines)
     contains a progression and an active treatment starts on or after it.
 
     Returns the new full segment table (unchanged subjects included).
+    ``sorted_dates``: :func:`_sorted_dates` of ``assessment_dates`` when already built.
     """
     explicit_subjects = active.filter(pl.col("line").is_not_null()).select("subject_id").unique()
     last = (
@@ -161,7 +185,7 @@ def next_segments(
     )
     if new_starts.height == 0:
         return segments
-    added = _baseline_of(new_starts, assessment_dates)
+    added = _baseline_of(new_starts, _sorted_dates(assessment_dates) if sorted_dates is None else sorted_dates)
     return _close_segments(
         pl.concat([segments.select("subject_id", "line", "reference_start", "baseline_date"), added.select(segments.columns[:4])])
     )
@@ -178,10 +202,11 @@ def iterate_segments(
     ``evaluate(segments) -> timepoints`` must return at least ``subject_id, date, line,
     is_progression_event``.  Returns ``(segments, timepoints)``.
     """
-    segments = initial_segments(assessment_dates, active)
+    sorted_dates = _sorted_dates(assessment_dates)
+    segments = initial_segments(assessment_dates, active, sorted_dates=sorted_dates)
     timepoints = evaluate(segments)
     for _ in range(max_lines):
-        new = next_segments(segments, timepoints, assessment_dates, active)
+        new = next_segments(segments, timepoints, assessment_dates, active, sorted_dates=sorted_dates)
         changed = (
             new.join(segments, on=list(S.SEGMENTS), how="anti", nulls_equal=True)
             .select("subject_id")
@@ -191,10 +216,36 @@ def iterate_segments(
             break
         segments = new
         redo = evaluate(segments.join(changed, on="subject_id", how="semi"))
-        timepoints = pl.concat(
-            [timepoints.join(changed, on="subject_id", how="anti"), redo], how="vertical_relaxed"
-        ).sort("subject_id", "date")
+        kept = timepoints.filter(~pl.col("subject_id").is_in(changed.get_column("subject_id").implode()))
+        timepoints = _merge_by_subject_date(kept, redo)
     return segments, timepoints
+
+
+def _sorted_by_subject_date(frame: pl.DataFrame) -> bool:
+    """Whether ``frame`` is strictly sorted by (subject_id, date) (no ties, no nulls: then
+    any sort by these keys gives this order)."""
+    if frame.height < 2:
+        return frame.get_column("subject_id").null_count() == 0
+    sid, date = pl.col("subject_id"), pl.col("date")
+    ok = (sid > sid.shift(1)) | ((sid == sid.shift(1)) & (date > date.shift(1)).fill_null(False))
+    return bool(
+        frame.select((sid.is_not_null().all()) & (ok | (pl.int_range(pl.len()) == 0)).fill_null(False).all()).item()
+    )
+
+
+def _merge_by_subject_date(kept: pl.DataFrame, redo: pl.DataFrame) -> pl.DataFrame:
+    """``concat([kept, redo]).sort("subject_id", "date")`` for two frames without a subject
+    in common: when both are already sorted (the pipeline's evaluate sorts its output), a
+    linear merge on subject_id gives the same rows in the same order (each subject's rows
+    come from one frame, in its date order), without sorting the whole table again."""
+    if (
+        kept.height == 0
+        or redo.height == 0
+        or kept.schema != redo.schema
+        or not (_sorted_by_subject_date(kept) and _sorted_by_subject_date(redo))
+    ):
+        return pl.concat([kept, redo], how="vertical_relaxed").sort("subject_id", "date")
+    return kept.merge_sorted(redo, key="subject_id")
 
 
 def assign_lines(frame: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFrame:

@@ -79,6 +79,69 @@ def _normalise(results: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _normalise_sites(sites: pl.Expr) -> pl.Expr:
+    """``;``-joined sites as sorted unique stripped non-empty tokens (null when none)."""
+    out = (
+        sites.str.split(";")
+        .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
+        .list.unique()
+        .list.sort()
+        .list.join(";")
+    )
+    return pl.when(out == "").then(None).otherwise(out)
+
+
+def _rule1_groups(lp: pl.DataFrame) -> pl.DataFrame:
+    """Rule 1 per (subject, date) group of level-producing rows (any number of rows)."""
+    worst = lp.group_by("subject_id", "date").agg(pl.col("rank").min().alias("worst"))
+    lp = lp.join(worst, on=["subject_id", "date"])
+    return (
+        lp.group_by("subject_id", "date")
+        .agg(
+            pl.col("worst").first(),
+            pl.col("source").filter(pl.col("rank") == pl.col("worst")).unique().sort().str.join(";").alias("source"),
+            pl.col("source").unique().alias("deciding"),
+            pl.min_horizontal(pl.col("progression_event_date").fill_null(pl.col("date")), pl.col("date"))
+            .filter(pl.col("level") == schema.PROGRESSION)
+            .min()
+            .alias("progression_event_date"),
+            pl.col("recurrence_sites").filter(pl.col("level") == schema.PROGRESSION).drop_nulls().alias("sites"),
+        )
+        .with_columns(
+            level=pl.col("worst").replace_strict(_LEVEL_BY_RANK, return_dtype=pl.String),
+            recurrence_sites=_normalise_sites(pl.col("sites").list.join(";")),
+            clinical_only=pl.lit(False),
+            crit_date=pl.lit(True),
+        )
+        .drop("worst", "sites")
+    )
+
+
+def _rule1_single(lp: pl.DataFrame) -> pl.DataFrame:
+    """:func:`_rule1_groups` when every (subject, date) has one row, row by row: the worst
+    rank is the row's, its source the row's source (and the one deciding source), the
+    progression event date and sites those of a PROGRESSION row.  The sites of a row are
+    normalised once per distinct text (there are few) and mapped back."""
+    prog = pl.col("level") == schema.PROGRESSION
+    sites = lp.filter(prog).get_column("recurrence_sites").drop_nulls().unique()
+    normal = pl.DataFrame({"sites": sites}).select(_normalise_sites(pl.col("sites"))).to_series()
+    return lp.select(
+        "subject_id",
+        "date",
+        "source",
+        pl.concat_list(pl.col("source")).alias("deciding"),
+        pl.when(prog)
+        .then(pl.min_horizontal(pl.col("progression_event_date").fill_null(pl.col("date")), pl.col("date")))
+        .alias("progression_event_date"),
+        pl.col("rank").replace_strict(_LEVEL_BY_RANK, return_dtype=pl.String).alias("level"),
+        pl.when(prog)
+        .then(pl.col("recurrence_sites").replace_strict(sites, normal, default=None, return_dtype=pl.String))
+        .alias("recurrence_sites"),
+        pl.lit(False).alias("clinical_only"),
+        pl.lit(True).alias("crit_date"),
+    )
+
+
 def combine_statuses(results: pl.DataFrame, options: RemissionOptions | None = None) -> pl.DataFrame:
     """One patient status per subject and date (remission_model.md §5 rules 1-6).
 
@@ -98,55 +161,38 @@ def combine_statuses(results: pl.DataFrame, options: RemissionOptions | None = N
 
     # ---- rule 1: worst-of the level-producing rows of a date ----------------------------
     lp = r.filter(pl.col("produces"))
-    worst = lp.group_by("subject_id", "date").agg(pl.col("rank").min().alias("worst"))
-    lp = lp.join(worst, on=["subject_id", "date"])
-    crit = (
-        lp.group_by("subject_id", "date")
-        .agg(
-            pl.col("worst").first(),
-            pl.col("source").filter(pl.col("rank") == pl.col("worst")).unique().sort().str.join(";").alias("source"),
-            pl.col("source").unique().alias("deciding"),
-            pl.min_horizontal(pl.col("progression_event_date").fill_null(pl.col("date")), pl.col("date"))
-            .filter(pl.col("level") == schema.PROGRESSION)
-            .min()
-            .alias("progression_event_date"),
-            pl.col("recurrence_sites").filter(pl.col("level") == schema.PROGRESSION).drop_nulls().alias("sites"),
-        )
-        .with_columns(
-            level=pl.col("worst").replace_strict(_LEVEL_BY_RANK, return_dtype=pl.String),
-            recurrence_sites=pl.col("sites")
-            .list.join(";")
-            .str.split(";")
-            .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
-            .list.unique()
-            .list.sort()
-            .list.join(";"),
-            clinical_only=pl.lit(False),
-            crit_date=pl.lit(True),
-        )
-        .with_columns(
-            recurrence_sites=pl.when(pl.col("recurrence_sites") == "").then(None).otherwise(pl.col("recurrence_sites"))
-        )
-        .drop("worst", "sites")
-    )
+    # one row per subject and date (the usual case: a single criterion, no clinical items):
+    # every group below would hold one row, so its aggregate is the row itself
+    single = r.height == 0 or r.select(pl.struct("subject_id", "date").n_unique()).item() == r.height
+    if single:
+        crit = _rule1_single(lp)
+    else:
+        crit = _rule1_groups(lp)
 
     # ---- items used by rule 2, one row per subject, source, date ------------------------
     items = r
     if not options.mrd_required_for_complete:
         items = items.filter(pl.col("source") != "mrd")
-    items = (
-        items.with_columns(
-            shows=pl.when(pl.col("clinical_only"))
-            .then(pl.col("disease_evident"))
-            .otherwise(~pl.col("level").is_in([schema.COMPLETE, schema.NOT_EVALUABLE]).fill_null(False))
-        )
-        .group_by("subject_id", "source", "date")
-        .agg(pl.col("shows").any())
+    shows = (
+        pl.when(pl.col("clinical_only"))
+        .then(pl.col("disease_evident"))
+        .otherwise(~pl.col("level").is_in([schema.COMPLETE, schema.NOT_EVALUABLE]).fill_null(False))
     )
+    if single:  # (subject, source, date) is unique too: `any` of one row is the row
+        items = items.select("subject_id", "source", "date", shows.alias("shows"))
+    else:
+        items = items.with_columns(shows=shows).group_by("subject_id", "source", "date").agg(pl.col("shows").any())
+
+    item_sources = items.get_column("source").unique().to_list()
 
     def deny(cands: pl.DataFrame) -> pl.DataFrame:
         """Rule 2 for candidate COMPLETE rows (subject_id, date, deciding): adds ``denied_by``."""
         if cands.height == 0:
+            return cands.with_columns(denied_by=pl.lit(None, dtype=pl.String))
+        if len(item_sources) == 0 or (
+            len(item_sources) == 1 and cands.select(pl.col("deciding").list.contains(item_sources[0]).all()).item()
+        ):
+            # every item is of a source that decided the candidate's level: none is "other"
             return cands.with_columns(denied_by=pl.lit(None, dtype=pl.String))
         w = options.evidence_window_days
         j = (
