@@ -207,3 +207,28 @@ def test_cli_workers_option(data, whole, tmp_path):
         a = pl.read_parquet(tmp_path / "whole" / f"{name}.parquet")
         b = pl.read_parquet(tmp_path / "cli" / f"{name}.parquet")
         assert_frame_equal(a, b, check_exact=True)
+
+
+def test_clean_ids_range_read_equals_exact(data, tmp_path):
+    """Parquet files whose ids are stored clean are range-filtered on the stored column (row
+    groups skipped by statistics); the rows and file row numbers are those of the exact
+    (cleaned-expression) filter.  A padded id makes the file not clean."""
+    from remission.batching import clean_ids
+
+    assert clean_ids(data / "lesions.parquet") and clean_ids(data / "subjects.parquet")
+    b = boundaries(data, 90)
+    assert plan(data, 90).clean >= {"subjects", "lesions", "treatments"}
+    for lo, hi in ranges(b):
+        fast = read_batch(data, lo, hi, frozenset({"subjects", "lesions", "treatments", "responses"}))
+        exact = read_batch(data, lo, hi)
+        for name, table in exact.tables.items():
+            assert_frame_equal(fast.tables[name].frame, table.frame)
+    padded = tmp_path / "padded"
+    padded.mkdir()
+    les = pl.read_parquet(data / "lesions.parquet")
+    les.with_columns(subject_id=pl.when(pl.int_range(pl.len()) == 5).then(pl.lit(" S0000001")).otherwise(pl.col("subject_id"))).write_parquet(padded / "lesions.parquet")
+    assert not clean_ids(padded / "lesions.parquet")
+    les.with_columns(subject_id=pl.when(pl.int_range(pl.len()) == 5).then(pl.lit("")).otherwise(pl.col("subject_id"))).write_parquet(padded / "l2.parquet")
+    assert not clean_ids(padded / "l2.parquet")
+    (tmp_path / "x.csv").write_text("subject_id\nA\n")
+    assert not clean_ids(tmp_path / "x.csv")  # CSV: always the exact path

@@ -117,6 +117,28 @@ def _sid_expr(lf: pl.LazyFrame) -> pl.Expr | None:
     return pl.when(s == "").then(None).otherwise(s)
 
 
+def clean_ids(path: Path) -> bool:
+    """True when the file's ``subject_id`` column can be range-filtered as stored: a Parquet
+    text column whose every value is already its cleaned self (no surrounding blanks, no
+    empty text).  Then the batch filter is put on the stored column, which lets the Parquet
+    reader skip the row groups outside the range by their statistics (on files sorted by
+    subject, as registries and the benchmark data are, a batch reads about its own share of
+    the file instead of all of it); otherwise the cleaned expression is filtered after
+    reading every row.  One scan of the column, done once per file by :func:`plan`."""
+    if path.suffix.lower() != ".parquet":
+        return False
+    try:
+        lf = pl.scan_parquet(path)
+        names = lf.collect_schema()
+        if names.get("subject_id") != pl.String:
+            return False
+        sid = pl.col("subject_id")
+        bad = lf.select(((sid.str.strip_chars() != sid) | (sid == "")).any()).collect().item()
+    except Exception:  # unreadable: the exact path reports it
+        return False
+    return bad is False
+
+
 def count_rows(path: Path) -> int:
     """Number of data rows of a CSV or Parquet file (Parquet: from the footer)."""
     if path.suffix.lower() == ".csv":
@@ -180,12 +202,18 @@ def _in_range(sid: pl.Expr, lo: str | None, hi: str | None) -> pl.Expr:
 # --------------------------------------------------------------------------------------
 
 
-def _read_batch_table(path: Path, name: str, lo: str | None, hi: str | None) -> tuple[RawTable | None, list[InputError]]:
+def _read_batch_table(
+    path: Path, name: str, lo: str | None, hi: str | None, clean: bool = False
+) -> tuple[RawTable | None, list[InputError]]:
+    """One table's rows of the batch; ``clean``: :func:`clean_ids` holds for the file (the
+    range is then applied to the stored column, the same rows)."""
     file = path.name
     try:
         lf = _scan(path)
         sid = _sid_expr(lf)
-        if sid is not None:
+        if sid is not None and clean:
+            lf = lf.filter(_in_range(pl.col("subject_id"), lo, hi))
+        elif sid is not None:
             lf = lf.filter(_in_range(sid, lo, hi))
         elif lo is not None:  # no usable subject_id: every row in the first batch
             lf = lf.head(0)
@@ -197,7 +225,9 @@ def _read_batch_table(path: Path, name: str, lo: str | None, hi: str | None) -> 
             text = _drop_blank_records(_clean(text))
             errors: list[InputError] = []
         else:
-            text, errors = frame_to_text(frame, file)
+            from remission.io.tables import typed_passthrough  # (as read_table: typed columns kept)
+
+            text, errors = frame_to_text(frame, file, typed_passthrough(name))
             if text is not None:  # positions in the batch -> rows of the file
                 text = text.with_columns(file_rows.gather(text.get_column(ROW) - 1).cast(pl.Int64).alias(ROW))
     except Exception as exc:  # as read_table: an unreadable file is an input error
@@ -209,12 +239,13 @@ def _read_batch_table(path: Path, name: str, lo: str | None, hi: str | None) -> 
     return RawTable(name, file, text), errors
 
 
-def read_batch(folder: str | Path, lo: str | None, hi: str | None) -> RawDataset:
-    """The raw text tables of the subjects with ``lo <= subject_id < hi``."""
+def read_batch(folder: str | Path, lo: str | None, hi: str | None, clean: frozenset[str] = frozenset()) -> RawDataset:
+    """The raw text tables of the subjects with ``lo <= subject_id < hi``; ``clean``: the
+    tables whose files satisfy :func:`clean_ids` (see :attr:`BatchPlan.clean`)."""
     files, errors = _table_files(Path(folder))
     tables: dict[str, RawTable] = {}
     for name, path in files.items():
-        table, errs = _read_batch_table(path, name, lo, hi)
+        table, errs = _read_batch_table(path, name, lo, hi, name in clean)
         errors.extend(errs)
         if table is not None:
             tables[name] = table
@@ -249,7 +280,8 @@ def _unspill(folder: Path, files: dict[str, str]) -> Dataset:
             rows[name] = frame.get_column(ROW).alias("row")
             frame = frame.drop(ROW)
         frames[name] = frame
-    return Dataset(**frames, files=dict(files), rows=rows)
+    # a spilled batch passed validation (invalid subjects already dropped)
+    return Dataset(**frames, files=dict(files), rows=rows, validated=True)
 
 
 def _latest(ds: Dataset) -> dt.date | None:
@@ -274,6 +306,8 @@ class BatchPlan:
     """How a dataset is cut: subject-id ranges, in output order."""
 
     ranges: list[tuple[str | None, str | None]]
+    #: tables whose stored subject ids can be range-filtered as they are (:func:`clean_ids`)
+    clean: frozenset[str] = frozenset()
 
     @property
     def batches(self) -> int:
@@ -286,7 +320,11 @@ def plan(folder: str | Path, batch_size: int | None = None) -> BatchPlan:
         batch_size = auto_batch_size(folder)
     if batch_size is None:
         return BatchPlan([(None, None)])
-    return BatchPlan(ranges(boundaries(folder, batch_size)))
+    cuts = ranges(boundaries(folder, batch_size))
+    if len(cuts) == 1:
+        return BatchPlan(cuts)
+    files, _ = _table_files(Path(folder))
+    return BatchPlan(cuts, frozenset(name for name, path in files.items() if clean_ids(path)))
 
 
 def _validated_batches(
@@ -297,7 +335,7 @@ def _validated_batches(
     all_errors: list[InputError] = []
     latest: dt.date | None = None
     for k, (lo, hi) in enumerate(batch_plan.ranges):
-        ds, errors = validate(read_batch(folder, lo, hi), criteria=options.criteria)
+        ds, errors = validate(read_batch(folder, lo, hi, batch_plan.clean), criteria=options.criteria)
         all_errors.extend(errors)
         if errors and options.skip_invalid and not any(e.subject_id is None for e in errors):
             invalid = {e.subject_id for e in errors}
@@ -389,10 +427,10 @@ def assess_batched(
     )
 
 
-def _validate_job(folder: str, lo: str | None, hi: str | None, criteria: str | None, skip_invalid: bool,
-                  part: str) -> tuple[list[InputError], dict[str, str], dt.date | None]:
+def _validate_job(folder: str, lo: str | None, hi: str | None, clean: frozenset[str], criteria: str | None,
+                  skip_invalid: bool, part: str) -> tuple[list[InputError], dict[str, str], dt.date | None]:
     """Pass 1 for one batch (run in a worker process): read, validate, restrict, spill."""
-    ds, errors = validate(read_batch(folder, lo, hi), criteria=criteria)
+    ds, errors = validate(read_batch(folder, lo, hi, clean), criteria=criteria)
     if errors and skip_invalid and not any(e.subject_id is None for e in errors):
         invalid = {e.subject_id for e in errors}
         ds = ds.restrict([s for s in ds.subject_ids if s not in invalid])
@@ -474,7 +512,7 @@ def _assess_parallel(
     tmp = Path(tempfile.mkdtemp(prefix="remission-batches-", dir=spill_dir))
     pool = _Pool(workers)
     try:
-        jobs = [(str(folder), lo, hi, options.criteria, options.skip_invalid, str(tmp / f"batch-{k:05d}"))
+        jobs = [(str(folder), lo, hi, batch_plan.clean, options.criteria, options.skip_invalid, str(tmp / f"batch-{k:05d}"))
                 for k, (lo, hi) in enumerate(batch_plan.ranges)]
         all_errors: list[InputError] = []
         spilled: list[tuple[str, dict[str, str]]] = []
@@ -628,6 +666,7 @@ __all__ = [
     "batches_for",
     "default_workers",
     "boundaries",
+    "clean_ids",
     "iter_batches",
     "plan",
     "ranges",
