@@ -2,9 +2,12 @@
 
 Generates (deterministically, no randomness) an ADSL and an RS domain with 8 investigator
 OVRLRESP records per subject every 6 weeks, then times ``derive_adrs`` + ``derive_adtte``
-(reading and writing excluded) and prints subjects per second.
+(reading and writing excluded) and prints subjects per second.  With ``--write DIR`` it
+also times ``adam()`` as the CLI runs it: ADRS derived slice by slice and appended to
+``DIR/adrs.parquet`` (``keep_adrs=False``), then ADTTE.
 
     PYTHONPATH=src python benchmarks/bench_adam.py --subjects 100000
+    PYTHONPATH=src python benchmarks/bench_adam.py --subjects 100000 --write /tmp/adam_out
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 
 import polars as pl
 
-from remission.adam import derive_adrs, derive_adtte
+from remission.adam import adam, derive_adrs, derive_adtte
 from remission.adam.adrs import prepare_adsl
 from remission.io.sdtm import ROW
 
@@ -64,6 +67,7 @@ def synthetic(n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--subjects", type=int, default=100_000)
+    ap.add_argument("--write", default=None, help="also time adam() writing Parquet into this folder")
     args = ap.parse_args()
     adsl, rs = synthetic(args.subjects)
     t0 = time.perf_counter()
@@ -76,6 +80,11 @@ def main() -> None:
     print(f"subjects={n} visits={VISITS} rs_records={rs.height} adrs_rows={adrs.height} adtte_rows={adtte.height}")
     print(f"derive_adrs {t1 - t0:.2f} s, derive_adtte {t2 - t1:.2f} s, total {t2 - t0:.2f} s")
     print(f"{n / (t2 - t0):,.0f} subjects/second")
+    if args.write:
+        t3 = time.perf_counter()
+        res = adam({"rs": rs, "adsl": adsl}, args.write, fmt="parquet", keep_adrs=False)
+        t4 = time.perf_counter()
+        print(f"adam() streaming Parquet: {res.adrs_records} ADRS records in {t4 - t3:.2f} s ({n / (t4 - t3):,.0f} subjects/second)")
 
 
 if __name__ == "__main__":

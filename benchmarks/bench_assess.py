@@ -119,7 +119,7 @@ def bench(n: int, runs: int, work: Path) -> list[dict]:
     fl = float("nan")  # timed after the commands (see below)
     for name, cmd in (
         ("assess", remission_cmd() + ["assess", str(data), "--out", str(work / "out_assess"), "--format", "parquet", "--quiet"]),
-        ("adam", remission_cmd() + ["adam", str(data / "sdtm"), "--out", str(work / "out_adam")]),
+        ("adam", remission_cmd() + ["adam", str(data / "sdtm"), "--out", str(work / "out_adam"), "--format", "parquet"]),
     ):
         results = [timed(cmd) for _ in range(runs)]
         if fl != fl:  # the floor, in this process, once the first command has been timed

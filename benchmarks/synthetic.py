@@ -23,7 +23,9 @@ and the chunk number):
 * deaths: 35 % of progressors, 5 % of the others, 20 to 200 days after the last scan;
 * 4 % of subjects have no lesion data but stated responses (the ``responses`` table).
 
-The SDTM copy (``sdtm/rs.csv``, ``sdtm/adsl.csv``) holds one investigator ``OVRLRESP``
+The SDTM copy (``sdtm/rs.parquet``, ``sdtm/adsl.parquet``, all columns text as SDTM
+values are; the same tables as CSV in ``sdtm_csv/``, kept apart because a folder holding
+``rs.parquet`` and ``rs.csv`` is a duplicate domain for ``remission adam``) holds one investigator ``OVRLRESP``
 record per post-baseline scan of every subject, with a response computed by the
 generator from its own size factors (CR at 0, PR at -30 % from baseline, PD at +20 % from
 the nadir or a new lesion / progressing non-target, NE when a target is missing), so that
@@ -274,8 +276,9 @@ CANONICAL = ("subjects", "lesions", "treatments", "responses")
 
 def write(n: int, folder: str | Path, fmt: str = "parquet", seed: int = 20261121, sdtm: bool = True) -> Path:
     """Write the canonical tables to ``folder`` (Parquet or CSV) and, with ``sdtm``, the
-    SDTM copy to ``folder/sdtm`` (CSV, as ``remission adam`` reads it).  Chunks are
-    generated and written one table at a time to keep memory low."""
+    SDTM copy: ``folder/sdtm`` as Parquet (text columns; what ``remission adam`` reads
+    fastest) and ``folder/sdtm_csv`` as CSV (the same values).  Chunks are generated and
+    written one table at a time to keep memory low."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tables = generate(n, seed)
@@ -287,8 +290,10 @@ def write(n: int, folder: str | Path, fmt: str = "parquet", seed: int = 20261121
             frame.write_csv(folder / f"{name}.csv")
     if sdtm:
         (folder / "sdtm").mkdir(exist_ok=True)
-        tables["rs"].write_csv(folder / "sdtm" / "rs.csv")
-        tables["adsl"].write_csv(folder / "sdtm" / "adsl.csv")
+        (folder / "sdtm_csv").mkdir(exist_ok=True)
+        for name in ("rs", "adsl"):
+            tables[name].write_parquet(folder / "sdtm" / f"{name}.parquet")
+            tables[name].write_csv(folder / "sdtm_csv" / f"{name}.csv")
     return folder
 
 

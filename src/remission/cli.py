@@ -133,6 +133,7 @@ class AdamFormat(str, Enum):
     csv = "csv"
     xpt = "xpt"
     json = "json"
+    parquet = "parquet"
 
 
 class Reference(str, Enum):
@@ -147,7 +148,7 @@ class Source(str, Enum):
 
 @app.command()
 def adam(
-    sdtm_dir: Path = typer.Argument(..., help="Folder with SDTM RS, TR, TU, DM (+SUPP--) as .csv, .xpt or Dataset-JSON."),
+    sdtm_dir: Path = typer.Argument(..., help="Folder with SDTM RS, TR, TU, DM (+SUPP--) as .csv, .parquet, .xpt or Dataset-JSON."),
     out: Path = typer.Option(..., "--out", help="Folder for adrs and adtte."),
     adsl: Optional[Path] = typer.Option(None, "--adsl", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
     reference: Reference = typer.Option(Reference.RANDDT, "--reference", help="Reference date variable of ADSL."),
@@ -157,7 +158,7 @@ def adam(
     accept_sd: bool = typer.Option(False, "--accept-sd", help="Accept one SD between a PR and its confirmation."),
     source: Source = typer.Option(Source.rs, "--from", help="rs: stated OVRLRESP; tr: derived from TR/TU lesions (RECIST 1.1)."),
     evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL/TREVAL to use."),
-    fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", help="csv, xpt (SAS transport v5) or json (Dataset-JSON)."),
+    fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", help="csv, parquet, xpt (SAS transport v5) or json (Dataset-JSON)."),
     file: list[str] = typer.Option([], "--file", help="DOMAIN=FILE for a domain file not named after its domain, e.g. rs=rs_onco_recist.csv (repeatable)."),
 ) -> None:
     """Derive ADaM ADRS and ADTTE from SDTM, with admiralonco's parameters and rules."""
@@ -168,13 +169,12 @@ def adam(
         result = run(
             sdtm_dir, out, adsl=adsl, reference=reference.value, confirmation_days=confirmation_days,
             sd_min_days=sd_min_days, max_ne_between=max_ne_between, accept_sd=accept_sd, source=source.value,
-            evaluator=evaluator, fmt=fmt.value, files=files or None,
+            evaluator=evaluator, fmt=fmt.value, files=files or None, keep_adrs=False,
         )
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
-    n = result.adrs.get_column("USUBJID").n_unique() if result.adrs.height else 0
-    console.print(f"ADRS: {result.adrs.height} records for {n} subjects; ADTTE: {result.adtte.height} records.")
+    console.print(f"ADRS: {result.adrs_records} records for {result.adrs_subjects} subjects; ADTTE: {result.adtte.height} records.")
     if result.warnings:
         err_console.print(f"[yellow]{len(result.warnings)} record(s) could not be analysed; see {out / 'warnings.csv'}[/]")
     console.print("Wrote " + ", ".join(str(p) for p in result.files))

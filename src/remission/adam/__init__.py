@@ -4,6 +4,14 @@
 read the SDTM folder (:mod:`remission.io.sdtm`), derive ADRS (:mod:`.adrs`) and ADTTE
 (:mod:`.adtte`) and write them (:mod:`remission.io.adam_write`).  Nothing is written when
 the input has errors (:class:`~remission.errors.InputErrors` lists them all).
+
+Large studies: ADRS is derived in slices of ADSL subjects (:class:`.adrs.AdrsPlan`).
+With ``keep_adrs=False`` (what the CLI uses) and a CSV or Parquet output, each slice is
+appended to ``adrs.<fmt>`` as soon as it is derived and then dropped, so the whole ADRS
+(18 million records at 10^6 subjects) is never held in memory; ADTTE is derived from the
+few ADRS records it reads (``DEATH``, ``PD``, ``LSTA``, ``RSP``), kept from every slice.
+The files are the same as with ``keep_adrs=True`` (the default for library use, which
+also returns the whole ADRS frame).
 """
 
 from __future__ import annotations
@@ -15,24 +23,30 @@ from typing import Mapping
 import polars as pl
 
 from remission.errors import InputError, errors_frame
-from remission.io.adam_write import write_adam
+from remission.io.adam_write import STREAMABLE, open_adam_writer, write_adam
 from remission.io.sdtm import SdtmData, as_sdtm, read_sdtm
 
-from .adrs import AdamWarning, _resolve_adsl, adsl_from_sdtm, derive_adrs, derive_adrs_notes
-from .adtte import derive_adtte
+from .adrs import AdamWarning, AdrsPlan, adsl_from_sdtm, derive_adrs, derive_adrs_notes, plan_adrs
+from .adtte import TTE_SOURCE_COLUMNS, TTE_SOURCE_PARAMS, derive_adtte
 
 __all__ = ["adam", "AdamResult", "derive_adrs", "derive_adrs_notes", "derive_adtte", "adsl_from_sdtm", "AdamWarning"]
 
 
 @dataclass
 class AdamResult:
-    """What :func:`adam` derived and wrote."""
+    """What :func:`adam` derived and wrote.
 
-    adrs: pl.DataFrame
+    ``adrs`` is ``None`` when the ADRS was streamed to its file (``keep_adrs=False``);
+    ``adrs_records`` and ``adrs_subjects`` count it in every case.
+    """
+
+    adrs: pl.DataFrame | None
     adtte: pl.DataFrame
     files: list[Path] = field(default_factory=list)
     #: OVR records kept but not analysed (code ``not_analysed``); also in ``warnings.csv``.
     warnings: list[InputError] = field(default_factory=list)
+    adrs_records: int = 0
+    adrs_subjects: int = 0
 
 
 def adam(
@@ -50,10 +64,11 @@ def adam(
     failed_cr_as_pr: bool = False,
     fmt: str = "csv",
     files: Mapping[str, str | Path] | None = None,
+    keep_adrs: bool = True,
 ) -> AdamResult:
     """Derive ADRS and ADTTE from an SDTM folder and write ``adrs.<fmt>`` and
-    ``adtte.<fmt>`` (``csv``, ``xpt`` = SAS transport v5, ``json`` = Dataset-JSON v1.1) into
-    ``out_dir`` (``None``: derive only).
+    ``adtte.<fmt>`` (``csv``, ``parquet``, ``xpt`` = SAS transport v5, ``json`` =
+    Dataset-JSON v1.1) into ``out_dir`` (``None``: derive only).
 
     ``adsl``: an ADSL file or frame; default the folder's ``adsl.*`` file, else an ADSL
     built from DM/DS.  ``files`` maps a domain to a file whose name is not the domain's
@@ -61,25 +76,62 @@ def adam(
     :func:`derive_adrs`.  When some OVR records cannot be analysed (unknown response code,
     date without month) they are listed in ``warnings.csv`` (same columns as
     ``errors.csv``) and in :attr:`AdamResult.warnings`.
+
+    ``keep_adrs=False`` with ``out_dir`` and a ``csv``/``parquet`` format writes the ADRS
+    slice by slice without holding it (module docstring); :attr:`AdamResult.adrs` is then
+    ``None``.  Otherwise (and always for ``xpt``/``json``, written in one piece) the
+    whole ADRS is returned.
     """
     if isinstance(sdtm_dir, (str, Path)):
         data = read_sdtm(sdtm_dir, files=files)
     else:
         data = as_sdtm(sdtm_dir)
-    adrs, notes = derive_adrs_notes(
+    plan: AdrsPlan = plan_adrs(
         data, adsl, reference=reference, confirmation_days=confirmation_days, sd_min_days=sd_min_days,
         max_ne_between=max_ne_between, accept_sd=accept_sd, source=source, evaluator=evaluator,
         failed_cr_as_pr=failed_cr_as_pr,
     )  # fmt: skip
-    adsl_t = _resolve_adsl(data, adsl, reference)
-    adtte = derive_adtte(adsl_t, adrs, reference=reference)
+    del data
+    notes, adsl_t = plan.notes, plan.adsl
+    stream = out_dir is not None and not keep_adrs and fmt in STREAMABLE
+    out = Path(out_dir) if out_dir is not None else None
     written: list[Path] = []
-    if out_dir is not None:
-        out = Path(out_dir)
-        written.append(write_adam(adrs, out / "adrs", fmt=fmt, name="ADRS", label="Response Analysis Dataset"))
+    writer = open_adam_writer(out / "adrs", fmt=fmt, background=True) if stream else None
+    parts: list[pl.DataFrame] = []
+    tte_src: list[pl.DataFrame] = []
+    records = 0
+    try:
+        for part in plan.slices():
+            records += part.height
+            if writer is not None:
+                writer.write(part)
+                tte_src.append(part.filter(pl.col("PARAMCD").is_in(TTE_SOURCE_PARAMS)).select(TTE_SOURCE_COLUMNS))
+            else:
+                parts.append(part)
+            del part
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
+    if writer is not None:
+        written.append(writer.close())
+    adrs = None
+    if writer is None:
+        adrs = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
+        del parts
+        tte_in = adrs
+        subjects = adrs.get_column("USUBJID").n_unique() if adrs.height else 0
+    else:
+        tte_in = pl.concat(tte_src, how="vertical_relaxed")
+        # every ADSL subject has its parameter records, so the ADRS subjects are ADSL's
+        subjects = tte_in.get_column("USUBJID").n_unique() if records else 0
+    adtte = derive_adtte(adsl_t, tte_in, reference=reference)
+    if out is not None:
+        if adrs is not None:
+            written.append(write_adam(adrs, out / "adrs", fmt=fmt, name="ADRS", label="Response Analysis Dataset"))
         written.append(write_adam(adtte, out / "adtte", fmt=fmt, name="ADTTE", label="Time to Event Analysis Dataset"))
         if notes:
             path = out / "warnings.csv"
             errors_frame(notes).write_csv(path)
             written.append(path)
-    return AdamResult(adrs, adtte, written, notes)
+    return AdamResult(adrs, adtte, written, notes, records, subjects)

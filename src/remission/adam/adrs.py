@@ -62,12 +62,13 @@ from remission.io.sdtm import (
     date_expr,
     dtc_errors,
     impute_dtc,
+    impute_dtc_columns,
     parse_date_column,
     require_columns,
 )
-from remission.timeline.bor import best_overall_response
+from remission.timeline.bor import best_overall_responses
 
-__all__ = ["derive_adrs", "derive_adrs_notes", "adsl_from_sdtm", "prepare_adsl", "AdrsOptions", "AVAL_RESP"]
+__all__ = ["derive_adrs", "derive_adrs_notes", "plan_adrs", "AdrsPlan", "adsl_from_sdtm", "prepare_adsl", "AdrsOptions", "AVAL_RESP"]
 
 CR, PR, SD, NCNPD, PD, NE, MISSING = "CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING"
 
@@ -245,64 +246,94 @@ def _num(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.Float64, strict=False)
 
 
-def _ovr_records(rs: pl.DataFrame, adsl: pl.DataFrame, opts: AdrsOptions, evaluator_label: str) -> pl.DataFrame:
-    """OVR records with ADT/ADTF, AVAL(C), ANL01FL and ANL02FL (template)."""
+def _ovr_base(rs: pl.DataFrame, adsl: pl.DataFrame, opts: AdrsOptions) -> pl.DataFrame:
+    """All OVR records with ``__sid__`` (ADSL row; null for a subject not in ADSL), the
+    reference date, ADT/ADTF, AVISIT, AVAL(C), ``__seq__``/``__visitnum__`` (template),
+    in the order of ``rs``.  Computed once over all records (the date imputation is the
+    costly part), before the subject slices."""
     ref = opts.reference
-    adt, adtf = impute_dtc(pl.col("RSDTC"), date_imputation="last", highest_imputation="D")
+    dates = impute_dtc_columns(rs, "RSDTC", date_imputation="last", highest_imputation="D", names=("ADT", "ADTF"))
     keep = [c for c in rs.columns if c not in (ROW,)]
     if "RSSEQ" not in rs.columns:
         rs = rs.with_columns(pl.col(ROW).cast(pl.String).alias("RSSEQ"))
         keep.append("RSSEQ")
-    ovr = (
+    sid = adsl.select("USUBJID", ref).with_row_index("__sid__").select("USUBJID", ref, "__sid__")
+    return (
         rs.select(ROW, *keep)
-        .join(adsl.select("USUBJID", ref), on="USUBJID", how="left")
+        .join(sid, on="USUBJID", how="left", maintain_order="left")
         .with_columns(
-            adt.alias("ADT"),
-            adtf.alias("ADTF"),
+            dates.get_column("ADT"),
+            dates.get_column("ADTF"),
             (pl.col("VISIT") if "VISIT" in rs.columns else pl.lit(None, pl.String)).alias("AVISIT"),
             pl.col("RSSTRESC").alias("AVALC"),
             pl.col("RSSTRESC").replace_strict(AVAL_RESP, default=None, return_dtype=pl.Float64).alias("AVAL"),
             _num("RSSEQ").alias("__seq__"),
             (_num("VISITNUM") if "VISITNUM" in rs.columns else pl.lit(None, pl.Float64)).alias("__visitnum__"),
         )
-        .with_columns(
-            PARAMCD=pl.lit("OVR"),
-            PARAM=pl.lit(f"Overall Response by {evaluator_label}"),
-            PARCAT1=pl.lit("Tumor Response"),
-            PARCAT2=pl.lit(evaluator_label),
-            PARCAT3=pl.lit("RECIST 1.1"),
-        )
     )
+
+
+def _ovr_flags(ovr: pl.DataFrame, opts: AdrsOptions) -> pl.DataFrame:
+    """``ovr`` (:func:`_ovr_base`, every subject in ADSL) sorted by ADSL subject, ADT,
+    RSSEQ, row (missing values last) with ANL01FL and ANL02FL (template).
+
+    * ANL01FL: among the eligible records of a subject and date, the last one in (worst
+      response, RSSEQ with missing first, row) order.  Found on a narrow frame of those
+      keys sorted once (the last row of each (subject, date) run), then set by position.
+    * ANL02FL: up to and including the subject's first PD in the frame's order.
+    Subjects are the integer ``__sid__`` (ADSL row): grouping by it is grouping by
+    USUBJID, and integer keys sort and group about twice as fast as text.
+    """
+    ref = opts.reference
+    # sort by (subject, ADT, RSSEQ, row): ROW is unique, so the order is total and the
+    # permutation of the narrow keys is the sort; SDTM files usually come sorted by
+    # subject and date already, and then the gather of every column is skipped
+    perm = ovr.select(pl.arg_sort_by(["__sid__", "ADT", "__seq__", ROW], nulls_last=True).alias("p")).get_column("p")
+    if not perm.equals(pl.int_range(len(perm), dtype=perm.dtype, eager=True).alias("p")):
+        ovr = ovr[perm]
     # ANL01FL (template; recist11.md §5.1 window and same-day duplicates)
     eligible = pl.col("AVAL").is_not_null() & (pl.col("ADT") >= pl.col(ref)).fill_null(False)
     worst = pl.col("AVALC").replace_strict(WORST_RESP, default=0, return_dtype=pl.Int32)
+    s, d = pl.col("__sid__"), pl.col("ADT")
     chosen = (
-        ovr.filter(eligible)
-        .with_columns(worst.alias("__worst__"))
-        .sort("USUBJID", "ADT", "__worst__", "__seq__", ROW, nulls_last=False)
-        .group_by("USUBJID", "ADT")
-        .agg(pl.col(ROW).last())
-        .with_columns(pl.lit("Y").alias("ANL01FL"))
+        ovr.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__p__"), "__sid__", "ADT", worst.alias("__worst__"), "__seq__", ROW, eligible.alias("__ok__"))
+        .filter(pl.col("__ok__"))
+        .sort("__sid__", "ADT", "__worst__", "__seq__", ROW, nulls_last=False)
+        .filter(((s != s.shift(-1)) | (d != d.shift(-1))).fill_null(True))
+        .get_column("__p__")
     )
-    ovr = ovr.join(chosen.select(ROW, "ANL01FL"), on=ROW, how="left")
+    anl01 = pl.repeat(None, ovr.height, dtype=pl.String, eager=True).alias("ANL01FL")
+    if chosen.len():
+        anl01 = anl01.scatter(chosen, "Y")
     # ANL02FL: up to and including the first PD in (ADT, RSSEQ) order, nulls last (template)
-    ovr = ovr.sort("USUBJID", "ADT", "__seq__", ROW, nulls_last=True).with_columns(
-        pl.int_range(pl.len()).over("USUBJID").alias("__pos__")
+    pos = pl.col("__pos__")  # row position (the frame is sorted by subject)
+    first_pd = pl.when(pl.col("AVALC") == PD).then(pos).min().over("__sid__")
+    return (
+        ovr.with_columns(anl01, pl.int_range(pl.len(), dtype=pl.UInt32).alias("__pos__"))
+        .with_columns(
+            pl.when(first_pd.is_null() | (pos <= first_pd)).then(pl.lit("Y")).otherwise(pl.lit(None, pl.String)).alias("ANL02FL")
+        )
+        .drop("__pos__")
     )
-    first_pd = (
-        pl.when(pl.col("AVALC") == PD).then(pl.col("__pos__")).min().over("USUBJID")
-    )
-    ovr = ovr.with_columns(
-        pl.when(first_pd.is_null() | (pl.col("__pos__") <= first_pd)).then(pl.lit("Y")).alias("ANL02FL")
-    )
-    return ovr.drop("__pos__")
+
+
+def _ovr_records(ovr: pl.DataFrame, opts: AdrsOptions, evaluator_label: str) -> pl.DataFrame:
+    """The OVR records of one subject slice of :func:`_ovr_flags`, with the parameter
+    variables, columns in the template's order."""
+    consts = {
+        "PARAMCD": "OVR",
+        "PARAM": f"Overall Response by {evaluator_label}",
+        "PARCAT1": "Tumor Response",
+        "PARCAT2": evaluator_label,
+        "PARCAT3": "RECIST 1.1",
+    }
+    cols = [c for c in ovr.columns if c not in ("ANL01FL", "ANL02FL", *consts)]
+    return ovr.select(*cols, *[pl.lit(v).alias(k) for k, v in consts.items()], "ANL01FL", "ANL02FL")
 
 
 # --------------------------------------------------------------------------------------
 # confirmation (recist11.md §5.4; admiralonco crsp_y_cr / crsp_y_pr)
 # --------------------------------------------------------------------------------------
-
-
 def confirmed_starts(ovr: pl.DataFrame, opts: AdrsOptions) -> pl.DataFrame:
     """``USUBJID``, ``ADT``, ``conf`` (``CR``/``PR``) of every confirmed response start.
 
@@ -341,84 +372,104 @@ def confirmed_starts(ovr: pl.DataFrame, opts: AdrsOptions) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
-def _yn(subjects: pl.DataFrame, hits: pl.DataFrame, paramcd: str) -> pl.DataFrame:
-    """Y with the earliest hit date, else N (no date), for every ADSL subject."""
-    first = hits.group_by("USUBJID").agg(pl.col("ADT").min())
-    return subjects.join(first, on="USUBJID", how="left").with_columns(
-        PARAMCD=pl.lit(paramcd),
-        AVALC=pl.when(pl.col("ADT").is_not_null()).then(pl.lit("Y")).otherwise(pl.lit("N")),
-    )
-
-
 def _params(
-    subjects: pl.DataFrame,
-    adsl: pl.DataFrame,
-    ovr_all: pl.DataFrame,
-    tu: pl.DataFrame | None,
-    opts: AdrsOptions,
+    subjects: pl.DataFrame, adsl: pl.DataFrame, ovr_all: pl.DataFrame, tu: pl.DataFrame | None, opts: AdrsOptions, label: str
 ) -> pl.DataFrame:
-    """USUBJID, PARAMCD, AVALC, ADT of every derived parameter (one row per subject)."""
-    ref = opts.reference
-    anl01 = ovr_all.filter(pl.col("ANL01FL") == "Y").select("USUBJID", "ADT", "AVALC", ref)
-    ovr = ovr_all.filter((pl.col("ANL01FL") == "Y") & (pl.col("ANL02FL") == "Y")).select("USUBJID", "ADT", "AVALC", ref)
-    late = pl.col("ADT") >= pl.col(ref) + pl.duration(days=opts.sd_min_days)
-    resp = ovr.filter(pl.col("AVALC").is_in([CR, PR]))
-    cb_y = ovr.filter(pl.col("AVALC").is_in([CR, PR, SD, NCNPD]) & late)
-    conf = confirmed_starts(ovr, opts)
+    """``__sid__``, USUBJID, PARAMCD, AVALC, ADT, AVAL, PARAM, PARCAT1-3 of every derived
+    parameter (one row per subject of ``subjects`` = ``__sid__``, USUBJID in ADSL order).
+    The parameter's variables (:func:`_param_meta`) are literals of its block instead of
+    a join on PARAMCD; AVAL is ``aval_resp(AVALC)`` for BOR, CBOR and LSTA (LSTA's AVALC
+    is its OVR record's response, whose AVAL that is), else Y 1 / N 0 (template).
 
-    out = [
-        _yn(subjects, anl01.filter(pl.col("AVALC") == PD), "PD"),
-        _yn(subjects, resp, "RSP"),
-        _yn(subjects, pl.concat([resp.select("USUBJID", "ADT"), cb_y.select("USUBJID", "ADT")]), "CB"),
-        _yn(subjects, conf, "CRSP"),
-        _yn(subjects, pl.concat([conf.select("USUBJID", "ADT"), cb_y.select("USUBJID", "ADT")]), "CCB"),
-    ]
+    The date parameters are per-subject minima/maxima of filtered OVR records: one
+    ``group_by`` computes them all (PD, RSP, CB, LSTA and the clinical-benefit dates),
+    which equals one filter + group_by + join per parameter (template).  LSTA's AVALC is
+    the response of the last ANL01FL record: ``ovr_all`` is sorted by date within a
+    subject and has one ANL01FL record per subject and date, so that is the record at
+    the latest ANL01FL date.
+    """
+    ref = opts.reference
+    a01 = pl.col("ANL01FL") == "Y"
+    a0102 = a01 & (pl.col("ANL02FL") == "Y")
+    late = pl.col("ADT") >= pl.col(ref) + pl.duration(days=opts.sd_min_days)
+    resp = pl.col("AVALC").is_in([CR, PR])
+    cb_y = pl.col("AVALC").is_in([CR, PR, SD, NCNPD]) & late
+    adt = pl.col("ADT")
+    dates = ovr_all.group_by("__sid__").agg(
+        adt.filter(a01 & (pl.col("AVALC") == PD)).min().alias("PD"),
+        adt.filter(a0102 & resp).min().alias("RSP"),
+        adt.filter(a0102 & (resp | cb_y)).min().alias("CB"),
+        adt.filter(a0102 & cb_y).min().alias("__cb__"),
+        adt.filter(a01).max().alias("LSTA"),
+        pl.col("AVALC").filter(a01).last().alias("__lsta__"),
+    )
+    ovr = ovr_all.filter(a0102).select("__sid__", "USUBJID", "ADT", "AVALC")
+    # integer subject key for the pairwise confirmation search (any key type works there)
+    conf = confirmed_starts(ovr.select(pl.col("__sid__").alias("USUBJID"), "ADT", "AVALC"), opts)
+    conf = conf.group_by("USUBJID").agg(pl.col("ADT").min().alias("CRSP")).rename({"USUBJID": "__sid__"})
+    wide = (
+        subjects.join(dates, on="__sid__", how="left", maintain_order="left")
+        .join(conf, on="__sid__", how="left", maintain_order="left")
+        .with_columns(CCB=pl.min_horizontal("CRSP", "__cb__"))
+    )
     # BOR / CBOR (recist11.md §5.3 / §5.4) from the shared engine
-    tp = ovr.filter(pl.col("AVALC") != MISSING).select(pl.col("USUBJID").alias("subject_id"), "ADT", "AVALC").rename(
-        {"ADT": "date", "AVALC": "response"}
+    tp = ovr.filter(pl.col("AVALC") != MISSING).select(
+        pl.col("USUBJID").alias("subject_id"), pl.col("ADT").alias("date"), pl.col("AVALC").alias("response")
     )
     reference = adsl.select(pl.col("USUBJID").alias("subject_id"), pl.col(ref).alias("reference_start"))
-    for paramcd, confirm, yn in (("BOR", False, "BCP"), ("CBOR", True, "CBCP")):
-        bor = best_overall_response(
-            tp,
-            reference,
-            confirm=confirm,
-            confirm_days=opts.confirmation_days,
-            max_ne_between=opts.max_ne_between,
-            accept_sd_between=opts.accept_sd,
-            sd_min_days=opts.sd_min_days,
-            failed_cr_as_pr=opts.failed_cr_as_pr,
-        ).select(pl.col("subject_id").alias("USUBJID"), pl.col("bor").alias("AVALC"), pl.col("bor_date").alias("ADT"))
-        bor = subjects.join(bor, on="USUBJID", how="left").with_columns(
-            pl.col("AVALC").fill_null(MISSING), PARAMCD=pl.lit(paramcd)
-        )
-        out.append(bor)
-        out.append(_yn(subjects, bor.filter(pl.col("AVALC").is_in([CR, PR])).select("USUBJID", "ADT"), yn))
-    # DEATH (ADSL DTHDT), LSTA (last ANL01FL OVR), MDIS (TU)
-    death = adsl.select("USUBJID", pl.col("DTHDT").alias("ADT") if "DTHDT" in adsl.columns else pl.lit(None, pl.Date).alias("ADT"))
-    out.append(
-        subjects.join(death, on="USUBJID", how="left").with_columns(
-            PARAMCD=pl.lit("DEATH"), AVALC=pl.when(pl.col("ADT").is_not_null()).then(pl.lit("Y")).otherwise(pl.lit("N"))
-        )
+    both = best_overall_responses(
+        tp,
+        reference,
+        confirms=(False, True),
+        confirm_days=opts.confirmation_days,
+        max_ne_between=opts.max_ne_between,
+        accept_sd_between=opts.accept_sd,
+        sd_min_days=opts.sd_min_days,
+        failed_cr_as_pr=opts.failed_cr_as_pr,
+        rules=False,  # ADRS has no place for the explanation
     )
-    lsta = anl01.group_by("USUBJID").agg(pl.col("ADT").max())
-    lsta = lsta.join(anl01.select("USUBJID", "ADT", "AVALC"), on=["USUBJID", "ADT"], how="left")
-    out.append(subjects.join(lsta, on="USUBJID", how="left").with_columns(PARAMCD=pl.lit("LSTA")))
+    for paramcd, bor in zip(("BOR", "CBOR"), both):
+        bor = bor.select(pl.col("subject_id").alias("USUBJID"), pl.col("bor").alias(paramcd), pl.col("bor_date").alias(f"__{paramcd}_date__"))
+        wide = wide.join(bor, on="USUBJID", how="left", maintain_order="left").with_columns(pl.col(paramcd).fill_null(MISSING))
+    death = pl.col("DTHDT") if "DTHDT" in adsl.columns else pl.lit(None, pl.Date)
+    wide = wide.with_columns(adsl.select(death.alias("DEATH")).to_series())
+
+    def yn(date: pl.Expr) -> pl.Expr:
+        return pl.when(date.is_not_null()).then(pl.lit("Y")).otherwise(pl.lit("N"))
+
+    def bor_cp(code: str) -> pl.Expr:  # BCP / CBCP: BOR / CBOR in CR/PR, at its date
+        return pl.when(pl.col(code).is_in([CR, PR])).then(pl.col(f"__{code}_date__"))
+
+    out: list[tuple[str, pl.Expr, pl.Expr]] = [  # PARAMCD, AVALC, ADT
+        *[(p, yn(pl.col(p)), pl.col(p)) for p in ("PD", "RSP", "CB", "CRSP", "CCB")],
+        ("BOR", pl.col("BOR"), pl.col("__BOR_date__")),
+        ("BCP", yn(bor_cp("BOR")), bor_cp("BOR")),
+        ("CBOR", pl.col("CBOR"), pl.col("__CBOR_date__")),
+        ("CBCP", yn(bor_cp("CBOR")), bor_cp("CBOR")),
+        ("DEATH", yn(pl.col("DEATH")), pl.col("DEATH")),
+        ("LSTA", pl.col("__lsta__"), pl.col("LSTA")),
+    ]
     if tu is not None:
         base = _select_evaluator(tu, "TU", opts.evaluator).filter(
             (pl.col("TUSTRESC").str.to_uppercase() == "TARGET")
             & (pl.col("VISIT").str.to_uppercase().is_in(["SCREENING", "BASELINE"]) if "VISIT" in tu.columns else pl.lit(True))
         )
-        hit = base.select("USUBJID").unique().with_columns(pl.lit(True).alias("__hit__"))
-        out.append(
-            subjects.join(hit, on="USUBJID", how="left").with_columns(
-                PARAMCD=pl.lit("MDIS"),
-                AVALC=pl.when(pl.col("__hit__")).then(pl.lit("Y")).otherwise(pl.lit("N")),
-                ADT=pl.lit(None, pl.Date),
-            ).drop("__hit__")
-        )
-    cols = ["USUBJID", "PARAMCD", "AVALC", "ADT"]
-    return pl.concat([f.select(cols) for f in out])
+        wide = wide.with_columns(pl.col("USUBJID").is_in(base.get_column("USUBJID").implode()).alias("__mdis__"))
+        out.append(("MDIS", pl.when(pl.col("__mdis__")).then(pl.lit("Y")).otherwise(pl.lit("N")), pl.lit(None, pl.Date)))
+    meta = {r[0]: r[1:] for r in _param_meta(label).iter_rows()}
+
+    def block(code: str, avalc: pl.Expr, date: pl.Expr) -> pl.DataFrame:
+        avalc = avalc.cast(pl.String)
+        aval = avalc.replace_strict(AVAL_RESP if code in ("BOR", "CBOR", "LSTA") else {"Y": 1.0, "N": 0.0}, default=None, return_dtype=pl.Float64)
+        param, cat1, cat2, cat3 = meta[code]
+        return wide.select(
+            "__sid__", "USUBJID", pl.lit(code).alias("PARAMCD"), avalc.alias("AVALC"), date.cast(pl.Date).alias("ADT"),
+            aval.alias("AVAL"), pl.lit(param, pl.String).alias("PARAM"), pl.lit(cat1, pl.String).alias("PARCAT1"),
+            pl.lit(cat2, pl.String).alias("PARCAT2"), pl.lit(cat3, pl.String).alias("PARCAT3"),
+        )  # fmt: skip
+
+    return pl.concat([block(*b) for b in out])
+
 
 
 def _param_meta(evaluator_label: str) -> pl.DataFrame:
@@ -466,6 +517,102 @@ def derive_adrs_notes(
     contribute (a response code outside ``aval_resp()`` other than ``ND``/empty = not done,
     a date without a month), each a
     located :class:`InputError` with code ``not_analysed``."""
+    plan = plan_adrs(
+        sdtm, adsl, reference=reference, confirmation_days=confirmation_days, sd_min_days=sd_min_days,
+        max_ne_between=max_ne_between, accept_sd=accept_sd, source=source, evaluator=evaluator,
+        failed_cr_as_pr=failed_cr_as_pr,
+    )  # fmt: skip
+    parts = list(plan.slices())
+    out = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
+    return out, plan.notes
+
+
+#: Subjects per batch of :func:`derive_adrs_notes` (a memory bound: 10^6 subjects and
+#: 18M ADRS records are derived in batches of this many subjects, with the same result).
+ADRS_BATCH_SUBJECTS = 20_000
+#: Threads deriving ADRS slices side by side (:meth:`AdrsPlan.slices`); 1: one at a time.
+ADRS_THREADS = 2
+
+
+@dataclass
+class AdrsPlan:
+    """A checked ADRS derivation, ready to run slice by slice (:func:`plan_adrs`).
+
+    ``adsl`` is the typed ADSL, ``notes`` the records kept but not analysed, ``ovr``
+    the flagged OVR records of every subject (:func:`_ovr_flags`, sorted by ADSL
+    subject).  :meth:`slices` yields the ADRS of consecutive ADSL subject ranges of
+    :data:`ADRS_BATCH_SUBJECTS` subjects (each a zero-copy slice of ``ovr``);
+    concatenated in order they are the whole ADRS (every rule is per subject and the
+    ADRS is ordered by ADSL subject first), so a caller can write each slice and let it
+    go (``remission adam``) instead of holding the whole ADRS.
+    """
+
+    ovr: pl.DataFrame
+    adsl: pl.DataFrame
+    tu: pl.DataFrame | None
+    opts: AdrsOptions
+    label: str
+    notes: list[InputError]
+
+    def slices(self):
+        """The ADRS slices, in order.  With :data:`ADRS_THREADS` > 1 the next slices are
+        derived by other threads while the caller handles the current one (polars
+        releases the GIL while it computes, and a slice's many small operations leave a
+        core idle otherwise); at most ``ADRS_THREADS`` slices are ahead of the caller."""
+        ovr, tu, opts = self.ovr, self.tu, self.opts
+        adsl_t = self.adsl.with_row_index("__sid__")
+        size = max(int(ADRS_BATCH_SUBJECTS), 1)
+        n = max((adsl_t.height + size - 1) // size, 1)
+        bounds = ovr.get_column("__sid__").search_sorted(pl.Series([b * size for b in range(n + 1)], dtype=pl.UInt32))
+
+        def one(b: int) -> pl.DataFrame:
+            adsl_b = adsl_t.slice(b * size, size)
+            lo, hi = bounds[b], bounds[b + 1]
+            tu_b = tu if tu is None or n == 1 else tu.join(adsl_b.select("USUBJID"), on="USUBJID", how="semi", maintain_order="left")
+            return _derive(ovr.slice(lo, hi - lo), adsl_b, tu_b, opts, self.label, opts.reference)
+
+        threads = max(int(ADRS_THREADS), 1)
+        if threads == 1 or n == 1:
+            for b in range(n):
+                yield one(b)
+            return
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="adrs") as pool:
+            ahead: deque = deque()
+            try:
+                for b in range(n):
+                    ahead.append(pool.submit(one, b))
+                    if len(ahead) > threads:
+                        yield ahead.popleft().result()
+                while ahead:
+                    yield ahead.popleft().result()
+            finally:
+                for f in ahead:
+                    f.cancel()
+
+
+def plan_adrs(
+    sdtm,
+    adsl=None,
+    *,
+    reference: str = "RANDDT",
+    confirmation_days: int = 28,
+    sd_min_days: int = 42,
+    max_ne_between: int = 1,
+    accept_sd: bool = False,
+    source: str = "rs",
+    evaluator: str = "INVESTIGATOR",
+    failed_cr_as_pr: bool = False,
+) -> AdrsPlan:
+    """Read and check everything :func:`derive_adrs_notes` needs (raising
+    :class:`~remission.errors.InputErrors` with every input problem, before any ADRS
+    record is derived) and return the :class:`AdrsPlan` that derives the ADRS slices.
+
+    The per-record work (date imputation, AVAL, ANL01FL/ANL02FL and the sort by subject)
+    is done here once over all OVR records; the slices only derive the parameters and
+    assemble."""
     opts = AdrsOptions(reference, confirmation_days, sd_min_days, max_ne_between, accept_sd, source, evaluator, failed_cr_as_pr)
     data = as_sdtm(sdtm)
     adsl_t = _resolve_adsl(data, adsl, reference)
@@ -474,7 +621,9 @@ def derive_adrs_notes(
         rs, file, errors = _ovr_from_rs(data, opts)
     else:
         rs, file, errors = _ovr_from_tr(data, adsl_t, opts)
-    unknown = rs.join(adsl_t.select("USUBJID"), on="USUBJID", how="anti")
+    ovr = _ovr_base(rs, adsl_t, opts)
+    del rs
+    unknown = ovr.filter(pl.col("__sid__").is_null())  # not in ADSL, in record order
     errors += [
         InputError(file, r[ROW], r["USUBJID"], "USUBJID", r["USUBJID"], "a subject present in ADSL", "unknown_subject")
         for r in unknown.select(ROW, "USUBJID").iter_rows(named=True)
@@ -482,46 +631,21 @@ def derive_adrs_notes(
     if errors:
         raise InputErrors(errors)
 
-    notes = _notes(rs, file)
+    notes = _notes(ovr, file)
     tu = data.get("tu")
     if tu is not None and require_columns(tu, REQUIRED["tu"], data.file("tu")):
         raise InputErrors(require_columns(tu, REQUIRED["tu"], data.file("tu")))
-    size = max(int(ADRS_BATCH_SUBJECTS), 1)
-    if adsl_t.height <= size:
-        return _derive(rs, adsl_t, tu, opts, label, reference), notes
-    # Subject batches (ADSL order): every rule is per subject, so the batches' ADRS,
-    # concatenated in order, are the whole run's ADRS; only the peak memory differs.
-    batch = adsl_t.select("USUBJID", (pl.int_range(pl.len()) // size).alias("__batch__"))
-    parts = rs.join(batch, on="USUBJID", how="left", maintain_order="left").partition_by(
-        "__batch__", as_dict=True, include_key=False
-    )
-    outs: list[pl.DataFrame] = []
-    for b in range((adsl_t.height + size - 1) // size):
-        adsl_b = adsl_t.slice(b * size, size)
-        rs_b = parts.pop((b,), None)
-        if rs_b is None:
-            rs_b = rs.clear()
-        tu_b = None if tu is None else tu.join(adsl_b.select("USUBJID"), on="USUBJID", how="semi", maintain_order="left")
-        outs.append(_derive(rs_b, adsl_b, tu_b, opts, label, reference))
-        del rs_b
-    return pl.concat(outs, how="vertical_relaxed"), notes
+    return AdrsPlan(_ovr_flags(ovr, opts), adsl_t, tu, opts, label, notes)
 
 
-#: Subjects per batch of :func:`derive_adrs_notes` (a memory bound: 10^6 subjects and
-#: 18M ADRS records are derived in batches of this many subjects, with the same result).
-ADRS_BATCH_SUBJECTS = 50_000
-
-
-def _notes(rs: pl.DataFrame, file: str) -> list[InputError]:
+def _notes(ovr: pl.DataFrame, file: str) -> list[InputError]:
     """OVR records kept in ADRS that cannot contribute (see :func:`derive_adrs_notes`), in
-    the order of the OVR records (subject, ADT, RSSEQ, row; missing values last)."""
-    adt, _ = impute_dtc(pl.col("RSDTC"), date_imputation="last", highest_imputation="D")
-    seq = _num("RSSEQ") if "RSSEQ" in rs.columns else pl.col(ROW).cast(pl.String).cast(pl.Float64, strict=False)
-    aval = pl.col("RSSTRESC").replace_strict(AVAL_RESP, default=None, return_dtype=pl.Float64)
-    bad_code = aval.is_null() & (pl.col("RSSTRESC").fill_null("ND") != "ND")
-    bad_date = adt.is_null() & pl.col("RSDTC").is_not_null()
+    the order of the OVR records (subject, ADT, RSSEQ, row; missing values last).
+    ``ovr`` is :func:`_ovr_base` (its ADT, AVAL and ``__seq__``)."""
+    bad_code = pl.col("AVAL").is_null() & (pl.col("RSSTRESC").fill_null("ND") != "ND")
+    bad_date = pl.col("ADT").is_null() & pl.col("RSDTC").is_not_null()
     found = (
-        rs.select(ROW, "USUBJID", "RSSTRESC", "RSDTC", adt.alias("ADT"), seq.alias("__seq__"), bad_code.alias("c"), bad_date.alias("d"))
+        ovr.select(ROW, "USUBJID", "RSSTRESC", "RSDTC", "ADT", "__seq__", bad_code.alias("c"), bad_date.alias("d"))
         .filter(pl.col("c") | pl.col("d"))
         .sort("USUBJID", "ADT", "__seq__", ROW, nulls_last=True)
     )
@@ -534,30 +658,28 @@ def _notes(rs: pl.DataFrame, file: str) -> list[InputError]:
     ]
 
 
-def _derive(rs: pl.DataFrame, adsl_t: pl.DataFrame, tu: pl.DataFrame | None, opts: AdrsOptions, label: str, reference: str) -> pl.DataFrame:
-    """ADRS (OVR records and parameters) of the subjects of ``adsl_t`` from their OVR records."""
-    ovr = _ovr_records(rs, adsl_t, opts, label)
-    subjects = adsl_t.select("USUBJID")
-    params = _params(subjects, adsl_t, ovr, tu, opts)
+def _derive(ovr: pl.DataFrame, adsl_t: pl.DataFrame, tu: pl.DataFrame | None, opts: AdrsOptions, label: str, reference: str) -> pl.DataFrame:
+    """ADRS (OVR records and parameters) of the subjects of ``adsl_t`` (a slice of the ADSL
+    with its ``__sid__``) from their flagged OVR records (a slice of :func:`_ovr_flags`)."""
+    ovr = _ovr_records(ovr, opts, label)
+    subjects = adsl_t.select("__sid__", "USUBJID")
+    params = _params(subjects, adsl_t, ovr, tu, opts, label)
 
     # records derived from an OVR record carry that record's variables (template)
     carry = [c for c in RS_CARRY if c in ovr.columns and c not in ("RSSTRESC",)] + ["RSSTRESC"] if "RSSTRESC" in ovr.columns else []
     carry = list(dict.fromkeys(carry))
+    # a parameter dated on a subject's ANL01FL record carries it: a join on the (subject,
+    # date) pair packed into one integer (one ANL01FL record per subject and date; a
+    # missing date matches nothing), cheaper than a join on two keys
+    key = (pl.col("__sid__").cast(pl.Int64) * (1 << 32) + pl.col("ADT").cast(pl.Int32).cast(pl.Int64) + (1 << 31)).alias("__key__")
     src = ovr.filter(pl.col("ANL01FL") == "Y").select(
-        "USUBJID", "ADT", "ADTF", "AVISIT", "ANL02FL", "__seq__", "__visitnum__", pl.col("AVAL").alias("__aval__"), *carry
+        key, "ADTF", "AVISIT", "ANL02FL", "__seq__", "__visitnum__", *carry
     )
     derived = (
-        params.join(src, on=["USUBJID", "ADT"], how="left", nulls_equal=False)
-        .join(_param_meta(label), on="PARAMCD", how="left")
-        .with_columns(
-            AVAL=pl.when(pl.col("PARAMCD").is_in(["BOR", "CBOR"]))
-            .then(pl.col("AVALC").replace_strict(AVAL_RESP, default=None, return_dtype=pl.Float64))
-            .when(pl.col("PARAMCD") == "LSTA")
-            .then(pl.col("__aval__"))
-            .otherwise(pl.col("AVALC").replace_strict({"Y": 1.0, "N": 0.0}, default=None, return_dtype=pl.Float64)),
-            ANL01FL=pl.lit("Y"),
-        )
-        .drop("__aval__")
+        params.with_columns(key)
+        .join(src, on="__key__", how="left", maintain_order="left")
+        .drop("__key__")
+        .with_columns(ANL01FL=pl.lit("Y"))
     )
     ovr_out = ovr.drop(ROW, reference, "STUDYID", strict=False)
     del ovr, src, params
@@ -571,23 +693,25 @@ def _assemble(ovr_out: pl.DataFrame, derived: pl.DataFrame, adsl_t: pl.DataFrame
 
     Equivalent to a diagonal concatenation of both frames, a sort and a join to ADSL, but
     built one column at a time: the sort permutation comes from a narrow frame of integer
-    keys, and each output column is gathered through it, so the peak memory is the output
-    plus one column instead of several copies of the wide frame (18M rows at 10^6 subjects).
+    keys (the subject is ``__sid__``, the ADSL row), and each output column is gathered
+    through it, so the peak memory is the output plus one column instead of several
+    copies of the wide frame.  ``ASEQ`` counts rows from the start of each subject's run
+    in the sorted keys (no per-subject window needed).
     """
     n_ovr, n_der = ovr_out.height, derived.height
-    # integer keys (subject = ADSL row, parameter code rank) keep the sort fast
-    sid = adsl_t.select("USUBJID").with_row_index("__sid__")
     codes = {c: i for i, c in enumerate(sorted(["OVR", *_param_meta(label)["PARAMCD"].to_list()]))}
+    first_sid = adsl_t.get_column("__sid__").min() or 0
 
     def keys(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.select(
-            "USUBJID",
+            (pl.col("__sid__") - first_sid).cast(pl.UInt32).alias("__sid__"),
             pl.col("PARAMCD").replace_strict(codes, return_dtype=pl.Int32).alias("__pc__"),
             pl.col("ADT").cast(pl.Date),
             pl.col("__visitnum__").cast(pl.Float64),
             pl.col("__seq__").cast(pl.Float64),
-        ).join(sid, on="USUBJID", how="left", maintain_order="left").drop("USUBJID")
+        )
 
+    n, s = pl.col("__n__"), pl.col("__sid__")
     order = (
         pl.concat([keys(ovr_out), keys(derived)])
         .with_row_index("__i__")
@@ -596,7 +720,7 @@ def _assemble(ovr_out: pl.DataFrame, derived: pl.DataFrame, adsl_t: pl.DataFrame
         .select(
             "__i__",
             "__sid__",
-            (pl.col("__n__") - pl.col("__n__").min().over("__sid__") + 1).cast(pl.Int64).alias("ASEQ"),
+            (n - pl.when((s != s.shift(1)).fill_null(True)).then(n).forward_fill() + 1).cast(pl.Int64).alias("ASEQ"),
         )
     )
     perm = order.get_column("__i__")
@@ -611,13 +735,14 @@ def _assemble(ovr_out: pl.DataFrame, derived: pl.DataFrame, adsl_t: pl.DataFrame
         if b is None:
             b = pl.Series(name, [None], dtype=a.dtype).extend_constant(None, n_der - 1) if n_der else a.clear()
         both = pl.concat([a.to_frame(), b.to_frame()], how="vertical_relaxed").get_column(name)
-        return both.gather(perm)
+        # one contiguous chunk first: a gather from a two-chunk string column is ~8x slower
+        return both.rechunk().gather(perm)
 
     first = ["STUDYID", "USUBJID", "ASEQ", "PARAMCD", "PARAM", "PARCAT1", "PARCAT2", "PARCAT3", "ADT", "ADTF", "AVISIT",
              "AVAL", "AVALC", "ANL01FL", "ANL02FL", reference]  # fmt: skip
     names = list(dict.fromkeys([*ovr_out.columns, *derived.columns, "ASEQ"]))
     rest = [c for c in names if c not in first and not c.startswith("__")]
-    adsl_more = [c for c in adsl_t.columns if c not in names and c not in (ROW, "USUBJID")]
+    adsl_more = [c for c in adsl_t.columns if c not in names and c not in (ROW, "USUBJID") and not c.startswith("__")]
     sids = order.get_column("__sid__")
     cols: list[pl.Series] = []
     for name in [*first, *rest]:

@@ -29,9 +29,13 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["derive_adtte", "TTE_PARAMS"]
+__all__ = ["derive_adtte", "TTE_PARAMS", "TTE_SOURCE_PARAMS", "TTE_SOURCE_COLUMNS"]
 
 TTE_PARAMS = {"OS": "Overall Survival", "PFS": "Progression Free Survival", "RSD": "Duration of Response"}
+#: The only ADRS parameters and columns :func:`derive_adtte` reads: the ADRS restricted to
+#: them gives the same ADTTE (used when the ADRS is written slice by slice, not held).
+TTE_SOURCE_PARAMS = ("DEATH", "PD", "LSTA", "RSP")
+TTE_SOURCE_COLUMNS = ("USUBJID", "PARAMCD", "AVALC", "ADT", "ASEQ", "ANL01FL")
 
 _SRC_SCHEMA = {
     "USUBJID": pl.String,
@@ -52,6 +56,7 @@ def _adrs_source(adrs: pl.DataFrame, paramcd: str, cnsr: int, desc: str, cdesc: 
     if paramcd != "LSTA":
         cond = cond & (pl.col("AVALC") == "Y")
     return adrs.filter(cond).select(
+        "_k",
         "USUBJID",
         pl.col("ADT").cast(pl.Date).alias("DATE"),
         pl.lit(cnsr, pl.Int64).alias("CNSR"),
@@ -66,8 +71,9 @@ def _adrs_source(adrs: pl.DataFrame, paramcd: str, cnsr: int, desc: str, cdesc: 
 
 def _adsl_source(adsl: pl.DataFrame, var: str, desc: str, cdesc: str, order: int) -> pl.DataFrame:
     if var not in adsl.columns:
-        return pl.DataFrame(schema=_SRC_SCHEMA)
+        return pl.DataFrame(schema={"_k": pl.UInt32, **_SRC_SCHEMA})
     return adsl.filter(pl.col(var).is_not_null()).select(
+        "_k",
         "USUBJID",
         pl.col(var).cast(pl.Date).alias("DATE"),
         pl.lit(1, pl.Int64).alias("CNSR"),
@@ -81,15 +87,22 @@ def _adsl_source(adsl: pl.DataFrame, var: str, desc: str, cdesc: str, order: int
 
 
 def _tte(start: pl.DataFrame, events: list[pl.DataFrame], censors: list[pl.DataFrame], paramcd: str) -> pl.DataFrame:
-    """One record per subject of ``start`` (USUBJID, STARTDT), admiral ``derive_param_tte``."""
-    ev = pl.concat(events, how="vertical_relaxed") if events else pl.DataFrame(schema=_SRC_SCHEMA)
-    ce = pl.concat(censors, how="vertical_relaxed") if censors else pl.DataFrame(schema=_SRC_SCHEMA)
-    # earliest event, ties -> first-listed source; latest censoring, ties -> last-listed source
-    ev = ev.sort("USUBJID", "DATE", "ORDER").unique("USUBJID", keep="first", maintain_order=True)
-    ce = ce.sort("USUBJID", "DATE", "ORDER").unique("USUBJID", keep="last", maintain_order=True)
-    ce = ce.join(ev.select("USUBJID"), on="USUBJID", how="anti")
+    """One record per subject of ``start`` (``_k``, STARTDT), admiral ``derive_param_tte``.
+
+    Subjects are ``_k``, the rank of USUBJID in text order (an integer: sorting and
+    joining on it is cheaper than on the text, and sorting by it is sorting by USUBJID).
+    Earliest event, ties -> first-listed source (lower ORDER); latest censoring, ties ->
+    last-listed source: after a sort by (``_k``, DATE, ORDER) the first (last) row of each
+    subject's run."""
+    empty = pl.DataFrame(schema={"_k": pl.UInt32, **_SRC_SCHEMA})
+    ev = pl.concat(events, how="vertical_relaxed") if events else empty
+    ce = pl.concat(censors, how="vertical_relaxed") if censors else empty
+    k = pl.col("_k")
+    ev = ev.sort("_k", "DATE", "ORDER").filter(k.ne_missing(k.shift(1)) | (pl.int_range(pl.len()) == 0))
+    ce = ce.sort("_k", "DATE", "ORDER").filter(k.ne_missing(k.shift(-1)) | (pl.int_range(pl.len()) == pl.len() - 1))
+    ce = ce.join(ev.select("_k"), on="_k", how="anti")
     chosen = pl.concat([ev, ce], how="vertical_relaxed")
-    out = start.filter(pl.col("STARTDT").is_not_null()).join(chosen, on="USUBJID", how="inner")
+    out = start.filter(pl.col("STARTDT").is_not_null()).join(chosen, on="_k", how="inner")
     return out.with_columns(
         pl.max_horizontal("DATE", "STARTDT").alias("ADT"),
         pl.lit(paramcd).alias("PARAMCD"),
@@ -103,39 +116,46 @@ def derive_adtte(adsl: pl.DataFrame, adrs: pl.DataFrame, *, reference: str = "RA
     ``adsl`` needs ``USUBJID`` and the reference date (``RANDDT`` or ``TRTSDT``), and
     ``LSTALVDT`` for OS censoring; date columns may be dates or ``YYYY-MM-DD`` text.
     ``adrs`` is :func:`remission.adam.derive_adrs` output (``PARAMCD``, ``AVALC``, ``ADT``,
-    ``ASEQ``, ``ANL01FL``).
+    ``ASEQ``, ``ANL01FL``; one record per subject and parameter).
     """
     adsl = adsl.with_columns(
         pl.col(c).cast(pl.String).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
         for c in (reference, "LSTALVDT")
         if c in adsl.columns and adsl.schema[c] != pl.Date
     )
-    adrs = adrs.with_columns(
-        pl.col("ADT").cast(pl.String).str.to_date("%Y-%m-%d", strict=False) if adrs.schema["ADT"] != pl.Date else pl.col("ADT")
-    )
+    # _k: rank of USUBJID in text order (nulls, which never match a record, rank first)
+    keyed = adsl.select("USUBJID").sort("USUBJID").with_row_index("_k")
+    adsl = adsl.join(keyed, on="USUBJID", how="left", maintain_order="left")
+    adrs = adrs.filter(pl.col("PARAMCD").is_in(TTE_SOURCE_PARAMS)).select(
+        "USUBJID", "PARAMCD", "AVALC", "ASEQ", "ANL01FL",
+        pl.col("ADT").cast(pl.String).str.to_date("%Y-%m-%d", strict=False) if adrs.schema["ADT"] != pl.Date else pl.col("ADT"),
+    ).join(keyed, on="USUBJID", how="left", maintain_order="left")  # fmt: skip
     ref_desc = "Randomization" if reference == "RANDDT" else "Treatment Start"
     death = _adrs_source(adrs, "DEATH", 0, "Death", None, 1)
     pd_ev = _adrs_source(adrs, "PD", 0, "Disease Progression", None, 0)
     lasta = _adrs_source(adrs, "LSTA", 1, "Last Tumor Assessment", "Last Tumor Assessment", 0)
     alive = _adsl_source(adsl, "LSTALVDT", "Alive", "Alive During Study", 0)
     rand = _adsl_source(adsl, reference, ref_desc, ref_desc, 1)
-    start = adsl.select("USUBJID", pl.col(reference).alias("STARTDT"))
+    start = adsl.select("_k", pl.col(reference).alias("STARTDT"))
     resp = adrs.filter((pl.col("PARAMCD") == "RSP") & (pl.col("AVALC") == "Y") & (pl.col("ANL01FL") == "Y")).select(
-        "USUBJID", pl.col("ADT").alias("STARTDT")
+        "_k", pl.col("ADT").alias("STARTDT")
     )
     parts = [
         _tte(start, [death], [alive, rand], "OS"),
         _tte(start, [pd_ev, death.with_columns(pl.lit(1, pl.Int64).alias("ORDER"))], [lasta, rand], "PFS"),
         _tte(resp, [pd_ev, death], [lasta], "RSD"),
     ]
-    out = pl.concat(parts, how="vertical_relaxed").with_columns(
-        ((pl.col("ADT") - pl.col("STARTDT")).dt.total_days() + 1).cast(pl.Float64).alias("AVAL")
-    )
-    out = out.sort("USUBJID", "PARAMCD").with_columns(
-        pl.int_range(1, pl.len() + 1).over("USUBJID").cast(pl.Int64).alias("ASEQ")
+    # _p: the part's rank, which is PARAMCD's (OS < PFS < RSD)
+    out = pl.concat([p.with_columns(pl.lit(i, pl.UInt8).alias("_p")) for i, p in enumerate(parts)], how="vertical_relaxed")
+    out = out.with_columns(((pl.col("ADT") - pl.col("STARTDT")).dt.total_days() + 1).cast(pl.Float64).alias("AVAL"))
+    # one row per subject and parameter: the sort by (_k, _p) is the sort by
+    # (USUBJID, PARAMCD); ASEQ counts rows from the start of each subject's run
+    k, n = pl.col("_k"), pl.int_range(pl.len())
+    out = out.sort("_k", "_p").with_columns(
+        (n - pl.when(k.ne_missing(k.shift(1)) | (n == 0)).then(n).forward_fill() + 1).cast(pl.Int64).alias("ASEQ")
     )
     extra = [c for c in ("STUDYID", "AGE", "SEX", "ARM", "ARMCD", "ACTARM", "ACTARMCD") if c in adsl.columns]
-    out = out.join(adsl.select("USUBJID", *extra), on="USUBJID", how="left")
+    out = out.join(adsl.select("_k", *extra), on="_k", how="left", maintain_order="left")
     cols = ["STUDYID", "USUBJID", "ASEQ", *[c for c in extra if c != "STUDYID"], "ADT", "PARAM", "PARAMCD", "AVAL",
             "STARTDT", "CNSR", "EVNTDESC", "CNSDTDSC", "SRCDOM", "SRCVAR", "SRCSEQ"]  # fmt: skip
     return out.select([c for c in cols if c in out.columns])

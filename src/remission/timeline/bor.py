@@ -57,6 +57,7 @@ __all__ = [
     "BOR_ORDER",
     "RESPONSE_CODES",
     "best_overall_response",
+    "best_overall_responses",
     "best_response_reference",
 ]
 
@@ -317,31 +318,95 @@ def best_overall_response(
     null for MISSING), ``bor_rule`` (one line: why, with dates), one row per subject of
     ``reference`` or ``timepoints``, sorted by ``subject_id``.
     """
+    (out,) = best_overall_responses(
+        timepoints, reference, confirms=(confirm,), confirm_days=confirm_days, max_ne_between=max_ne_between,
+        accept_sd_between=accept_sd_between, sd_min_days=sd_min_days, missing_as_ne=missing_as_ne, cutoff=cutoff,
+        failed_cr_as_pr=failed_cr_as_pr, sd_label=sd_label,
+    )  # fmt: skip
+    return out
+
+
+def best_overall_responses(
+    timepoints: pl.DataFrame,
+    reference: pl.DataFrame,
+    *,
+    confirms: tuple[bool, ...] = (False, True),
+    confirm_days: int = 28,
+    max_ne_between: int = 1,
+    accept_sd_between: bool = False,
+    sd_min_days: int = 42,
+    missing_as_ne: bool = False,
+    cutoff: pl.DataFrame | None = None,
+    failed_cr_as_pr: bool = True,
+    sd_label: Literal["SD", "NC"] = "SD",
+    rules: bool = True,
+) -> tuple[pl.DataFrame, ...]:
+    """:func:`best_overall_response` for each value of ``confirms`` (default: without,
+    then with confirmation), from one preparation of the time points (checks, §5.1
+    window, same-date duplicates, first PD) and one list of MISSING subjects, which do
+    not depend on ``confirm``.  Each frame equals the one :func:`best_overall_response`
+    gives with that ``confirm`` and the same other arguments; with ``rules=False`` its
+    ``bor_rule`` column is null (for callers that do not show it, such as ADaM ADRS:
+    formatting the texts is a good part of the cost)."""
     _check_options(confirm_days, max_ne_between, sd_min_days, sd_label)
     tp, ref, cut = _prepare_inputs(timepoints, reference, cutoff)
 
+    # Integer subject key ``_sid`` = rank of subject_id in text order, so that sorting by
+    # it is sorting by subject_id (the output order) and every per-subject window / join
+    # below uses one integer key instead of a string (about 2x cheaper in polars).
+    keyed = ref.sort("subject_id").with_row_index("_sid")
+
     # ---- §5.1 window, cutoff, same-date duplicates, first PD -------------------------
+    # After the sort by (subject, date, severity) the first row of each (subject, date)
+    # run is the worst evaluable one: a shift comparison selects it (same as
+    # ``unique(keep="first")`` on the sorted frame, without hashing).
+    sid, date = pl.col("_sid"), pl.col("date")
+    tp = tp.join(keyed, on="subject_id", how="inner")
+    # no cutoff: a null column instead of a join with an empty frame
+    tp = tp.join(cut, on="subject_id", how="left") if cut.height else tp.with_columns(pl.lit(None, pl.Date).alias("cutoff_date"))
     tp = (
-        tp.join(ref, on="subject_id", how="inner")
-        .join(cut, on="subject_id", how="left")
-        .filter(
+        tp.filter(
             (pl.col("date") >= pl.col("reference_start"))
             & (pl.col("cutoff_date").is_null() | (pl.col("date") < pl.col("cutoff_date")))
         )
         .with_columns(pl.col("cat").replace_strict(_SEVERITY, return_dtype=pl.Int8).alias("_sev"))
-        .sort("subject_id", "date", "_sev")
-        .unique(subset=["subject_id", "date"], keep="first", maintain_order=True)
+        .sort("_sid", "date", "_sev")
+        .filter(((sid != sid.shift(1)) | (date != date.shift(1))).fill_null(True))
         .with_columns(
-            (pl.col("cat") == PD).cast(pl.Int32).cum_sum().over("subject_id").alias("_npd"),
+            (pl.col("cat") == PD).cast(pl.Int32).cum_sum().over("_sid").alias("_npd"),
         )
         .filter((pl.col("_npd") == 0) | ((pl.col("_npd") == 1) & (pl.col("cat") == PD)))
         .drop("_sev", "_npd")
         .with_columns(
-            pl.int_range(pl.len()).over("subject_id").alias("idx"),
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_g"),
             (pl.col("date") - pl.col("reference_start")).dt.total_days().alias("days"),
         )
     )
 
+    missing = _missing(tp, timepoints, keyed, ref, cut, missing_as_ne)
+    if not rules:
+        missing = missing.with_columns(pl.lit(None, pl.String).alias("bor_rule"))
+    kw = dict(confirm_days=confirm_days, max_ne_between=max_ne_between, accept_sd_between=accept_sd_between,
+              sd_min_days=sd_min_days, failed_cr_as_pr=failed_cr_as_pr, sd_label=sd_label, rules=rules)  # fmt: skip
+    return tuple(
+        pl.concat([_winners(tp, confirm=c, **kw), missing]).cast(BOR_SCHEMA).sort("subject_id") for c in confirms
+    )
+
+
+def _winners(
+    tp: pl.DataFrame,
+    *,
+    confirm: bool,
+    confirm_days: int,
+    max_ne_between: int,
+    accept_sd_between: bool,
+    sd_min_days: int,
+    failed_cr_as_pr: bool,
+    sd_label: str,
+    rules: bool = True,
+) -> pl.DataFrame:
+    """The BOR (subject_id, bor, bor_date, bor_rule) of every subject with a time point in
+    the window; ``tp`` is the prepared frame of :func:`best_overall_responses`."""
     if confirm:
         tp = _confirmations(
             tp,
@@ -368,21 +433,32 @@ def best_overall_response(
     else:
         is_cr = c == CR
         is_pr = c == PR
-    level = pl.when(c == NONCRPD).then(pl.lit(NONCRPD)).otherwise(pl.lit(SD))
-    tp = tp.with_columns(
+    # the category as its rank in BOR_ORDER (an integer: the text is made for the winners only)
+    level = pl.when(c == NONCRPD).then(pl.lit(_RANK[NONCRPD], pl.Int64)).otherwise(pl.lit(_RANK[SD], pl.Int64))
+    rank = (
         pl.when(is_cr)
-        .then(pl.lit(CR))
+        .then(pl.lit(_RANK[CR], pl.Int64))
         .when(is_pr)
-        .then(pl.lit(PR))
+        .then(pl.lit(_RANK[PR], pl.Int64))
         .when(c == PD)
-        .then(pl.lit(PD))
+        .then(pl.lit(_RANK[PD], pl.Int64))
         .when((c != NE) & sd_ok)
         .then(level)
-        .otherwise(pl.lit(NE))
-        .alias("best")
+        .otherwise(pl.lit(_RANK[NE], pl.Int64))
+    )
+    # The winner is the best (rank, date) of the subject (§5.3 / §5.4 step 5: ties ->
+    # earliest date).  Dates are unique per subject here, so the minimum of the packed
+    # integer key rank * 2^32 + (date + 2^31) is one row; ``tp`` is sorted by ``_sid``
+    # and the filter keeps that order, i.e. the subject_id order of the output.
+    key = pl.col("_rank") * (1 << 32) + (pl.col("date").cast(pl.Int32).cast(pl.Int64) + (1 << 31))
+    winners = (
+        tp.with_columns(rank.alias("_rank"))
+        .filter(key == key.min().over("_sid"))
+        .with_columns(pl.col("_rank").replace_strict(dict(enumerate(BOR_ORDER)), return_dtype=pl.String).alias("best"))
     )
 
-    # ---- reason text (must equal best_response_reference's) ------------------------
+    # ---- reason text (must equal best_response_reference's); only for the winners,
+    # as the text is a function of its own row --------------------------------------
     def show(e: pl.Expr) -> pl.Expr:
         return pl.when(e == SD).then(pl.lit(sd_label)).otherwise(e)
 
@@ -448,17 +524,25 @@ def best_overall_response(
             )
         )
     )
+    if not rules:
+        rule = pl.lit(None, pl.String)
+    return winners.select("subject_id", show(best).alias("bor"), pl.col("date").alias("bor_date"), rule.alias("bor_rule"))
 
-    rank = best.replace_strict(_RANK, return_dtype=pl.Int8)
-    winners = (
-        tp.with_columns(rank.alias("_rank"), rule.alias("bor_rule"))
-        .sort("subject_id", "_rank", "date")
-        .unique(subset=["subject_id"], keep="first", maintain_order=True)
-        .select("subject_id", show(best).alias("bor"), pl.col("date").alias("bor_date"), "bor_rule")
+
+def _missing(
+    tp: pl.DataFrame, timepoints: pl.DataFrame, keyed: pl.DataFrame, ref: pl.DataFrame, cut: pl.DataFrame, missing_as_ne: bool
+) -> pl.DataFrame:
+    """Subjects without any time point in the window (no row in the prepared ``tp``; every
+    other subject has a winner): MISSING (§5.3).  They are the reference subjects whose
+    ``_sid`` has no row in ``tp`` (an integer anti-join) and the subjects of
+    ``timepoints`` absent from ``reference`` (never in ``tp``); the same set as every
+    subject of either frame minus those of ``tp``, without hashing all time points."""
+    outside = timepoints.select(pl.col("subject_id").cast(pl.String)).filter(
+        ~pl.col("subject_id").is_in(ref.get_column("subject_id").implode())
     )
-
-    # ---- subjects without any time point in the window: MISSING (§5.3) -------------
-    subjects = pl.concat([ref.select("subject_id"), timepoints.select(pl.col("subject_id").cast(pl.String))]).unique()
+    subjects = pl.concat(
+        [keyed.join(tp.select("_sid"), on="_sid", how="anti").select("subject_id"), outside.unique()]
+    )
     missing_text = (
         pl.when(pl.col("reference_start").is_null())
         .then(pl.lit("MISSING: no reference start date"))
@@ -474,9 +558,8 @@ def best_overall_response(
     )
     if missing_as_ne:
         missing_text = missing_text + pl.lit(" (reported as NE: missing_as_ne)")
-    missing = (
-        subjects.join(winners.select("subject_id"), on="subject_id", how="anti")
-        .join(ref, on="subject_id", how="left")
+    return (
+        subjects.join(ref, on="subject_id", how="left")
         .join(cut, on="subject_id", how="left")
         .select(
             "subject_id",
@@ -485,7 +568,6 @@ def best_overall_response(
             missing_text.alias("bor_rule"),
         )
     )
-    return pl.concat([winners, missing]).cast(BOR_SCHEMA).sort("subject_id")
 
 
 def _prepare_inputs(
@@ -535,26 +617,30 @@ def _confirmations(
 ) -> pl.DataFrame:
     """Add the confirming time point of §5.4 steps 1-2 to each CR/PR time point.
 
-    ``tp`` is sorted by subject and date with a per-subject position ``idx``. Adds
-    ``cr_j_date`` (step 1 confirmation of a CR), ``pr_j_date``/``pr_j_cat`` (step 2
+    ``tp`` is sorted by subject (``_sid``) and date, with a global row position ``_g``.
+    Adds ``cr_j_date`` (step 1 confirmation of a CR), ``pr_j_date``/``pr_j_cat`` (step 2
     confirmation of a PR, or of a CR that failed step 1 when ``failed_cr_as_pr``).
 
     The first qualifying later time point j is found with a forward as-of join on
-    ``date_i + confirm_days``; what lies strictly between i and j is checked with
-    per-subject running counts (count in (i, j) = count up to j - count up to i, as
-    neither i nor j is NE/SD/other). "No PR after a CR inside (i, j]": ``pr_after_cr`` is,
-    at each row, the position of the latest CR preceding the latest PR so far; the
-    condition fails exactly when that position is > i.
+    ``date_i + confirm_days`` (by subject); what lies strictly between i and j is checked
+    with running counts (count in (i, j) = count up to j - count up to i, as neither i
+    nor j is NE/SD/other). The running counts are taken over the whole sorted frame, not
+    per subject: i and j belong to the same subject and every row between them too, so
+    the difference is the same and no per-subject window is needed.
+
+    "No PR after a CR inside (i, j]": ``pr_after_cr`` is, at each row, the position of the
+    latest CR preceding the latest PR so far; the condition fails exactly when that
+    position is > i. Computed over the whole frame as well: when the latest PR (or the
+    CR before it) belongs to an earlier subject, its position is before the subject's
+    first row, hence <= i, which passes exactly as the per-subject "none" (null) did.
     """
     c = pl.col("cat")
     offset = max(confirm_days, 1)  # j must be later; dates are unique after de-duplication
 
     def running(cond: pl.Expr) -> pl.Expr:
-        return cond.cast(pl.Int32).cum_sum().over("subject_id")
+        return cond.cast(pl.Int32).cum_sum()
 
-    last_cr_before = (
-        pl.when(c == CR).then(pl.col("idx")).otherwise(None).forward_fill().shift(1).over("subject_id")
-    )
+    last_cr_before = pl.when(c == CR).then(pl.col("_g")).otherwise(None).forward_fill().shift(1)
     tp = tp.with_columns(
         running(c == NE).alias("n_ne"),
         running(c == SD).alias("n_sd"),
@@ -562,46 +648,38 @@ def _confirmations(
         running(~c.is_in([CR, PR, NE, SD])).alias("n_other"),
         (pl.col("date") + pl.duration(days=offset)).alias("key"),
         last_cr_before.alias("_lcb"),
-    ).with_columns(
-        pl.when(c == PR).then(pl.col("_lcb")).otherwise(None).forward_fill().over("subject_id").alias("pr_after_cr")
-    )
+    ).with_columns(pl.when(c == PR).then(pl.col("_lcb")).otherwise(None).forward_fill().alias("pr_after_cr"))
+
+    # both sides are sorted by (_sid, key): tp is sorted by (_sid, date) and key = date + offset
+    left = tp.filter(c.is_in([CR, PR])).select("_sid", "_g", "key", "n_ne", "n_sd", "n_not_cr_ne", "n_other")
 
     def confirmer(targets: list[str], suffix: str) -> pl.DataFrame:
-        right = (
-            tp.filter(c.is_in(targets))
-            .select(
-                "subject_id",
-                pl.col("date").alias("key"),
-                pl.col("date").alias(f"{suffix}_j_date"),
-                pl.col("cat").alias(f"{suffix}_j_cat"),
-                *[pl.col(n).alias(f"{n}_j") for n in ("n_ne", "n_sd", "n_not_cr_ne", "n_other", "pr_after_cr")],
-            )
-            .sort("subject_id", "key")
+        right = tp.filter(c.is_in(targets)).select(
+            "_sid",
+            pl.col("date").alias("key"),
+            pl.col("date").alias(f"{suffix}_j_date"),
+            pl.col("cat").alias(f"{suffix}_j_cat"),
+            *[pl.col(n).alias(f"{n}_j") for n in ("n_ne", "n_sd", "n_not_cr_ne", "n_other", "pr_after_cr")],
         )
-        left = tp.filter(c.is_in([CR, PR])).select(
-            "subject_id", "date", "idx", "key", "n_ne", "n_sd", "n_not_cr_ne", "n_other"
-        )
-        return left.sort("subject_id", "key").join_asof(
-            right, on="key", by="subject_id", strategy="forward", check_sortedness=False
-        )
+        return left.join_asof(right, on="key", by="_sid", strategy="forward", check_sortedness=False)
 
     # Step 1: CR confirmed by the first CR >= confirm_days later, only CR/NE between.
-    cr = confirmer([CR], "cr").filter(pl.col("cr_j_date").is_not_null())
-    cr = cr.filter(
-        (pl.col("n_not_cr_ne_j") - pl.col("n_not_cr_ne") == 0)
+    cr = confirmer([CR], "cr").filter(
+        pl.col("cr_j_date").is_not_null()
+        & (pl.col("n_not_cr_ne_j") - pl.col("n_not_cr_ne") == 0)
         & (pl.col("n_ne_j") - pl.col("n_ne") <= max_ne_between)
-    ).select("subject_id", "date", "cr_j_date")
-    tp = tp.join(cr, on=["subject_id", "date"], how="left")
+    ).select("_g", "cr_j_date")
+    tp = tp.join(cr, on="_g", how="left", maintain_order="left")
 
     # Step 2: PR (or failed CR) confirmed by the first CR/PR >= confirm_days later.
-    pr = confirmer([CR, PR], "pr").filter(pl.col("pr_j_date").is_not_null())
-    pr = pr.filter(
-        (pl.col("n_other_j") - pl.col("n_other") == 0)
+    pr = confirmer([CR, PR], "pr").filter(
+        pl.col("pr_j_date").is_not_null()
+        & (pl.col("n_other_j") - pl.col("n_other") == 0)
         & (pl.col("n_sd_j") - pl.col("n_sd") <= (1 if accept_sd_between else 0))
         & (pl.col("n_ne_j") - pl.col("n_ne") <= max_ne_between)
-        & (pl.col("pr_after_cr_j").is_null() | (pl.col("pr_after_cr_j") <= pl.col("idx")))
-    ).select("subject_id", "date", "pr_j_date", "pr_j_cat")
-    tp = tp.join(pr, on=["subject_id", "date"], how="left")
+        & (pl.col("pr_after_cr_j").is_null() | (pl.col("pr_after_cr_j") <= pl.col("_g")))
+    ).select("_g", "pr_j_date", "pr_j_cat")
+    tp = tp.join(pr, on="_g", how="left", maintain_order="left")
     eligible = (c == PR) | ((c == CR) & pl.col("cr_j_date").is_null() & pl.lit(failed_cr_as_pr))
     return tp.with_columns(
         pl.when(eligible).then(pl.col("pr_j_date")).otherwise(None).alias("pr_j_date"),
