@@ -60,6 +60,9 @@ class Prepared:
     * ``new_obs``: new-lesion rows at follow-ups with ``kind`` (unequivocal / equivocal /
       none) and ``first_equivocal``.
     * ``b0``: segments without a baseline whose dates carry target rows (rule B0).
+
+    The frames also carry the integer keys of "Integer keys" below (``_sid``, ``_sd``,
+    ``_g``, ``_lk``): group and join on them rather than on the string columns.
     """
 
     segments: pl.DataFrame
@@ -72,17 +75,6 @@ class Prepared:
     nt_fixed_count: pl.DataFrame
     new_obs: pl.DataFrame
     b0: pl.DataFrame
-
-
-def _normalise_lesions(lesions: pl.DataFrame) -> pl.DataFrame:
-    missing = [c for c in LESIONS if c not in lesions.columns]
-    df = lesions.with_columns([pl.lit(None, dtype=LESIONS[c]).alias(c) for c in missing])
-    df = df.select([pl.col(c).cast(t) for c, t in LESIONS.items()])
-    return (
-        df.with_columns(pl.col("nodal").fill_null(False))
-        .unique(subset=["subject_id", "lesion_id", "date"], keep="first", maintain_order=True)
-        .with_columns(first_date=pl.col("date").min().over("subject_id", "lesion_id"))
-    )
 
 
 def normalise_segments(segments: pl.DataFrame) -> pl.DataFrame:
@@ -140,23 +132,157 @@ def place_dates(dates: pl.DataFrame, segments: pl.DataFrame) -> tuple[pl.DataFra
     return followups, baseline_rows, other_rows
 
 
-def prepare(lesions: pl.DataFrame, segments: pl.DataFrame) -> Prepared:
-    """Build the shared frames of ``docs/imaging_engine.md`` ("Input", "Lesion sets")."""
-    les = _normalise_lesions(lesions)
-    seg = normalise_segments(segments)
-    subjects = seg.select("subject_id").unique()
-    les = les.join(subjects, on="subject_id", how="semi")
-    dates = les.select("subject_id", "date").unique()
+# --------------------------------------------------------------------------------------
+# Integer keys
+# --------------------------------------------------------------------------------------
+#
+# Joins, group-bys, sorts and windows on (subject_id, lesion_id, date) strings are the
+# costliest operations of the engines.  ``prepare`` therefore codes the keys as Int64 once:
+#
+# * ``_sid``: dense rank of ``subject_id`` over the segments' and lesions' ids together,
+#   so codes agree between both tables and follow the string order;
+# * ``_lk``: a lesion of a subject, ordered as (subject_id, lesion_id) (the lesion_id's rank
+#   among the sorted distinct ids, via an Enum cast; a null lesion_id is rank 0);
+# * packed keys ``hi * 2**32 + lo`` where ``lo`` < 2**32: ``_sd`` (subject, date), ``_g``
+#   (subject, line), ``_row`` (lesion, date), ``_sl`` (lesion, line).  A date becomes its
+#   day number + 2**31, a line its value + 2**31.
+#
+# Packing is order preserving, so sorting by the packed keys is sorting by the strings.  A
+# (subject_id, date) evaluated by a follow-up belongs to exactly one segment, so ``_sd``
+# identifies a follow-up row (``KEY``) and is what the engines group and join on.  Null
+# keys keep the semantics of the string joins they replace: a null lesion_id groups with
+# the other null lesion_ids of its subject (as ``unique``/``over`` did) but joins nothing
+# (``_lkj``, ``_row``, ``_sl`` are null).
 
-    followups, baseline_rows, other_rows = place_dates(dates, seg)
+_LO = 2**32
+_OFF = 2**31
 
-    seg_b = seg.filter(pl.col("baseline_date").is_not_null())
-    rows_at_baseline = les.join(
-        seg_b.select("subject_id", "line", "baseline_date"),
-        left_on=["subject_id", "date"],
-        right_on=["subject_id", "baseline_date"],
-        how="inner",
+
+def _pack(hi: pl.Expr, lo: pl.Expr) -> pl.Expr:
+    return hi.cast(pl.Int64) * _LO + (lo.cast(pl.Int64) + _OFF)
+
+
+def _day(date: pl.Expr) -> pl.Expr:
+    return date.cast(pl.Int32)
+
+
+def _keyed(lesions: pl.DataFrame, seg: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``(les, seg, null_dates)``: the lesion rows of the segments' subjects with LESIONS
+    dtypes, duplicates of (subject_id, lesion_id, date) removed (the first row in input
+    order is kept), ``first_date`` and the integer keys, sorted by (subject_id, lesion_id,
+    date); the segments with ``_sid``/``_g``; the subjects with a lesion row without a date.
+
+    Rows without a date only ever gave their subject one "outside evaluation segments" row
+    (they match no date of a join), so they are set aside as ``null_dates``.
+    """
+    missing = [c for c in LESIONS if c not in lesions.columns]
+    df = lesions.with_columns([pl.lit(None, dtype=LESIONS[c]).alias(c) for c in missing])
+    df = df.select([pl.col(c).cast(t) for c, t in LESIONS.items()]).with_columns(pl.col("nodal").fill_null(False))
+    df = df.drop("method", "viable_diameter_mm")  # checked by the casts, used by no rule
+    codes = pl.concat([seg.get_column("subject_id"), df.get_column("subject_id")]).rank("dense").cast(pl.Int64)
+    seg = seg.with_columns(_sid=codes.head(seg.height)).with_columns(_g=_pack(pl.col("_sid"), pl.col("line")))
+    df = df.with_columns(_sid=codes.tail(df.height)).filter(pl.col("_sid").is_in(seg.get_column("_sid").implode()))
+    null_dates = df.filter(pl.col("date").is_null()).select("subject_id", "_sid").unique(maintain_order=True)
+    df = df.filter(pl.col("date").is_not_null())
+    ids = df.get_column("lesion_id").drop_nulls().unique().sort()
+    n_ids = ids.len() + 1
+    lrank = (pl.col("lesion_id").cast(pl.Enum(ids)).to_physical().cast(pl.Int64) + 1).fill_null(0)
+    df = df.with_columns(_lk=pl.col("_sid") * n_ids + lrank)
+    max_sid = int(codes.max() or 0)
+    if (max_sid + 1) * n_ids >= _OFF:  # keep _lk below 2**31 (the packed keys' high part)
+        df = df.with_columns(_lk=pl.col("_lk").rank("dense").cast(pl.Int64))
+    # sort by (lesion, date), stable: the first row of equal keys is the first in input order
+    df = (
+        df.with_columns(_row=_pack(pl.col("_lk"), _day(pl.col("date"))))
+        .sort("_row", maintain_order=True)
+        .filter(pl.col("_row") != pl.col("_row").shift(1).fill_null(-1))
     )
+    new_lesion = pl.col("_lk") != pl.col("_lk").shift(1).fill_null(-1)
+    df = df.with_columns(
+        first_date=pl.when(new_lesion).then(pl.col("date")).forward_fill(),
+        _sd=_pack(pl.col("_sid"), _day(pl.col("date"))),
+        _lkj=pl.when(pl.col("lesion_id").is_not_null()).then(pl.col("_lk")),
+    ).with_columns(_row=pl.when(pl.col("lesion_id").is_not_null()).then(pl.col("_row")))
+    return df.set_sorted("_lk"), seg, null_dates
+
+
+def _place_keyed(les: pl.DataFrame, seg: pl.DataFrame, null_dates: pl.DataFrame):
+    """:func:`place_dates` on the integer keys of :func:`_keyed` (same rows and columns,
+    plus ``_sid``, ``_sd``, ``_g``)."""
+    dates = les.select("subject_id", "date", "_sid", "_sd").unique(subset="_sd", keep="any")
+    in_seg = (pl.col("date") > pl.col("cut")) & (pl.col("end_date").is_null() | (pl.col("date") <= pl.col("end_date")))
+    seg_cols = ["line", "reference_start", "baseline_date", "end_date", "cut", "_g"]
+    followups = (
+        dates.join(seg.select("_sid", *seg_cols).with_row_index("_seg"), on="_sid", how="inner")
+        .filter(in_seg)
+        # the latest cut; between equal cuts (overlapping segments) the first segment given
+        .sort(["_sd", "cut", "_seg"], descending=[False, True, False])
+        .filter(pl.col("_sd") != pl.col("_sd").shift(1).fill_null(-1))
+        .sort(["_g", "_sd"])
+        .drop("_seg")
+    )
+    seg_b = seg.filter(pl.col("baseline_date").is_not_null()).with_columns(
+        _sd=_pack(pl.col("_sid"), _day(pl.col("baseline_date")))
+    )
+    baseline_rows = (
+        dates.join(seg_b.select("_sd", *seg_cols), on="_sd", how="inner")
+        .join(followups.select("_sd"), on="_sd", how="anti")
+        .unique(subset="_sd", keep="first")
+        .select("subject_id", "date", "line", "reference_start", "baseline_date", "end_date", "cut", "_sid", "_sd", "_g")
+    )
+    first_cut = seg.group_by("_sid").agg(first_cut=pl.col("cut").min())
+    other_rows = (
+        dates.join(followups.select("_sd"), on="_sd", how="anti")
+        .join(baseline_rows.select("_sd"), on="_sd", how="anti")
+        .join(first_cut, on="_sid", how="left")
+        .with_columns(
+            explanation=pl.when(pl.col("date") <= pl.col("first_cut"))
+            .then(pl.lit("before baseline"))
+            .otherwise(pl.lit("outside evaluation segments"))
+        )
+        .select("subject_id", "date", "explanation", "_sid")
+    )
+    if null_dates.height:
+        other_rows = pl.concat(
+            [
+                other_rows,
+                null_dates.select(
+                    "subject_id",
+                    date=pl.lit(None, dtype=pl.Date),
+                    explanation=pl.lit("outside evaluation segments"),
+                    _sid="_sid",
+                ),
+            ]
+        )
+    cols = ["subject_id", "date", "line", "reference_start", "baseline_date", "end_date", "cut", "_sid", "_sd", "_g"]
+    return followups.select(cols), baseline_rows, other_rows, seg_b
+
+
+def _lookup(rows: pl.DataFrame, keys: pl.Series) -> pl.DataFrame:
+    """The rows of ``rows`` (unique ``_row``, sorted) whose ``_row`` equals each of ``keys``
+    (all-null row where none does), without the ``_row`` column: a left join by binary
+    search, keeping the order of ``keys``."""
+    sorted_keys = rows.get_column("_row")
+    if rows.height == 0:
+        return rows.drop("_row").clear(keys.len())
+    probe = keys.fill_null(-1)
+    pos = sorted_keys.search_sorted(probe, side="left").clip(0, rows.height - 1)
+    found = sorted_keys.gather(pos) == probe
+    idx = pl.select(pl.when(found).then(pos)).to_series()
+    return rows.drop("_row").select(pl.all().gather(idx))
+
+
+def prepare(lesions: pl.DataFrame, segments: pl.DataFrame) -> Prepared:
+    """Build the shared frames of ``docs/imaging_engine.md`` ("Input", "Lesion sets").
+
+    The frames carry the integer keys described above (``_sd`` on every per-follow-up
+    frame, ``_g`` per segment) besides the string columns."""
+    seg = normalise_segments(segments)
+    les, segk, null_dates = _keyed(lesions, seg)
+    followups, baseline_rows, other_rows, seg_b = _place_keyed(les, segk, null_dates)
+
+    rows_at_baseline = les.join(seg_b.select("_sd", "line", "_g"), on="_sd", how="inner")
+    sl = _pack(pl.col("_lkj"), pl.col("line"))
     # Targets: role target with a row on baseline_date.
     targets = rows_at_baseline.filter(pl.col("role") == "target").select(
         "subject_id",
@@ -167,33 +293,49 @@ def prepare(lesions: pl.DataFrame, segments: pl.DataFrame) -> Prepared:
         base_d=pl.col("diameter_mm"),
         base_p=pl.col("perpendicular_mm"),
         base_status=pl.col("status"),
+        _g="_g",
+        _lk="_lk",
+        _sl=sl,
     )
-    row_cols = ["subject_id", "lesion_id", "date"]
     les_rows = les.select(
-        *row_cols,
+        "_row",
         d=pl.col("diameter_mm"),
         p=pl.col("perpendicular_mm"),
         status=pl.col("status"),
         has_row=pl.lit(True),
-    )
-    fu = followups.select(*KEY, "cut")
-    target_obs = (
-        fu.join(targets, on=SEG, how="inner")
-        .join(les_rows, on=row_cols, how="left")
-        .with_columns(pl.col("has_row").fill_null(False))
-        .sort(["subject_id", "line", "lesion_id", "date"])
+    ).filter(pl.col("_row").is_not_null()).set_sorted("_row")
+    fu = followups.select("subject_id", "line", "date", "cut", "_sd", "_g")
+
+    def observe(lesion_set: pl.DataFrame) -> pl.DataFrame:
+        """followups x lesion set (sorted by subject_id, line, lesion_id, date), with the
+        lesion's row at each date.  The row is found by binary search in ``les_rows``
+        (sorted by ``_row``) instead of a hash join."""
+        grid = lesion_set.drop("subject_id", "line").sort("_g", "_lk").join(
+            fu, on="_g", how="inner", maintain_order="left_right"
+        )
+        want = grid.select(_row=pl.when(pl.col("_sl").is_not_null()).then(_pack(pl.col("_lk"), _day(pl.col("date"))))).get_column("_row")
+        return grid.hstack(_lookup(les_rows, want)).with_columns(pl.col("has_row").fill_null(False))
+
+    target_obs = observe(targets).select(
+        "subject_id", "line", "date", "cut", "lesion_id", "organ", "nodal", "base_d", "base_p", "base_status",
+        "d", "p", "status", "has_row", "_sd", "_g", "_lk",
     )
 
     # Non-targets evaluated at every date: baseline non_target rows, plus role new for line > 1.
     fixed = rows_at_baseline.filter(
         (pl.col("role") == "non_target") | ((pl.col("role") == "new") & (pl.col("line") > 1))
-    ).select("subject_id", "line", "lesion_id", "organ", "nodal")
-    fixed_obs = (
-        fu.join(fixed, on=SEG, how="inner")
-        .join(les_rows, on=row_cols, how="left")
-        .with_columns(pl.col("has_row").fill_null(False), fixed=pl.lit(True))
+    ).select("subject_id", "line", "lesion_id", "organ", "nodal", "_g", "_lk", _sl=sl)
+    nt_cols = ["subject_id", "line", "date", "cut", "lesion_id", "organ", "nodal", "d", "p", "status", "has_row", "fixed", "_sd", "_g"]
+    fixed_obs = observe(fixed).with_columns(fixed=pl.lit(True)).select(nt_cols)
+    # non-target and new rows at follow-ups (target rows are only needed for B0 below)
+    # (found by binary search in the follow-ups sorted by _sd, like `observe`)
+    les_nt = les.filter(pl.col("role").is_in(["non_target", "new"]))
+    fu_by_date = fu.select(pl.col("_sd").alias("_row"), "line", "cut", "_g", _hit=pl.lit(True)).sort("_row")
+    les_at_fu = (
+        les_nt.hstack(_lookup(fu_by_date, les_nt.get_column("_sd")))
+        .filter(pl.col("_hit").fill_null(False))
+        .drop("_hit")
     )
-    les_at_fu = les.join(fu, on=["subject_id", "date"], how="inner")
     floating_obs = (
         les_at_fu.filter(
             (pl.col("role") == "non_target")
@@ -203,10 +345,13 @@ def prepare(lesions: pl.DataFrame, segments: pl.DataFrame) -> Prepared:
                 & (pl.col("first_date") <= pl.col("cut"))
             )
         )
-        .join(fixed.select(*SEG, "lesion_id"), on=[*SEG, "lesion_id"], how="anti")
-        .join(targets.select(*SEG, "lesion_id"), on=[*SEG, "lesion_id"], how="anti")
+        .with_columns(_sl=sl)
+        .join(fixed.select("_sl"), on="_sl", how="anti")
+        .join(targets.select("_sl"), on="_sl", how="anti")
         .select(
-            *KEY,
+            "subject_id",
+            "line",
+            "date",
             "cut",
             "lesion_id",
             "organ",
@@ -216,10 +361,12 @@ def prepare(lesions: pl.DataFrame, segments: pl.DataFrame) -> Prepared:
             status=pl.col("status"),
             has_row=pl.lit(True),
             fixed=pl.lit(False),
+            _sd="_sd",
+            _g="_g",
         )
     )
-    nt_obs = pl.concat([fixed_obs.select(floating_obs.columns), floating_obs], how="vertical")
-    nt_fixed_count = fixed.group_by(SEG).agg(n_nt_fixed=pl.len())
+    nt_obs = pl.concat([fixed_obs, floating_obs], how="vertical")
+    nt_fixed_count = fixed.group_by("_g").agg(pl.col("subject_id", "line").first(), n_nt_fixed=pl.len()).drop("_g")
 
     # New lesions: role new whose first row is after the cut (recist11.md §4.6).
     st = pl.col("status")
@@ -249,17 +396,18 @@ def prepare(lesions: pl.DataFrame, segments: pl.DataFrame) -> Prepared:
             first_equivocal=pl.col("date")
             .filter(pl.col("kind") == "equivocal")
             .min()
-            .over("subject_id", "line", "lesion_id")
+            .over("_g", "_lk")
         )
-        .select(*KEY, "lesion_id", "organ", "nodal", "diameter_mm", "status", "kind", "first_equivocal")
+        .select(*KEY, "lesion_id", "organ", "nodal", "diameter_mm", "status", "kind", "first_equivocal", "_sd", "_g")
     )
 
     # B0: no baseline scan, but target rows at the dates the segment evaluates.
+    no_base = fu.join(segk.filter(pl.col("baseline_date").is_null()).select("_g"), on="_g", how="semi")
+    target_dates = les.filter((pl.col("role") == "target") & pl.col("_sd").is_in(no_base.get_column("_sd").implode()))
     b0 = (
-        les_at_fu.filter(pl.col("role") == "target")
-        .join(seg.filter(pl.col("baseline_date").is_null()).select(SEG), on=SEG, how="semi")
-        .select(SEG)
-        .unique()
+        no_base.join(target_dates.select("_sd"), on="_sd", how="semi")
+        .select(*SEG, "_g")
+        .unique(subset="_g")
         .with_columns(b0=pl.lit(True))
     )
     return Prepared(
@@ -267,7 +415,7 @@ def prepare(lesions: pl.DataFrame, segments: pl.DataFrame) -> Prepared:
         followups=followups,
         baseline_rows=baseline_rows,
         other_rows=other_rows,
-        targets=targets,
+        targets=targets.drop("_sl"),
         target_obs=target_obs,
         nt_obs=nt_obs,
         nt_fixed_count=nt_fixed_count,
@@ -343,6 +491,27 @@ def prev_evaluated(expr: pl.Expr) -> pl.Expr:
     return expr.shift(1).forward_fill()
 
 
+def seg_shift(expr: pl.Expr, group: str = "_g") -> pl.Expr:
+    """``expr.shift(1).over(group)`` for a frame whose ``group`` rows are contiguous (e.g.
+    sorted by it): a plain shift, null on each group's first row.  Window functions hash
+    the group key on every call; this is a handful of vectorised passes."""
+    g = pl.col(group)
+    return pl.when(g == g.shift(1)).then(expr.shift(1))
+
+
+def seg_forward_fill(expr: pl.Expr, group: str = "_g") -> pl.Expr:
+    """``expr.forward_fill().over(group)`` for contiguous groups: a plain forward fill,
+    kept only where the filled value comes from the same group (the group key is filled
+    alongside the value)."""
+    g = pl.col(group)
+    return pl.when(pl.when(expr.is_not_null()).then(g).forward_fill() == g).then(expr.forward_fill())
+
+
+def seg_prev_evaluated(expr: pl.Expr, group: str = "_g") -> pl.Expr:
+    """``prev_evaluated(expr).over(group)`` for contiguous groups (see :func:`seg_shift`)."""
+    return seg_forward_fill(seg_shift(expr, group), group)
+
+
 def finish(
     followup_out: pl.DataFrame,
     prepared: Prepared,
@@ -350,19 +519,31 @@ def finish(
     criteria: str,
     schema: dict,
 ) -> pl.DataFrame:
-    """Concatenate follow-up, baseline and other rows into the TIMEPOINTS frame."""
+    """Concatenate follow-up, baseline and other rows into the TIMEPOINTS frame, sorted by
+    subject and date.
+
+    When every part carries the subject code ``_sid`` (see "Integer keys"), the sort is on
+    one packed integer (subject code, then date with a null date first, as the string sort
+    puts it) instead of the strings; (subject_id, date) is unique over the parts, so both
+    sorts give the same order."""
     others = prepared.other_rows
-    parts = []
-    for part in (followup_out, baseline_out, others):
+    parts = [followup_out, baseline_out, others]
+    keyed = all("_sid" in part.columns for part in parts)
+    extra = ["_sid"] if keyed else []
+    cast = []
+    for part in parts:
         missing = [c for c in schema if c not in part.columns]
         part = part.with_columns([pl.lit(None, dtype=schema[c]).alias(c) for c in missing])
-        parts.append(part.select([pl.col(c).cast(t) for c, t in schema.items()]))
-    out = pl.concat(parts, how="vertical").with_columns(criteria=pl.lit(criteria))
+        cast.append(part.select([pl.col(c).cast(t) for c, t in schema.items()] + extra))
+    out = pl.concat(cast, how="vertical").with_columns(criteria=pl.lit(criteria))
     out = out.with_columns(
         pl.col("is_progression_event").fill_null(False),
         pl.col("pending_progression").fill_null(False),
     )
-    return out.sort(["subject_id", "date"])
+    if not keyed:
+        return out.sort(["subject_id", "date"])
+    day = pl.when(pl.col("date").is_null()).then(0).otherwise(_day(pl.col("date")).cast(pl.Int64) + _OFF + 1)
+    return out.sort(pl.col("_sid") * (2 * _LO) + day).drop("_sid")
 
 
 __all__ = [
@@ -377,5 +558,8 @@ __all__ = [
     "joined",
     "sites",
     "prev_evaluated",
+    "seg_shift",
+    "seg_forward_fill",
+    "seg_prev_evaluated",
     "finish",
 ]

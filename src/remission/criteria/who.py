@@ -143,12 +143,12 @@ def _frame(prep: Prepared, options: WhoOptions) -> pl.DataFrame:
         )
     )
     e = (
-        prep.followups.select(*KEY, "reference_start", "baseline_date", "end_date")
+        prep.followups.select(*KEY, "reference_start", "baseline_date", "end_date", "_sid", "_sd")
         .join(seg_t, on=SEG, how="left")
         .join(ta, on=KEY, how="left")
-        .join(non_target_agg(prep), on=KEY, how="left")
-        .join(new_lesion_agg(prep), on=KEY, how="left")
-        .join(prep.b0, on=SEG, how="left")
+        .join(non_target_agg(prep), on="_sd", how="left")
+        .join(new_lesion_agg(prep), on="_sd", how="left")
+        .join(prep.b0.select(*SEG, "b0"), on=SEG, how="left")
         .with_columns(
             c("n_targets", "n_usable", "n_nt").fill_null(0),
             c("b0", "nl", "nl_eq", "any_prog", "any_ne", "any_lesion_pd").fill_null(False),
