@@ -268,7 +268,7 @@ def _spill(ds: Dataset, folder: Path) -> None:
     for name, frame in ds.tables.items():
         if name in ds.rows:
             frame = frame.with_columns(ds.rows[name].alias(ROW))
-        frame.write_parquet(folder / f"{name}.parquet")
+        frame.write_parquet(folder / f"{name}.parquet", compression="lz4")  # temporary: fast over small
 
 
 def _unspill(folder: Path, files: dict[str, str]) -> Dataset:
