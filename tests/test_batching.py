@@ -95,8 +95,9 @@ def test_parallel_workers_equal_write(data, whole, tmp_path):
         progress=lambda done, total, what: seen.append((done, total)),
     )
     assert single is None and errors == []
-    # 400 subjects / 70 = 6 batches, each validated then assessed, reported in order
-    assert seen == [(k, 12) for k in range(1, 13)]
+    # 400 subjects / 70 = 6 batches; Parquet with date columns: the as-of date is known
+    # before validation, so each batch is validated and assessed in one step
+    assert seen == [(k, 6) for k in range(1, 7)]
     for name in ("assessments", "episodes", "summary"):
         assert (tmp_path / "whole" / f"{name}.csv").read_bytes() == (tmp_path / "parallel" / f"{name}.csv").read_bytes()
 
@@ -232,3 +233,66 @@ def test_clean_ids_range_read_equals_exact(data, tmp_path):
     assert not clean_ids(padded / "l2.parquet")
     (tmp_path / "x.csv").write_text("subject_id\nA\n")
     assert not clean_ids(tmp_path / "x.csv")  # CSV: always the exact path
+
+
+def test_parallel_csv_two_passes_equal_write(data, whole, tmp_path):
+    """CSV input: the as-of date is not known before validation, so batches are validated
+    (all), then assessed: two steps per batch, the same files."""
+    from remission.batching import UNKNOWN, predicted_latest
+
+    csv = tmp_path / "csv"
+    csv.mkdir()
+    for name in ("subjects", "lesions", "treatments", "responses"):
+        pl.read_parquet(data / f"{name}.parquet").write_csv(csv / f"{name}.csv")
+    assert predicted_latest(csv) is UNKNOWN and predicted_latest(data) == whole.as_of
+    seen = []
+    assess_to_files(csv, tmp_path / "out", "csv", batch_size=150, workers=2,
+                    progress=lambda done, total, what: seen.append((done, total)))
+    assert seen == [(k, 6) for k in range(1, 7)]
+    whole.write(tmp_path / "whole", fmt="csv")
+    for name in ("assessments", "episodes", "summary"):
+        assert (tmp_path / "whole" / f"{name}.csv").read_bytes() == (tmp_path / "out" / f"{name}.csv").read_bytes()
+
+
+def test_parallel_wrong_prediction_falls_back(data, tmp_path):
+    """With --skip-invalid, a dropped subject may hold the latest date: the one-pass
+    prediction is then wrong, and the run falls back to two passes: still the whole run's
+    outputs, as-of date and errors."""
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("subjects", "treatments", "responses"):
+        (bad / f"{name}.parquet").write_bytes((data / f"{name}.parquet").read_bytes())
+    les = pl.read_parquet(data / "lesions.parquet")
+    late = les.head(1).with_columns(subject_id=pl.lit("S9999999"), date=pl.lit(dt.date(2035, 1, 1)))
+    pl.concat([les, late]).write_parquet(bad / "lesions.parquet")
+    opts = AssessOptions(skip_invalid=True)
+    whole = assess(bad, opts)
+    assert whole.errors and whole.as_of < dt.date(2035, 1, 1)
+    seen = []
+    paths, _, errors = assess_to_files(bad, tmp_path / "out", "parquet", opts, batch_size=150, workers=2,
+                                       progress=lambda done, total, what: seen.append((done, total)))
+    assert errors == whole.errors
+    assert seen[-1] == (6, 6) and len(seen) == 3 + 6  # one pass (3 batches), then two passes
+    whole.write(tmp_path / "whole", fmt="parquet")
+    for name in ("assessments", "episodes", "summary", "errors"):
+        a = pl.read_parquet(tmp_path / "whole" / f"{name}.parquet")
+        b = pl.read_parquet(tmp_path / "out" / f"{name}.parquet")
+        assert_frame_equal(a, b, check_exact=True)
+    assert not list((tmp_path / "out").glob(".*partial"))
+
+
+def test_parallel_input_errors_leave_no_output(bad_csv, data, tmp_path):
+    """A run stopped by input errors writes no output files (one-pass route included)."""
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in ("subjects", "treatments", "responses"):
+        (bad / f"{name}.parquet").write_bytes((data / f"{name}.parquet").read_bytes())
+    les = pl.read_parquet(data / "lesions.parquet")
+    pl.concat([les, les.filter(pl.col("subject_id") == "S0000350").head(1)]).write_parquet(bad / "lesions.parquet")
+    with pytest.raises(InputErrors) as exc:
+        assess_to_files(bad, tmp_path / "out", "parquet", batch_size=150, workers=2)
+    assert [e.code for e in exc.value.errors] == ["DUPLICATE_LESION_ROW"]
+    with pytest.raises(InputErrors) as whole_exc:
+        load_dataset(bad)
+    assert exc.value.errors == whole_exc.value.errors
+    assert list((tmp_path / "out").iterdir()) == []

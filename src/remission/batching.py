@@ -38,7 +38,7 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -438,13 +438,97 @@ def _validate_job(folder: str, lo: str | None, hi: str | None, clean: frozenset[
     return list(errors), dict(ds.files), _latest(ds)
 
 
-def _assess_job(part: str, files: dict[str, str], options: AssessOptions) -> tuple[pl.DataFrame, ...]:
-    """Pass 2 for one batch (run in a worker process): the three output tables."""
+def _hand_over(frames: tuple[pl.DataFrame, ...], folder: Path) -> tuple[str, ...]:
+    """Write a worker's output frames as uncompressed Arrow IPC files for the main process,
+    which memory-maps them (:func:`_take_over`): cheaper than pickling them through the
+    pool's pipe (two copies and a decode fewer)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k, frame in enumerate(frames):
+        path = folder / f"out-{k}.arrow"
+        frame.write_ipc(path, compression="uncompressed")
+        paths.append(str(path))
+    return tuple(paths)
+
+
+def _take_over(paths: tuple[str, ...]) -> tuple:
+    """The frames :func:`_hand_over` wrote, as memory-mapped Arrow tables (no copy; the
+    Parquet writer takes them as they are).  The files may be unlinked once written out."""
+    import pyarrow as pa
+
+    return tuple(pa.ipc.open_file(pa.memory_map(p)).read_all() for p in paths)
+
+
+def _assess_job(part: str, files: dict[str, str], options: AssessOptions) -> tuple[str, ...]:
+    """Pass 2 for one batch (run in a worker process): the three output tables, handed over
+    as files in ``part/out``."""
     from remission.pipeline import assess
 
     result = assess(_unspill(Path(part), files), options)
-    shutil.rmtree(part, ignore_errors=True)
-    return result.assessments, result.episodes, result.summary
+    for name in files:
+        (Path(part) / f"{name}.parquet").unlink(missing_ok=True)
+    return _hand_over((result.assessments, result.episodes, result.summary), Path(part) / "out")
+
+
+def _one_pass_job(folder: str, lo: str | None, hi: str | None, clean: frozenset[str], options: AssessOptions,
+                  assess_it: bool, handoff: str) -> tuple[list[InputError], dt.date | None, tuple[str, ...] | None]:
+    """Both passes for one batch at once (run in a worker process), when ``as_of`` is known
+    beforehand: read, validate, restrict, and assess unless an error blocks the run (or
+    ``assess_it`` is False: an earlier batch already failed)."""
+    from remission.pipeline import assess
+
+    ds, errors = validate(read_batch(folder, lo, hi, clean), criteria=options.criteria)
+    blocking = bool(errors) and (not options.skip_invalid or any(e.subject_id is None for e in errors))
+    if errors and not blocking:
+        invalid = {e.subject_id for e in errors}
+        ds = replace(ds.restrict([s for s in ds.subject_ids if s not in invalid]), validated=True)
+    latest = _latest(ds)
+    if blocking or not assess_it:
+        return list(errors), latest, None
+    result = assess(ds, options.model_copy(update={"skip_invalid": False}))
+    return list(errors), latest, _hand_over((result.assessments, result.episodes, result.summary), Path(handoff))
+
+
+#: the latest date cannot be read from the files' metadata (see :func:`predicted_latest`)
+UNKNOWN = object()
+_DATE_COLUMNS = {
+    "lesions": ("date",), "labs": ("date",), "findings": ("date",), "responses": ("date",),
+    "treatments": ("start_date", "end_date"), "subjects": ("diagnosis_date", "death_date", "last_contact_date"),
+}
+
+
+def predicted_latest(folder: str | Path):
+    """The latest date of the dataset as validation will see it, read before validating, or
+    :data:`UNKNOWN`.
+
+    Known when every table is Parquet and each date column the as-of date is taken from
+    (those of :func:`remission.pipeline._latest_date`) is stored as a date: validation keeps
+    such columns as they are, so a dataset without input errors has the same latest date.
+    It lets :func:`assess_to_files` validate and assess each batch in one pass; the
+    prediction is checked against the validated batches' latest date afterwards (it can
+    differ only when ``skip_invalid`` drops subjects), and the two-pass route is taken when
+    it was wrong.
+    """
+    files, errors = _table_files(Path(folder))
+    if errors or "subjects" not in files:
+        return UNKNOWN
+    best: dt.date | None = None
+    try:
+        for name, path in files.items():
+            if path.suffix.lower() != ".parquet":
+                return UNKNOWN
+            lf = pl.scan_parquet(path)
+            sch = lf.collect_schema()
+            cols = [c for c in _DATE_COLUMNS.get(name, ()) if c in sch]
+            if any(sch[c] != pl.Date for c in cols):
+                return UNKNOWN
+            if cols:
+                for v in lf.select(pl.max_horizontal(*[pl.col(c).max() for c in cols])).collect().row(0):
+                    if v is not None and (best is None or v > best):
+                        best = v
+    except Exception:  # unreadable: the two-pass route reports it
+        return UNKNOWN
+    return best
 
 
 def default_workers(batches: int) -> int:
@@ -457,30 +541,41 @@ def _polars_threads(_: int) -> int:
     return pl.thread_pool_size()
 
 
+#: Environment of the worker processes.  With polars' allocator (jemalloc, configured
+#: through ``_RJEM_MALLOC_CONF``) left as built, about a fifth of a worker's time was system
+#: time (page faults on memory freed and allocated again, batch after batch); these decay
+#: times cut the system time of ``assess`` at 10^6 subjects by a third (42 -> 29 CPU s) and
+#: its wall time by a tenth, measured on the benchmark data (docs/scale.md).
+_WORKER_ENV = {"_RJEM_MALLOC_CONF": "dirty_decay_ms:5000,muzzy_decay_ms:5000"}
+
+
 class _Pool:
     """A process pool whose workers run polars on ``threads`` threads each.
 
     Workers are started with the ``spawn`` method (polars' thread pool does not survive a
-    ``fork``); ``POLARS_MAX_THREADS`` is set in the environment they inherit, since polars
-    reads it once, when it is imported in the worker.
+    ``fork``); ``POLARS_MAX_THREADS`` (and :data:`_WORKER_ENV`) are set in the environment
+    they inherit, since polars reads them once, when it is imported in the worker.
     """
 
     def __init__(self, workers: int, threads: int = 1):
         import concurrent.futures as cf
         import multiprocessing as mp
 
-        saved = os.environ.get("POLARS_MAX_THREADS")
+        saved = {k: os.environ.get(k) for k in (*_WORKER_ENV, "POLARS_MAX_THREADS")}
         os.environ["POLARS_MAX_THREADS"] = str(threads)
+        for k, v in _WORKER_ENV.items():
+            os.environ.setdefault(k, v)  # a setting of the user's is kept
         try:
             self.pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
             # with ``spawn`` every worker is started at the first submission: do it now,
             # while the environment holds the thread count
             self.threads = list(self.pool.map(_polars_threads, range(workers)))
         finally:
-            if saved is None:
-                os.environ.pop("POLARS_MAX_THREADS", None)
-            else:
-                os.environ["POLARS_MAX_THREADS"] = saved
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
     def ordered(self, fn, jobs: list[tuple], window: int) -> Iterator:
         """``fn(*job)`` for every job, results yielded in job order, at most ``window``
@@ -505,8 +600,8 @@ class _Pool:
 def _assess_parallel(
     folder: Path, batch_plan: BatchPlan, options: AssessOptions, workers: int, progress: Progress | None,
     spill_dir: str | Path | None,
-) -> Iterator[tuple[list[InputError], tuple[pl.DataFrame, ...]]]:
-    """Both passes with ``workers`` processes; yields ``(errors, outputs)`` per batch in order
+) -> Iterator[tuple[list[InputError], tuple[str, ...]]]:
+    """Both passes with ``workers`` processes; yields ``(errors, output files)`` per batch in order
     (the whole dataset's input errors with the first batch, as :func:`iter_batches`)."""
     total = 2 * batch_plan.batches
     tmp = Path(tempfile.mkdtemp(prefix="remission-batches-", dir=spill_dir))
@@ -537,6 +632,50 @@ def _assess_parallel(
     finally:
         pool.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+class _Fallback(Exception):
+    """The predicted as-of date was not the validated data's: run the two passes."""
+
+
+def _assess_one_pass(
+    folder: Path, batch_plan: BatchPlan, options: AssessOptions, as_of: dt.date | None, workers: int,
+    progress: Progress | None, tmp: Path,
+) -> Iterator[tuple[str, ...]]:
+    """Validate and assess each batch in one job (``as_of`` known beforehand); yields each
+    batch's outputs in order.  Input errors are known only at the end: the caller must
+    treat what was yielded as provisional until this generator finishes; it then raises
+    :class:`~remission.errors.InputErrors` (blocking errors) or :class:`_Fallback`, or
+    returns the (sorted) errors of skipped subjects as ``StopIteration.value``."""
+    run_options = options.model_copy(update={"as_of": as_of})
+    pool = _Pool(workers)
+    failed = False
+
+    def jobs():
+        for k, (lo, hi) in enumerate(batch_plan.ranges):
+            yield (str(folder), lo, hi, batch_plan.clean, run_options, not failed, str(tmp / f"out-{k:05d}"))
+
+    all_errors: list[InputError] = []
+    latest: dt.date | None = None
+    try:
+        for k, (errs, d, outputs) in enumerate(pool.ordered(_one_pass_job, jobs(), window=workers + 1)):
+            all_errors.extend(errs)
+            if d is not None and (latest is None or d > latest):
+                latest = d
+            if outputs is None:
+                failed = True
+            if progress is not None:
+                progress(k + 1, batch_plan.batches, f"assessed batch {k + 1} of {batch_plan.batches}")
+            if not failed:
+                yield outputs
+    finally:
+        pool.close()
+    errors = sorted(set(all_errors), key=_error_key)
+    if errors and (not options.skip_invalid or any(e.subject_id is None for e in errors)):
+        raise InputErrors(errors)
+    if options.as_of is None and latest != as_of:
+        raise _Fallback()
+    return errors
 
 
 def assess_to_files(
@@ -583,13 +722,7 @@ def assess_to_files(
     workers = max(1, min(workers, batch_plan.batches))
     try:
         if workers > 1:
-            for n, (errs, outputs) in enumerate(
-                _assess_parallel(Path(data), batch_plan, options, workers, progress, spill_dir), start=1
-            ):
-                if n == 1:
-                    errors = errs
-                for name, frame in zip(names, outputs):
-                    _append(writers, out / f"{name}.{ext}", frame, ext)
+            n, errors = _parallel_to_files(Path(data), out, ext, names, batch_plan, options, workers, progress, spill_dir)
         else:
             for n, result in enumerate(iter_batches(data, options, batch_size=batch_size, progress=progress,
                                                     spill_dir=spill_dir), start=1):
@@ -611,12 +744,76 @@ def assess_to_files(
     return paths, (single if n == 1 else None), errors
 
 
+def _parallel_to_files(
+    folder: Path, out: Path, ext: str, names: tuple[str, ...], batch_plan: BatchPlan, options: AssessOptions,
+    workers: int, progress: Progress | None, spill_dir: str | Path | None,
+) -> tuple[int, list[InputError]]:
+    """The worker-process route of :func:`assess_to_files`: one pass per batch when the
+    as-of date is known beforehand (given, or :func:`predicted_latest`), else (or when the
+    prediction proves wrong) validate-all-then-assess.  Outputs are appended to hidden
+    partial files renamed when the run succeeds, so a failed run leaves no output."""
+    partial = {name: out / f".{name}.{ext}.partial" for name in names}
+
+    def run(batches: Iterator[tuple[str, ...]]) -> int:
+        writers: dict[str, object] = {}
+        n = 0
+        try:
+            for n, paths in enumerate(batches, start=1):
+                for name, frame in zip(names, _take_over(paths)):
+                    _append(writers, partial[name], frame, ext)
+                for path in paths:
+                    Path(path).unlink(missing_ok=True)
+        finally:
+            for w in writers.values():
+                w.close()
+        return n
+
+    tmp = Path(tempfile.mkdtemp(prefix="remission-outputs-", dir=spill_dir))
+    try:
+        as_of = options.as_of if options.as_of is not None else predicted_latest(folder)
+        errors = None
+        if as_of is not UNKNOWN:
+            gen = _assess_one_pass(folder, batch_plan, options, as_of, workers, progress, tmp)
+            try:
+                n = run(_returning(gen, box := []))
+                errors = box[0]
+            except _Fallback:
+                errors = None
+        if errors is None:
+            two = _assess_parallel(folder, batch_plan, options, workers, progress, spill_dir)
+            first: list[list[InputError]] = []
+
+            def outputs_of():
+                for k, (errs, outputs) in enumerate(two):
+                    if k == 0:
+                        first.append(errs)
+                    yield outputs
+
+            n = run(outputs_of())
+            errors = first[0] if first else []
+        for name in names:
+            if partial[name].exists():
+                partial[name].replace(out / f"{name}.{ext}")
+        return n, errors
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for path in partial.values():
+            path.unlink(missing_ok=True)
+
+
+def _returning(gen, box: list):
+    """Iterate ``gen`` and put its return value in ``box``."""
+    box.append((yield from gen))
+
+
 class _CsvAppender:
     def __init__(self, path: Path):
         self.fh = open(path, "wb")
         self.header = True
 
-    def write(self, frame: pl.DataFrame) -> None:
+    def write(self, frame) -> None:
+        if not isinstance(frame, pl.DataFrame):  # an Arrow table (:func:`_take_over`)
+            frame = pl.from_arrow(frame)
         frame.write_csv(self.fh, include_header=self.header)
         self.header = False
 
@@ -629,10 +826,10 @@ class _ParquetAppender:
         self.path = path
         self.writer = None
 
-    def write(self, frame: pl.DataFrame) -> None:
+    def write(self, frame) -> None:
         import pyarrow.parquet as pq
 
-        table = frame.to_arrow()
+        table = frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.path, table.schema)
         else:
@@ -669,6 +866,7 @@ __all__ = [
     "clean_ids",
     "iter_batches",
     "plan",
+    "predicted_latest",
     "ranges",
     "read_batch",
 ]
