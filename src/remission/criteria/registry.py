@@ -38,8 +38,24 @@ Tables = Mapping[str, pl.DataFrame]
 
 
 def lesion_dates(tables: Tables) -> pl.DataFrame:
-    """Assessment dates of imaging criteria: the dates of the lesion rows."""
-    return tables["lesions"].select("subject_id", "date").unique()
+    """Assessment dates of imaging criteria: the dates of the lesion rows (distinct).
+
+    Lesion rows usually come sorted by subject and date: then keeping the first row of each
+    run of equal (subject_id, date) is already the distinct pairs, one cheap pass instead
+    of a hash ``unique()`` (~20x slower).  Whether the runs are distinct is checked on the
+    (much shorter) result: strictly increasing (subject_id, date) with no nulls; otherwise
+    ``unique()`` does the rest.  Same rows either way (their order is not specified).
+    """
+    pairs = tables["lesions"].select("subject_id", "date")
+    sid, date = pl.col("subject_id"), pl.col("date")
+    runs = pairs.filter(((sid != sid.shift(1)) | (date != date.shift(1))).fill_null(True))
+    if runs.height == 0:
+        return runs
+    ok = (sid > sid.shift(1)) | ((sid == sid.shift(1)) & (date > date.shift(1)))
+    distinct = runs.select(
+        sid.is_not_null().all() & date.is_not_null().all() & (ok | (pl.int_range(pl.len()) == 0)).fill_null(False).all()
+    ).item()
+    return runs if distinct else runs.unique()
 
 
 @dataclass(frozen=True)

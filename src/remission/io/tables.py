@@ -140,21 +140,32 @@ def _text_expr(name: str, dtype: pl.DataType) -> pl.Expr:
     return col.cast(pl.String)
 
 
+#: tables at least this long check for padded/empty text on distinct values (see _clean)
+_CLEAN_DISTINCT_MIN_ROWS = 100_000
+
+
 def _clean(frame: pl.DataFrame, columns: list[str] | None = None) -> pl.DataFrame:
     """Strip every text column (or only ``columns``) and turn empty strings into nulls.
 
     One cheap read-only pass first finds the columns holding a padded or empty value;
     only those are rewritten (usually none: rewriting every string costs twice the check).
+    On a long table the check runs on each column's distinct values (a column is dirty
+    exactly when one of its distinct values is): codes, roles, dates as text... have few,
+    and hashing a value is cheaper than stripping it.
     """
     names = [c for c in (frame.columns if columns is None else columns) if c != ROW]
     if not names or frame.height == 0:
         return frame
-    dirty = frame.select(
-        [
-            ((pl.col(c).str.strip_chars() != pl.col(c)) | (pl.col(c).str.len_bytes() == 0)).any().alias(c)
-            for c in names
-        ]
-    ).row(0)
+
+    def is_dirty(c: str) -> pl.Expr:
+        return ((pl.col(c).str.strip_chars() != pl.col(c)) | (pl.col(c).str.len_bytes() == 0)).any().alias(c)
+
+    if frame.height < _CLEAN_DISTINCT_MIN_ROWS:
+        dirty = frame.select([is_dirty(c) for c in names]).row(0)
+    else:
+        dirty = tuple(
+            pl.DataFrame(frame.get_column(c).unique()).select(is_dirty(c)).item() for c in names
+        )
     exprs = []
     for name, needed in zip(names, dirty):
         if not needed:

@@ -497,13 +497,20 @@ def _subject_links(work: _Work, info: pl.DataFrame, subjects_present: bool, date
     f = work.frame
     # one hash lookup per row: the subject's position in info (null: not listed), which
     # gives both the unknown-subject check and the subject's death date (by position)
-    position = pl.col("subject_id").replace_strict(
-        info.get_column("subject_id"),
-        pl.int_range(info.height, dtype=pl.UInt32, eager=True),
-        default=None,
-        return_dtype=pl.UInt32,
-    )
-    f = f.with_columns(position.alias("__info_pos"))
+    # Rows of one subject are usually contiguous: the lookup is done once per run of equal
+    # subject_id (run values from rle(), rows mapped back by rle_id(); a run of nulls
+    # looks up null like each of its rows would), ~4x cheaper than hashing every row.
+    sids = f.get_column("subject_id")
+    run_values = sids.rle().struct.field("value")
+    run_position = pl.select(
+        run_values.replace_strict(
+            info.get_column("subject_id"),
+            pl.int_range(info.height, dtype=pl.UInt32, eager=True),
+            default=None,
+            return_dtype=pl.UInt32,
+        )
+    ).to_series()
+    f = f.with_columns(run_position.gather(sids.rle_id()).alias("__info_pos"))
     if subjects_present:
         unknown = pl.col("subject_id").is_not_null() & pl.col("__info_pos").is_null()
         work.add(_fail(f, unknown, "subject_id", "a subject_id listed in subjects", "UNKNOWN_SUBJECT"))
@@ -665,7 +672,10 @@ def _per_lesion(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.when(target & pl.col(_t("diameter_mm")).is_not_null()).then(k).alias("__k_d"),
         (target & pl.col(_t("nodal"))).alias("__t_nodal"),
     )
-    lesions = keyed.group_by("__g" if int_key else ["subject_id", "lesion_id"]).agg(
+    # maintain_order: the groups come out in order of first appearance, which polars
+    # computes markedly faster single-threaded here (~3x) than the default hash order;
+    # callers do not depend on the order of ``lesions`` (they filter, semi-join, sort).
+    lesions = keyed.group_by("__g" if int_key else ["subject_id", "lesion_id"], maintain_order=True).agg(
         pl.col("__pos").min(),
         pl.len().alias("__rows"),
         pl.col("__target").sum().alias("__n_target"),
