@@ -139,8 +139,9 @@ def place_dates(dates: pl.DataFrame, segments: pl.DataFrame) -> tuple[pl.DataFra
 # Joins, group-bys, sorts and windows on (subject_id, lesion_id, date) strings are the
 # costliest operations of the engines.  ``prepare`` therefore codes the keys as Int64 once:
 #
-# * ``_sid``: dense rank of ``subject_id`` over the segments' and lesions' ids together,
-#   so codes agree between both tables and follow the string order;
+# * ``_sid``: rank of ``subject_id`` among the segments' sorted distinct ids, so codes
+#   agree between both tables and follow the string order (lesion rows of subjects without
+#   a segment are dropped);
 # * ``_lk``: a lesion of a subject, ordered as (subject_id, lesion_id) (the lesion_id's rank
 #   among the sorted distinct ids, via an Enum cast; a null lesion_id is rank 0);
 # * packed keys ``hi * 2**32 + lo`` where ``lo`` < 2**32: ``_sd`` (subject, date), ``_g``
@@ -179,24 +180,28 @@ def _keyed(lesions: pl.DataFrame, seg: pl.DataFrame) -> tuple[pl.DataFrame, pl.D
     df = lesions.with_columns([pl.lit(None, dtype=LESIONS[c]).alias(c) for c in missing])
     df = df.select([pl.col(c).cast(t) for c, t in LESIONS.items()]).with_columns(pl.col("nodal").fill_null(False))
     df = df.drop("method", "viable_diameter_mm")  # checked by the casts, used by no rule
-    codes = pl.concat([seg.get_column("subject_id"), df.get_column("subject_id")]).rank("dense").cast(pl.Int64)
-    seg = seg.with_columns(_sid=codes.head(seg.height)).with_columns(_g=_pack(pl.col("_sid"), pl.col("line")))
-    df = df.with_columns(_sid=codes.tail(df.height)).filter(pl.col("_sid").is_in(seg.get_column("_sid").implode()))
+    # subject codes: rank among the segments' sorted distinct ids (an Enum cast, a hash
+    # lookup, instead of ranking the ~3M lesion ids); lesion rows of other subjects get a
+    # null code and are dropped, as they have no segment
+    sids = seg.get_column("subject_id").drop_nulls().unique().sort()
+    code = pl.col("subject_id").cast(pl.Enum(sids), strict=False).to_physical().cast(pl.Int64)
+    seg = seg.with_columns(_sid=code).with_columns(_g=_pack(pl.col("_sid"), pl.col("line")))
+    df = df.with_columns(_sid=code).filter(pl.col("_sid").is_not_null())
     null_dates = df.filter(pl.col("date").is_null()).select("subject_id", "_sid").unique(maintain_order=True)
     df = df.filter(pl.col("date").is_not_null())
     ids = df.get_column("lesion_id").drop_nulls().unique().sort()
     n_ids = ids.len() + 1
     lrank = (pl.col("lesion_id").cast(pl.Enum(ids)).to_physical().cast(pl.Int64) + 1).fill_null(0)
     df = df.with_columns(_lk=pl.col("_sid") * n_ids + lrank)
-    max_sid = int(codes.max() or 0)
+    max_sid = sids.len()
     if (max_sid + 1) * n_ids >= _OFF:  # keep _lk below 2**31 (the packed keys' high part)
         df = df.with_columns(_lk=pl.col("_lk").rank("dense").cast(pl.Int64))
     # sort by (lesion, date), stable: the first row of equal keys is the first in input order
-    df = (
-        df.with_columns(_row=_pack(pl.col("_lk"), _day(pl.col("date"))))
-        .sort("_row", maintain_order=True)
-        .filter(pl.col("_row") != pl.col("_row").shift(1).fill_null(-1))
-    )
+    # (a stable arg sort then one gather of the rows: measured ~1/3 cheaper than
+    # DataFrame.sort(maintain_order=True), same rows in the same order)
+    df = df.with_columns(_row=_pack(pl.col("_lk"), _day(pl.col("date"))))
+    df = df[df.select(pl.arg_sort_by("_row", maintain_order=True)).to_series()]
+    df = df.filter(pl.col("_row") != pl.col("_row").shift(1).fill_null(-1))
     new_lesion = pl.col("_lk") != pl.col("_lk").shift(1).fill_null(-1)
     df = df.with_columns(
         first_date=pl.when(new_lesion).then(pl.col("date")).forward_fill(),
@@ -212,15 +217,15 @@ def _place_keyed(les: pl.DataFrame, seg: pl.DataFrame, null_dates: pl.DataFrame)
     dates = les.select("subject_id", "date", "_sid", "_sd").unique(subset="_sd", keep="any")
     in_seg = (pl.col("date") > pl.col("cut")) & (pl.col("end_date").is_null() | (pl.col("date") <= pl.col("end_date")))
     seg_cols = ["line", "reference_start", "baseline_date", "end_date", "cut", "_g"]
-    followups = (
-        dates.join(seg.select("_sid", *seg_cols).with_row_index("_seg"), on="_sid", how="inner")
-        .filter(in_seg)
+    followups = dates.join(seg.select("_sid", *seg_cols).with_row_index("_seg"), on="_sid", how="inner").filter(in_seg)
+    if seg.get_column("_sid").is_duplicated().any():
         # the latest cut; between equal cuts (overlapping segments) the first segment given
-        .sort(["_sd", "cut", "_seg"], descending=[False, True, False])
-        .filter(pl.col("_sd") != pl.col("_sd").shift(1).fill_null(-1))
-        .sort(["_g", "_sd"])
-        .drop("_seg")
-    )
+        followups = followups.sort(["_sd", "cut", "_seg"], descending=[False, True, False]).filter(
+            pl.col("_sd") != pl.col("_sd").shift(1).fill_null(-1)
+        )
+    # (with one segment per subject every date has at most one segment: nothing to choose,
+    # and the sort below alone fixes the order, as (_g, _sd) is unique)
+    followups = followups.sort(["_g", "_sd"]).drop("_seg")
     seg_b = seg.filter(pl.col("baseline_date").is_not_null()).with_columns(
         _sd=_pack(pl.col("_sid"), _day(pl.col("baseline_date")))
     )

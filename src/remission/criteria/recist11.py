@@ -246,16 +246,33 @@ def _with_texts(e: pl.DataFrame, prep: Prepared, tstm: float) -> pl.DataFrame:
         (r47, "nt", ["nt_reapp_ids", "nt_reapp_organs"]),
     ]
     aggs = {"t": _target_aggs(False, True), "nt": _non_target_aggs(False, True)}
-    rows = {"t": _target_rows(prep.target_obs.lazy(), tstm), "nt": _non_target_rows(prep.nt_obs.lazy())}
-    keys = e.lazy().select("_sd", *[mask.fill_null(False).alias(f"_w{i}") for i, (mask, _, _) in enumerate(wanted)])
-    queries = [
-        rows[src].join(keys.filter(pl.col(f"_w{i}")).select("_sd"), on="_sd", how="semi").group_by("_sd").agg(
-            **{k: aggs[src][k] for k in names}
+    # The wanted-flags of each lesion row's time point are looked up once per lesion frame
+    # (one join on the narrow ``_sd`` column, rows kept in order) and each query filters on
+    # its flag, instead of one semi join of the whole lesion frame per query.
+    flags = [f"_w{i}" for i in range(len(wanted))]
+    keys = e.select("_sd", *[mask.fill_null(False).alias(f) for f, (mask, _, _) in zip(flags, wanted)])
+    keys = keys.filter(pl.any_horizontal(flags))
+    obs = {"t": prep.target_obs, "nt": prep.nt_obs}
+    used = {src: [f for f, (_, s, _) in zip(flags, wanted) if s == src] for src in obs}
+    # (the eager filter to the flagged rows also gives the frame fresh, equally chunked
+    # columns: lazy string expressions on the hstacked frame itself panicked in polars)
+    flagged = {
+        src: frame.hstack(
+            frame.select("_sd").join(keys.select("_sd", *used[src]), on="_sd", how="left", maintain_order="left").drop("_sd")
         )
-        for i, (_, src, names) in enumerate(wanted)
+        .filter(pl.any_horizontal(used[src]).fill_null(False))
+        .lazy()
+        for src, frame in obs.items()
+    }
+    rows = {"t": _target_rows(flagged["t"], tstm), "nt": _non_target_rows(flagged["nt"])}
+    queries = [
+        rows[src].filter(pl.col(f).fill_null(False)).group_by("_sd").agg(**{k: aggs[src][k] for k in names})
+        for f, (_, src, names) in zip(flags, wanted)
     ]
-    for part in pl.collect_all(queries):
-        e = e.join(part, on="_sd", how="left", maintain_order="left")
+    # attach the parts by joins on the narrow key column, not on the wide frame
+    at = e.select("_sd")
+    cols = [at.join(part, on="_sd", how="left", maintain_order="left").drop("_sd") for part in pl.collect_all(queries)]
+    e = e.hstack([col for part in cols for col in part.get_columns()])
     return e.with_columns(pl.col("t_organs", "t_reapp_organs", "prog_organs", "nt_reapp_organs").fill_null(_EMPTY))
 
 
@@ -288,17 +305,23 @@ def _frame(
     tstm = options.tstm_default_mm
     if seg_t is None:
         seg_t = _segment_targets(prep, tstm)
-    e = (
-        prep.followups.select(*KEY, "reference_start", "baseline_date", "end_date", "_sid", "_sd", "_g")
-        .join(seg_t, on="_g", how="left")
-        .join(_target_agg(prep, tstm, text=False), on="_sd", how="left")
-        .join(non_target_agg(prep, text=False), on="_sd", how="left")
-        .join(new_lesion_agg(prep), on="_sd", how="left")
-        .join(prep.b0.select("_g", "b0"), on="_g", how="left")
-    )
+    # followups are sorted by (_g, _sd) = KEY order (codes follow the strings); each part is
+    # joined to the narrow key column in that order and its columns attached, so the wide
+    # frame is neither re-gathered per join nor re-sorted
+    e = prep.followups.select(*KEY, "reference_start", "baseline_date", "end_date", "_sid", "_sd", "_g")
+    parts = [
+        ("_g", seg_t),
+        ("_sd", _target_agg(prep, tstm, text=False)),
+        ("_sd", non_target_agg(prep, text=False)),
+        ("_sd", new_lesion_agg(prep)),
+        ("_g", prep.b0.select("_g", "b0")),
+    ]
+    attached = [e.select(k).join(part, on=k, how="left", maintain_order="left").drop(k) for k, part in parts]
+    # (rechunked: the lazy queries of the later stages are given equally chunked columns)
+    e = e.hstack([col for part in attached for col in part.get_columns()]).rechunk()
     mk = _markers(prep, labs, options)
     if mk is not None:
-        e = e.join(mk, on=KEY, how="left")
+        e = e.join(mk, on=KEY, how="left", maintain_order="left")
     else:
         e = e.with_columns(
             mk_elev=pl.lit(None, dtype=pl.Int64), mk_bad=pl.lit(None, dtype=pl.Int64), mk_text=pl.lit(None, dtype=pl.String)
@@ -308,7 +331,7 @@ def _frame(
         pl.col("b0", "nl", "nl_eq", "any_prog", "any_ne", "has_nodal").fill_null(False),
         pl.col("all_absent").fill_null(True),
         pl.col("nl_organs").fill_null(_EMPTY),
-    ).sort("_g", "_sd")  # = KEY order (codes follow the strings)
+    )
 
 
 def _with_target_response(e: pl.DataFrame) -> pl.DataFrame:

@@ -361,7 +361,14 @@ def best_overall_responses(
     # run is the worst evaluable one: a shift comparison selects it (same as
     # ``unique(keep="first")`` on the sorted frame, without hashing).
     sid, date = pl.col("_sid"), pl.col("date")
-    tp = tp.join(keyed, on="subject_id", how="inner")
+    # (the join with ``keyed`` as a lookup: the rank of subject_id among keyed's sorted
+    # distinct ids by an Enum cast, null for subjects not in the reference, which the inner
+    # join dropped; a null reference id sorts first, hence the offset)
+    ids = keyed.get_column("subject_id")
+    n_null = ids.null_count()
+    code = pl.col("subject_id").cast(pl.Enum(ids.drop_nulls()), strict=False).to_physical().cast(pl.UInt32) + n_null
+    tp = tp.with_columns(_sid=code).filter(sid.is_not_null())
+    tp = tp.with_columns(reference_start=keyed.get_column("reference_start").gather(tp.get_column("_sid")))
     # no cutoff: a null column instead of a join with an empty frame
     tp = tp.join(cut, on="subject_id", how="left") if cut.height else tp.with_columns(pl.lit(None, pl.Date).alias("cutoff_date"))
     tp = (
@@ -372,11 +379,17 @@ def best_overall_responses(
         .with_columns(pl.col("cat").replace_strict(_SEVERITY, return_dtype=pl.Int8).alias("_sev"))
         .sort("_sid", "date", "_sev")
         .filter(((sid != sid.shift(1)) | (date != date.shift(1))).fill_null(True))
+        # PDs so far in the subject (rows of a subject are contiguous: a global running
+        # count minus the count before the subject's first row, instead of an over() window)
+        .with_columns((pl.col("cat") == PD).cast(pl.Int32).alias("_pd"))
         .with_columns(
-            (pl.col("cat") == PD).cast(pl.Int32).cum_sum().over("_sid").alias("_npd"),
+            (
+                pl.col("_pd").cum_sum()
+                - pl.when((sid != sid.shift(1)).fill_null(True)).then(pl.col("_pd").cum_sum() - pl.col("_pd")).forward_fill()
+            ).alias("_npd"),
         )
         .filter((pl.col("_npd") == 0) | ((pl.col("_npd") == 1) & (pl.col("cat") == PD)))
-        .drop("_sev", "_npd")
+        .drop("_sev", "_pd", "_npd")
         .with_columns(
             pl.int_range(pl.len(), dtype=pl.UInt32).alias("_g"),
             (pl.col("date") - pl.col("reference_start")).dt.total_days().alias("days"),

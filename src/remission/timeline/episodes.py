@@ -408,10 +408,12 @@ def derive_episodes(
     # nulls kept null) they give the same results, at a fraction of the cost of text keys.
     ids = pl.concat([s.get_column("subject_id"), subj.get_column("subject_id"), tc.get_column("subject_id")])
     ids = ids.drop_nulls().unique().sort()
-    codes = pl.int_range(ids.len(), dtype=pl.UInt32, eager=True)
+    enum = pl.Enum(ids)
 
     def encode(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.with_columns(pl.col("subject_id").replace_strict(ids, codes, default=None, return_dtype=pl.UInt32))
+        # the position of the id in ``ids``, by an Enum cast (a hash lookup, cheaper than
+        # replace_strict); every non-null id is in ``ids``
+        return frame.with_columns(pl.col("subject_id").cast(enum).to_physical().cast(pl.UInt32))
 
     s, subj, tc = encode(s), encode(subj), encode(tc)
     s = _drop_superseded(s).with_columns(kind=pl.lit(1, dtype=pl.Int8))
@@ -428,7 +430,9 @@ def derive_episodes(
     if o.loss_of_response_policy == "end":
         is_break = is_break | pl.col("level").is_in(LAPSE)
     s = s.sort("subject_id", "eff", "kind", "date")
-    if s.get_column("level").null_count() == 0:
+    # with a level on every status, each (subject, seg) is a contiguous run of rows
+    contiguous = s.get_column("level").null_count() == 0
+    if contiguous:
         ev, members = _segments_sorted(s, is_break)
     else:  # (statuses without a level: the window form, which keeps their null segments)
         ev = s.with_columns(
@@ -513,9 +517,16 @@ def derive_episodes(
 
     # ---- complete sub-periods (choice D) ---------------------------------------------
     # runs of equal level among the remission statuses of an episode (also used by §6.4)
-    rem_runs = rem.with_columns(
-        run=(pl.col("level") != pl.col("level").shift(1)).fill_null(True).cast(pl.Int64).cum_sum().over(key)
-    )
+    level_change = (pl.col("level") != pl.col("level").shift(1)).fill_null(True)
+    if contiguous:
+        # (subject, seg) rows are contiguous: the window's cumulative sum as a restarting one
+        row = pl.int_range(pl.len(), dtype=pl.Int64)
+        new_key = (row == 0) | pl.col("subject_id").ne_missing(pl.col("subject_id").shift(1)) | pl.col("seg").ne_missing(
+            pl.col("seg").shift(1)
+        )
+        rem_runs = rem.with_columns(run=_restart((level_change | new_key).cast(pl.Int64), new_key))
+    else:
+        rem_runs = rem.with_columns(run=level_change.cast(pl.Int64).cum_sum().over(key))
     runs = (
         rem_runs.group_by(*key, "run")
         .agg(pl.col("level").first(), pl.col("date").min().alias("run_start"))
@@ -650,10 +661,13 @@ def derive_episodes(
     )
 
     # ---- numbering, spontaneous (§6.7), maintenance ------------------------------------
+    # (sorted by subject: row numbers and shifts within the subject without hashing windows)
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    same_subject = pl.col("subject_id").eq_missing(pl.col("subject_id").shift(1)) & (row > 0)
     ep = ep.sort("subject_id", "start_date").with_columns(
-        episode=pl.int_range(1, pl.len() + 1).over("subject_id").cast(pl.Int32),
-        _prev_end=pl.col("end_date").shift(1).over("subject_id"),
-        _prev_censor=pl.col("censor_date").shift(1).over("subject_id"),
+        episode=(row - pl.when(~same_subject).then(row).forward_fill() + 1).cast(pl.Int32),
+        _prev_end=pl.when(same_subject).then(pl.col("end_date").shift(1)),
+        _prev_censor=pl.when(same_subject).then(pl.col("censor_date").shift(1)),
     )
     last_prog = (
         ev.filter(pl.col("level") == PROG)
@@ -1137,6 +1151,47 @@ def _reference_subject(sid, sts, trs, subject, o: RemissionOptions, as_of):
 IN_REMISSION_STATES = ("partial_remission", "complete_remission", "long_term_remission")
 
 
+def _statuses_by_subject_date(statuses: pl.DataFrame, subj: pl.DataFrame, as_of: dt.date | None) -> pl.DataFrame:
+    """``_statuses(statuses, subj, as_of).sort("subject_id", "date")``, cheaper (lifecycle).
+
+    Same rows and checks: the statuses (``combine_statuses`` output) usually come strictly
+    sorted by (subject_id, date); one pass verifies it, and then the filtered rows are
+    already in the sorted order and hold no duplicate (subject_id, date), so neither the
+    sort nor the hash duplicate check is needed.  Otherwise the frame is sorted and a
+    duplicate is two equal neighbours (nulls equal, as in ``is_duplicated``).  The
+    diagnosis date is looked up by a left join that keeps the row order.
+    """
+    s = statuses
+    for name, dtype in schema.STATUSES_TABLE.items():
+        if name not in s.columns:
+            s = s.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    s = s.select([pl.col(n).cast(d) for n, d in schema.STATUSES_TABLE.items()])
+    if as_of is not None:
+        s = s.filter(pl.col("date") <= as_of)
+    s = (
+        s.join(subj.select("subject_id", "diagnosis_date"), on="subject_id", how="left", maintain_order="left")
+        .filter(pl.col("diagnosis_date").is_null() | (pl.col("date") >= pl.col("diagnosis_date")))
+        .drop("diagnosis_date")
+    )
+    sid, date = pl.col("subject_id"), pl.col("date")
+    strictly = (sid > sid.shift(1)) | ((sid == sid.shift(1)) & (date > date.shift(1)))
+    first = pl.int_range(pl.len()) == 0
+    if not (
+        s.height == 0
+        or s.select(sid.is_not_null().all() & date.is_not_null().all() & (first | strictly.fill_null(False)).all()).item()
+    ):
+        s = s.sort("subject_id", "date")
+        same = sid.eq_missing(sid.shift(1)) & date.eq_missing(date.shift(1)) & ~first
+        if s.select(same.any()).item():
+            raise ValueError("statuses must have one row per subject and date (use combine_statuses)")
+    return s.with_columns(
+        clinical_only=pl.col("clinical_only").fill_null(False),
+        eff=pl.when(pl.col("level") == PROG)
+        .then(pl.min_horizontal(pl.col("progression_event_date").fill_null(pl.col("date")), pl.col("date")))
+        .otherwise(pl.col("date")),
+    )
+
+
 def lifecycle(
     statuses: pl.DataFrame,
     episodes: pl.DataFrame,
@@ -1168,7 +1223,7 @@ def lifecycle(
         coalesce=True,
     )
     tc = _treatments_as_of(treatment_classes(treatments, o.non_blocking_intents), as_of)
-    st = _statuses(statuses, subj, as_of).sort("subject_id", "date")
+    st = _statuses_by_subject_date(statuses, subj, as_of)
     ep = episodes.filter(pl.col("start_date") <= as_of) if episodes.height else pl.DataFrame(schema=EPISODES_SCHEMA)
 
     # -- latest statuses, progression signal (choice J) ----------------------------------
