@@ -353,8 +353,10 @@ def _best_responses(
         else:
             kw = dict(confirm_days=options.recist.confirm_days, max_ne_between=options.recist.max_ne_between,
                       accept_sd_between=options.recist.accept_sd_between, sd_min_days=options.recist.sd_min_days)
-        unconf = bor_mod.best_overall_response(tps, r, confirm=False, missing_as_ne=options.recist.missing_as_ne, cutoff=c, **kw)
-        conf = bor_mod.best_overall_response(tps, r, confirm=True, missing_as_ne=options.recist.missing_as_ne, cutoff=c, **kw)
+        # both from one preparation of the time points (equal to two best_overall_response calls)
+        unconf, conf = bor_mod.best_overall_responses(
+            tps, r, confirms=(False, True), missing_as_ne=options.recist.missing_as_ne, cutoff=c, **kw
+        )
         both = unconf.select(
             "subject_id",
             pl.col("bor").alias("best_response"),
