@@ -296,3 +296,20 @@ def test_parallel_input_errors_leave_no_output(bad_csv, data, tmp_path):
         load_dataset(bad)
     assert exc.value.errors == whole_exc.value.errors
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_auto_batch_size_workers(data):
+    """Above the one-run threshold, worker batches hold about worker_rows_per_batch rows
+    and their number is a multiple of the workers (no worker idles at the end); below it,
+    one whole run whatever the workers."""
+    from remission.batching import auto_batch_size, batches_for
+
+    rows = pl.read_parquet(data / "lesions.parquet").height  # the largest table
+    assert auto_batch_size(data, rows_per_batch=rows, workers=2) is None
+    for workers in (2, 3):
+        size = auto_batch_size(data, rows_per_batch=100, workers=workers, worker_rows_per_batch=rows // 5)
+        n = batches_for(N, size)
+        assert n % workers == 0 and n >= 5
+        assert plan(data, size).batches == n
+    # one worker: the old rule, rows_per_batch per batch
+    assert auto_batch_size(data, rows_per_batch=rows // 4) == int(N * (rows // 4) / rows)
