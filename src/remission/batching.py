@@ -350,23 +350,42 @@ def _validated_batches(
     all_errors: list[InputError] = []
     latest: dt.date | None = None
     for k, (lo, hi) in enumerate(batch_plan.ranges):
-        ds, errors = validate(read_batch(folder, lo, hi, batch_plan.clean), criteria=options.criteria)
-        all_errors.extend(errors)
-        if errors and options.skip_invalid and not any(e.subject_id is None for e in errors):
-            invalid = {e.subject_id for e in errors}
-            ds = ds.restrict([s for s in ds.subject_ids if s not in invalid])
         part = spill / f"batch-{k:05d}"
-        _spill(ds, part)
-        spilled.append((part, dict(ds.files)))
-        d = _latest(ds)
-        if d is not None and (latest is None or d > latest):
-            latest = d
+        errors, files, d = _validate_job(str(folder), lo, hi, batch_plan.clean, options.criteria,
+                                         options.skip_invalid, str(part))
+        all_errors.extend(errors)
+        spilled.append((part, files))
+        latest = _later(latest, d)
         if progress is not None:
             progress(k + 1, total, f"validated batch {k + 1} of {batch_plan.batches}")
-    errors = sorted(set(all_errors), key=_error_key)
-    if errors and (not options.skip_invalid or any(e.subject_id is None for e in errors)):
+    return spilled, _run_errors(all_errors, options.skip_invalid), latest
+
+
+def _blocking(errors: list[InputError], skip_invalid: bool) -> bool:
+    """Input errors stop the run unless ``skip_invalid`` and each names its subject."""
+    return bool(errors) and (not skip_invalid or any(e.subject_id is None for e in errors))
+
+
+def _run_errors(errors: list[InputError], skip_invalid: bool) -> list[InputError]:
+    """The input errors of all batches in a whole run's order; raised when they stop the run."""
+    errors = sorted(set(errors), key=_error_key)
+    if _blocking(errors, skip_invalid):
         raise InputErrors(errors)
-    return spilled, errors, latest
+    return errors
+
+
+def _later(a: dt.date | None, b: dt.date | None) -> dt.date | None:
+    return a if b is None or (a is not None and a >= b) else b
+
+
+def _read_validated(folder: str, lo: str | None, hi: str | None, clean: frozenset[str], criteria: str | None,
+                    skip_invalid: bool) -> tuple[Dataset, list[InputError]]:
+    """One batch read and validated; with non-blocking errors, without the invalid subjects."""
+    ds, errors = validate(read_batch(folder, lo, hi, clean), criteria=criteria)
+    if errors and not _blocking(errors, skip_invalid):
+        invalid = {e.subject_id for e in errors}
+        ds = replace(ds.restrict([s for s in ds.subject_ids if s not in invalid]), validated=True)
+    return ds, list(errors)
 
 
 def iter_batches(
@@ -376,11 +395,13 @@ def iter_batches(
     batch_size: int | None = None,
     progress: Progress | None = None,
     spill_dir: str | Path | None = None,
+    batch_plan: BatchPlan | None = None,
 ) -> Iterator["AssessResult"]:  # noqa: F821
     """The :class:`~remission.pipeline.AssessResult` of each batch, in subject-id order.
 
     Each batch result holds that batch's subjects only (``errors`` empty); the input
     errors of the whole dataset are on the first result.  ``as_of`` is the same for all.
+    ``batch_plan``: a :func:`plan` already made for ``data`` (then ``batch_size`` is not used).
     """
     from remission.pipeline import assess
 
@@ -389,7 +410,8 @@ def iter_batches(
     elif isinstance(options, dict):
         options = AssessOptions(**options)
     folder = Path(data)
-    batch_plan = plan(folder, batch_size)
+    if batch_plan is None:
+        batch_plan = plan(folder, batch_size)
     total = 2 * batch_plan.batches
     tmp = Path(tempfile.mkdtemp(prefix="remission-batches-", dir=spill_dir))
     try:
@@ -444,13 +466,10 @@ def assess_batched(
 
 def _validate_job(folder: str, lo: str | None, hi: str | None, clean: frozenset[str], criteria: str | None,
                   skip_invalid: bool, part: str) -> tuple[list[InputError], dict[str, str], dt.date | None]:
-    """Pass 1 for one batch (run in a worker process): read, validate, restrict, spill."""
-    ds, errors = validate(read_batch(folder, lo, hi, clean), criteria=criteria)
-    if errors and skip_invalid and not any(e.subject_id is None for e in errors):
-        invalid = {e.subject_id for e in errors}
-        ds = ds.restrict([s for s in ds.subject_ids if s not in invalid])
+    """Pass 1 for one batch (in this process or a worker): read, validate, restrict, spill."""
+    ds, errors = _read_validated(folder, lo, hi, clean, criteria, skip_invalid)
     _spill(ds, Path(part))
-    return list(errors), dict(ds.files), _latest(ds)
+    return errors, dict(ds.files), _latest(ds)
 
 
 def _hand_over(frames: tuple[pl.DataFrame, ...], folder: Path) -> tuple[str, ...]:
@@ -480,8 +499,8 @@ def _assess_job(part: str, files: dict[str, str], options: AssessOptions) -> tup
     from remission.pipeline import assess
 
     result = assess(_unspill(Path(part), files), options)
-    for name in files:
-        (Path(part) / f"{name}.parquet").unlink(missing_ok=True)
+    for spilled in Path(part).glob("*.parquet"):
+        spilled.unlink()
     return _hand_over((result.assessments, result.episodes, result.summary), Path(part) / "out")
 
 
@@ -492,24 +511,16 @@ def _one_pass_job(folder: str, lo: str | None, hi: str | None, clean: frozenset[
     ``assess_it`` is False: an earlier batch already failed)."""
     from remission.pipeline import assess
 
-    ds, errors = validate(read_batch(folder, lo, hi, clean), criteria=options.criteria)
-    blocking = bool(errors) and (not options.skip_invalid or any(e.subject_id is None for e in errors))
-    if errors and not blocking:
-        invalid = {e.subject_id for e in errors}
-        ds = replace(ds.restrict([s for s in ds.subject_ids if s not in invalid]), validated=True)
+    ds, errors = _read_validated(folder, lo, hi, clean, options.criteria, options.skip_invalid)
     latest = _latest(ds)
-    if blocking or not assess_it:
-        return list(errors), latest, None
+    if _blocking(errors, options.skip_invalid) or not assess_it:
+        return errors, latest, None
     result = assess(ds, options.model_copy(update={"skip_invalid": False}))
-    return list(errors), latest, _hand_over((result.assessments, result.episodes, result.summary), Path(handoff))
+    return errors, latest, _hand_over((result.assessments, result.episodes, result.summary), Path(handoff))
 
 
 #: the latest date cannot be read from the files' metadata (see :func:`predicted_latest`)
 UNKNOWN = object()
-_DATE_COLUMNS = {
-    "lesions": ("date",), "labs": ("date",), "findings": ("date",), "responses": ("date",),
-    "treatments": ("start_date", "end_date"), "subjects": ("diagnosis_date", "death_date", "last_contact_date"),
-}
 
 
 def predicted_latest(folder: str | Path):
@@ -517,13 +528,15 @@ def predicted_latest(folder: str | Path):
     :data:`UNKNOWN`.
 
     Known when every table is Parquet and each date column the as-of date is taken from
-    (those of :func:`remission.pipeline._latest_date`) is stored as a date: validation keeps
+    (:data:`remission.pipeline.LATEST_DATE_COLUMNS`) is stored as a date: validation keeps
     such columns as they are, so a dataset without input errors has the same latest date.
     It lets :func:`assess_to_files` validate and assess each batch in one pass; the
     prediction is checked against the validated batches' latest date afterwards (it can
     differ only when ``skip_invalid`` drops subjects), and the two-pass route is taken when
     it was wrong.
     """
+    from remission.pipeline import LATEST_DATE_COLUMNS
+
     files, errors = _table_files(Path(folder))
     if errors or "subjects" not in files:
         return UNKNOWN
@@ -534,7 +547,7 @@ def predicted_latest(folder: str | Path):
                 return UNKNOWN
             lf = pl.scan_parquet(path)
             sch = lf.collect_schema()
-            cols = [c for c in _DATE_COLUMNS.get(name, ()) if c in sch]
+            cols = [c for c in LATEST_DATE_COLUMNS.get(name, ()) if c in sch]
             if any(sch[c] != pl.Date for c in cols):
                 return UNKNOWN
             if cols:
@@ -630,13 +643,10 @@ def _assess_parallel(
         for k, (errs, files, d) in enumerate(pool.ordered(_validate_job, jobs, window=2 * workers)):
             all_errors.extend(errs)
             spilled.append((jobs[k][-1], files))
-            if d is not None and (latest is None or d > latest):
-                latest = d
+            latest = _later(latest, d)
             if progress is not None:
                 progress(k + 1, total, f"validated batch {k + 1} of {batch_plan.batches}")
-        errors = sorted(set(all_errors), key=_error_key)
-        if errors and (not options.skip_invalid or any(e.subject_id is None for e in errors)):
-            raise InputErrors(errors)
+        errors = _run_errors(all_errors, options.skip_invalid)
         run_options = options.model_copy(update={"as_of": options.as_of or latest, "skip_invalid": False})
         # one batch being written by this process and one more ready per worker
         window = workers + 1
@@ -675,8 +685,7 @@ def _assess_one_pass(
     try:
         for k, (errs, d, outputs) in enumerate(pool.ordered(_one_pass_job, jobs(), window=workers + 1)):
             all_errors.extend(errs)
-            if d is not None and (latest is None or d > latest):
-                latest = d
+            latest = _later(latest, d)
             if outputs is None:
                 failed = True
             if progress is not None:
@@ -685,9 +694,7 @@ def _assess_one_pass(
                 yield outputs
     finally:
         pool.close()
-    errors = sorted(set(all_errors), key=_error_key)
-    if errors and (not options.skip_invalid or any(e.subject_id is None for e in errors)):
-        raise InputErrors(errors)
+    errors = _run_errors(all_errors, options.skip_invalid)
     if options.as_of is None and latest != as_of:
         raise _Fallback()
     return errors
@@ -739,8 +746,8 @@ def assess_to_files(
         if workers > 1:
             n, errors = _parallel_to_files(Path(data), out, ext, names, batch_plan, options, workers, progress, spill_dir)
         else:
-            for n, result in enumerate(iter_batches(data, options, batch_size=batch_size, progress=progress,
-                                                    spill_dir=spill_dir), start=1):
+            for n, result in enumerate(iter_batches(data, options, progress=progress, spill_dir=spill_dir,
+                                                    batch_plan=batch_plan), start=1):
                 if n == 1:
                     errors = result.errors
                     single = result

@@ -76,16 +76,22 @@ class AssessResult:
 # --------------------------------------------------------------------------------------
 
 
+#: the date columns whose latest value is the default as-of date (also read from Parquet
+#: metadata by :func:`remission.batching.predicted_latest`)
+LATEST_DATE_COLUMNS = {
+    "lesions": ("date",),
+    "labs": ("date",),
+    "findings": ("date",),
+    "responses": ("date",),
+    "treatments": ("start_date", "end_date"),
+    "subjects": ("diagnosis_date", "death_date", "last_contact_date"),
+}
+
+
 def _latest_date(ds: Dataset) -> dt.date | None:
     cands = []
-    for frame, cols in (
-        (ds.lesions, ["date"]),
-        (ds.labs, ["date"]),
-        (ds.findings, ["date"]),
-        (ds.responses, ["date"]),
-        (ds.treatments, ["start_date", "end_date"]),
-        (ds.subjects, ["diagnosis_date", "death_date", "last_contact_date"]),
-    ):
+    for name, cols in LATEST_DATE_COLUMNS.items():
+        frame = getattr(ds, name)
         for c in cols:
             if frame.height:
                 v = frame.get_column(c).max()
