@@ -633,8 +633,9 @@ def plan_adrs(
 
     notes = _notes(ovr, file)
     tu = data.get("tu")
-    if tu is not None and require_columns(tu, REQUIRED["tu"], data.file("tu")):
-        raise InputErrors(require_columns(tu, REQUIRED["tu"], data.file("tu")))
+    missing = require_columns(tu, REQUIRED["tu"], data.file("tu")) if tu is not None else []
+    if missing:
+        raise InputErrors(missing)
     return AdrsPlan(_ovr_flags(ovr, opts), adsl_t, tu, opts, label, notes)
 
 
