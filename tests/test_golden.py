@@ -6,12 +6,14 @@ outputs under ``tests/golden``.  A commit that changes a rule re-freezes the cas
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
 _SPEC = importlib.util.spec_from_file_location("golden", Path(__file__).parents[1] / "scripts" / "golden.py")
 golden = importlib.util.module_from_spec(_SPEC)
+sys.modules["golden"] = golden
 _SPEC.loader.exec_module(golden)
 
 CASES = {c.name: c for c in golden.cases()}
