@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from remission import schema as S
 from remission.criteria import recist11, who
-from remission.criteria.reference import recist11_reference, who_reference
+from reference.imaging import recist11_reference, who_reference
 from remission.options import RecistOptions, WhoOptions
 
 D0 = dt.date(2020, 1, 1)

@@ -12,7 +12,7 @@ import math
 import polars as pl
 import pytest
 
-from remission.criteria.reference import recist11_reference
+from reference.imaging import recist11_reference
 from remission.options import RecistOptions
 from remission.schema import LABS, LESIONS, SEGMENTS, TIMEPOINTS
 

@@ -8,7 +8,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from remission.criteria.reference import who_reference
+from reference.imaging import who_reference
 from remission.options import WhoOptions
 from remission.schema import LESIONS, SEGMENTS, TIMEPOINTS
 
