@@ -135,7 +135,10 @@ def cases() -> list[Case]:
     grid = {
         "confirmation-required": dict(recist=dict(confirmation_required=True)),
         "recist-short": dict(recist=dict(confirm_days=21, sd_min_days=56, max_ne_between=0, accept_sd_between=True)),
-        "missing-as-ne": dict(recist=dict(missing_as_ne=True, include_post_treatment=False, exclude_after_new_therapy=False)),
+        "missing-as-ne": dict(
+            recist=dict(missing_as_ne=True, include_post_treatment=False, exclude_after_new_therapy=False),
+            who=dict(missing_as_ne=True),
+        ),
         "reappearance": dict(recist=dict(reappearance_after_cr="reclassify_prior_as_pr", continued_pr_after_confirmation=True)),
         "who-sum": dict(criteria="who", who=dict(who_pd_basis="sum", who_pd_reference="baseline", nc_min_days=56, confirm_days=35)),
         "partial-area": dict(remission=dict(partial_remission_rule="who_area_50")),
@@ -161,7 +164,7 @@ def cases() -> list[Case]:
         "examples_blood/eln2022": ("eln2022", dict(report_crh=False)),
     }
     for folder, (code, opts) in per_criterion.items():
-        out.append(Case(f"options-{code}", _assess(DATA / folder, criterion_options={code: opts})))
+        out.append(Case(f"options-{code}", _assess(DATA / folder, **{code: opts})))
     out.append(Case("malformed-skip-invalid", _assess(_malformed, skip_invalid=True)))
     out.append(Case("malformed-errors", _assess(_malformed)))
     # ADaM routes

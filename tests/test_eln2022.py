@@ -78,7 +78,7 @@ class Case:
             labs=pl.DataFrame(self.labs),
             findings=pl.DataFrame(self.findings) if self.findings else None,
             treatments=pl.DataFrame(tr),
-            options=AssessOptions(criterion_options={"eln2022": opts}),
+            options=AssessOptions(eln2022=opts),
         )
         return Result(res)
 

@@ -11,10 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remission.criteria import irecist, registry
+from remission.options import AssessOptions
 from remission.criteria.irecist import IRecistOptions, best_overall_response, ibor_reference
 from remission.schema import FINDINGS, LESIONS, SEGMENTS, TIMEPOINTS
 
 D0 = dt.date(2024, 1, 1)
+
+def _best_responses(timepoints, reference, options=None, criterion=None):
+    """The engine's best responses of irecist subjects (the criterion's declared rule)."""
+    from remission.timeline.best_response import best_responses
+
+    c = criterion or irecist.CRITERION
+    return best_responses(timepoints, reference, c.best_response(options or c.options_model()), levels=c.levels())
+
 
 
 def day(n: int) -> dt.date:
@@ -294,7 +303,7 @@ def test_several_subjects_independent():
 def test_registered():
     c = registry.get("irecist")
     assert c.order[:6] == ("iCR", "iPR", "iSD", "NON-iCR/NON-iUPD", "iCPD", "iUPD")
-    assert c.options_from(type("A", (), {"criterion_options": {"irecist": {"confirm_min_days": 21}}})()).confirm_min_days == 21
+    assert c.options_from(AssessOptions(irecist={"confirm_min_days": 21})).confirm_min_days == 21
 
 
 # --------------------------------------------------------------------------------------
@@ -388,7 +397,7 @@ def test_ibor_vectorised_equals_reference(seq, confirm, accept_sd, max_ne):
 def test_best_responses_columns_for_pipeline():
     """irecist.best_responses gives the columns pipeline._best_responses produces."""
     tp = pl.DataFrame({"subject_id": ["S", "S"], "date": [day(56), day(98)], "overall_response": ["iUPD", "iCPD"]})
-    out = irecist.best_responses(tp, pl.DataFrame({"subject_id": ["S"], "reference_start": [REF]}))
+    out = _best_responses(tp, pl.DataFrame({"subject_id": ["S"], "reference_start": [REF]}))
     assert out.row(0, named=True)["best_response"] == "iCPD"
     assert out.row(0, named=True)["confirmed_best_response_date"] == day(56)
 
@@ -423,7 +432,7 @@ def _check_example(name: str, best: dict[str, tuple[str, str]], module):
     assert not bad, bad
     assert set(a.filter(pl.col("overall_response").is_not_null())["criteria"]) == {module.CODE}
     ref = res.segments.filter(pl.col("line") == 1).select("subject_id", "reference_start")
-    br = module.best_responses(res.timepoints, ref)
+    br = _best_responses(res.timepoints, ref, criterion=module.CRITERION)
     got = {r["subject_id"]: (r["best_response"], r["confirmed_best_response"]) for r in br.iter_rows(named=True)}
     assert got == best
 

@@ -57,7 +57,7 @@ class Case:
             labs=pl.DataFrame(self.labs) if self.labs else None,
             findings=pl.DataFrame(self.findings) if self.findings else None,
             treatments=pl.DataFrame(self.treatments) if self.treatments else None,
-            options=AssessOptions(criterion_options={"iwcll2018": opts}),
+            options=AssessOptions(iwcll2018=opts),
         )
         return Result(res)
 

@@ -511,7 +511,8 @@ def test_multi_subject_equals_single_subject():
 def test_registry():
     """criteria/README.md order and canonical map; unknown codes list the known ones."""
     rc = registry.get("recist1.1")
-    assert rc.code == "recist1.1" and rc.evaluate is recist11.evaluate
+    assert rc.code == "recist1.1" and rc.options_model is recist11.RecistOptions
+    assert rc.best_response(recist11.RecistOptions()).confirmation == "recist"
     assert rc.order == ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING")
     assert rc.canonical["NON-CR/NON-PD"] == "STABLE"
     assert registry.get("who").order[:4] == ("CR", "PR", "NC", "PD")

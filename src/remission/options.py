@@ -1,7 +1,9 @@
 """Typed, documented options of every derivation.
 
-Defaults are those of the criteria specifications (``../shared/criteria``): RECIST 1.1 §8,
-WHO §8 and the remission model §13.  Every option is a pydantic field, so a wrong value is
+Defaults are those of the criteria specifications (``../shared/criteria``).  Each criterion's
+options model lives in its own module (``remission.criteria.<name>``; ``RecistOptions`` and
+``WhoOptions`` are re-exported here); this module adds the remission lifecycle (§13) and
+follow-up schedule, and builds :class:`AssessOptions` from the registered criteria.  Every option is a pydantic field, so a wrong value is
 rejected with a clear message and the options can be loaded from JSON or YAML configs.
 """
 
@@ -10,57 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from remission.criteria import registry
+from remission.criteria.recist11 import RecistOptions
+from remission.criteria.who import WhoOptions
 
 
 class _Options(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RecistOptions(_Options):
-    """RECIST 1.1 parameters (recist11.md §8)."""
-
-    confirmation_required: bool = Field(
-        False,
-        description="Protocol requires confirmed responses (non-randomised trials): the summary's "
-        "best_response is then the confirmed one (confirmed_best_response is always reported).",
-    )
-    confirm_days: int = Field(28, ge=1, description="Minimum days between a response and its confirmation (§5.4).")
-    max_ne_between: int = Field(1, ge=0, description="NE time points tolerated between response and confirmation.")
-    accept_sd_between: bool = Field(False, description="Accept one SD between a PR and its confirmation.")
-    sd_min_days: int = Field(42, ge=0, description="SD minimum duration from the reference start (§5.2).")
-    baseline_window_days: int = Field(28, ge=0, description="Baseline older than this before the start gives a warning.")
-    reappearance_after_cr: Literal["pd_if_prior_cr", "pd_if_prior_confirmed_cr", "reclassify_prior_as_pr"] = Field(
-        "pd_if_prior_cr", description="What a lesion reappearing after an overall CR means (§4.7)."
-    )
-    continued_pr_after_confirmation: bool = Field(
-        False, description="Keep labelling PR after a confirmed PR until PD (EORTC FAQ); labels only."
-    )
-    exclude_after_new_therapy: bool = Field(True, description="BOR ignores time points after a new line starts (§5.1).")
-    include_post_treatment: bool = Field(
-        True,
-        description="BOR includes assessments after the end of the first line's active treatment (§5.1). "
-        "False: only assessments on or before the day the last of those treatments ended (when all have ended).",
-    )
-    missing_as_ne: bool = Field(False, description="Report BOR MISSING as NE.")
-    tstm_default_mm: float = Field(5.0, gt=0, description="Value of a 'too small to measure' target (§3.4).")
-    marker_uln: dict[str, float] = Field(
-        default_factory=dict,
-        description="Tumour markers (labs test code -> upper limit of normal) whose normalisation a CR "
-        "requires (§4.3 N3, §6.11). Empty: markers are not used; ULNs are laboratory-specific.",
-    )
-    marker_window_days: int = Field(28, ge=0, description="A marker value counts at t if dated in [t - window, t].")
-
-
-class WhoOptions(_Options):
-    """WHO bidimensional criteria parameters (who.md §8)."""
-
-    confirm_days: int = Field(28, ge=1)
-    who_pd_basis: Literal["any_lesion", "sum"] = "any_lesion"
-    who_pd_reference: Literal["nadir", "baseline"] = "nadir"
-    who_pd_min_abs_mm2: float = Field(0.0, ge=0)
-    nc_min_days: int = Field(0, ge=0)
-    max_ne_between: int = Field(1, ge=0)
 
 
 class FollowupSchedule(_Options):
@@ -117,17 +77,38 @@ class RemissionOptions(_Options):
     )
 
 
-class AssessOptions(_Options):
-    """Everything ``remission assess`` can be told."""
+class _AssessCommon(_Options):
+    """Everything ``remission assess`` can be told besides the criteria's own options."""
 
     criteria: str | None = Field(None, description="Force one criterion for every subject.")
     as_of: dt.date | None = Field(None, description="Status as of this date (default: latest date in the data).")
-    recist: RecistOptions = RecistOptions()
-    who: WhoOptions = WhoOptions()
     remission: RemissionOptions = RemissionOptions()
     followup: FollowupSchedule = FollowupSchedule()
     skip_invalid: bool = Field(False, description="Process valid subjects; report the invalid ones.")
-    criterion_options: dict[str, dict[str, Any]] = Field(
-        default_factory=dict,
-        description="Options of the other criteria by code, e.g. {'imwg2016': {...}} (see each criterion's options model).",
-    )
+
+
+def _criterion_fields() -> dict[str, Any]:
+    """One typed field per registered criterion, named by its ``options_key`` (``recist``
+    for RECIST 1.1, else its code), holding its options model with the spec's defaults."""
+    fields: dict[str, Any] = {}
+    for c in registry.all_criteria():
+        fields[c.options_key] = (
+            c.options_model,
+            Field(default_factory=c.options_model, description=f"{c.presentation.label} options ({c.options_model.__name__})."),
+        )
+    return fields
+
+
+#: ``AssessOptions(recist=RecistOptions(...), rano2=RanoOptions(...), as_of=..., ...)``:
+#: the common fields of ``_AssessCommon`` and one field per criterion (its options model;
+#: a dict of its fields works too), validated by pydantic (unknown keys are errors).
+AssessOptions = create_model(
+    "AssessOptions",
+    __base__=_AssessCommon,
+    __module__=__name__,
+    __doc__="Everything ``remission assess`` can be told: the common options and each criterion's own "
+    "(one field per criterion, named by its options key: recist, who, irecist, mrecist, rano2, ...).",
+    **_criterion_fields(),
+)
+
+__all__ = ["AssessOptions", "FollowupSchedule", "RecistOptions", "RemissionOptions", "WhoOptions"]

@@ -16,8 +16,8 @@ outputs are what the rules said on that date.  Default: the latest date in the d
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,7 @@ from remission.criteria import registry, stated
 from remission.errors import InputError, InputErrors, errors_frame
 from remission.io import Dataset, from_frames, load_dataset
 from remission.options import AssessOptions
-from remission.timeline import bor as bor_mod
-from remission.timeline import endpoints, lines
-from remission.timeline.best_by_order import best_by_order
+from remission.timeline import best_response, endpoints, lines
 from remission.timeline.episodes import derive_episodes, lifecycle
 from remission.timeline.status import combine_statuses
 
@@ -264,13 +262,15 @@ def _apply_partial_rule(tp: pl.DataFrame, rule: str) -> pl.DataFrame:
     """
     if rule == "criterion" or tp.height == 0:
         return tp
-    area = pl.col("criteria") == "who"
+    present = tp.get_column("criteria").unique().to_list()
+    measured = {c: registry.get(c).measurement for c in present if c in registry.CRITERIA}
+    area = pl.col("criteria").is_in([c for c, m in measured.items() if m == "products"])
     ratio = 1 + pl.col("change_from_baseline_pct") / 100
     if rule == "who_area_50":
         met = pl.when(area).then(ratio <= 0.5).otherwise(ratio**2 <= 0.5)
     else:  # diameter_50
         met = pl.when(area).then(ratio <= 0.25).otherwise(ratio <= 0.5)
-    solid = pl.col("criteria").is_in(["recist1.1", "who", "mrecist", "irecist"])
+    solid = pl.col("criteria").is_in([c for c, m in measured.items() if m is not None])
     changeable = solid & pl.col("canonical_level").is_in([S.PARTIAL, S.STABLE, S.MINOR])
     return tp.with_columns(
         canonical_level=pl.when(changeable & met.fill_null(False))
@@ -281,117 +281,33 @@ def _apply_partial_rule(tp: pl.DataFrame, rule: str) -> pl.DataFrame:
     )
 
 
-#: criteria whose best response follows recist11.md §5 (SD minimum, Table 6 confirmation)
-RECIST_STYLE_BOR = frozenset({"recist1.1", "who"})
-
-
-def _criterion_module(code: str):
-    """The module of a registered criterion (for its optional ``best_responses`` hook)."""
-    if code not in registry.CRITERIA:
-        return None
-    return importlib.import_module(registry.get(code).evaluate.__module__)
-
-
 def _best_responses(
     primary: pl.DataFrame, segments: pl.DataFrame, subjects: pl.DataFrame, treatments: pl.DataFrame, options: AssessOptions
 ):
-    """Best overall response without and with confirmation (recist11.md §5; who.md §5),
-    per criterion group, of the first line."""
+    """Best overall response without and with confirmation, of the first line, per criterion
+    group: each criterion's declared rule (``Criterion.best_response``, built from its
+    options) run by the one engine :func:`remission.timeline.best_response.best_responses`."""
     ref = _reference(segments)
     cutoff = _cutoff(segments, treatments, options)
     out = []
-    for code, group in subjects.select("subject_id", "criteria").group_by("criteria"):
-        crit = code[0]
+    for (crit,), group in subjects.select("subject_id", "criteria").group_by("criteria"):
+        if crit not in registry.CRITERIA:
+            continue
         ids = group.select("subject_id")
         r = ref.join(ids, on="subject_id", how="semi")
         if r.height == 0:
             continue
         c = cutoff.join(ids, on="subject_id", how="semi") if cutoff is not None else None
-        module = _criterion_module(crit)
-        if module is not None and hasattr(module, "best_responses"):
-            # the criterion derives its own best response (iRECIST iBOR, mRECIST back-dating)
-            group_tp = primary.join(ids, on="subject_id", how="semi")
-            out.append(
-                module.best_responses(group_tp, r, options=registry.get(crit).options_from(options), cutoff=c)
-            )
-            continue
-        if crit not in RECIST_STYLE_BOR and crit in registry.CRITERIA:
-            # best category reached, by the criterion's own order (timeline.best_by_order)
-            criterion = registry.get(crit)
-            tps = (
-                primary.join(ids, on="subject_id", how="semi")
-                .filter(pl.col("overall_response").is_not_null())
-                .select("subject_id", "date", pl.col("overall_response").alias("response"))
-            )
-            # the criterion's order, then any other code it reports (e.g. PCWG3's PSA-only
-            # categories) by canonical level (criteria.stated)
-            levels = {**{k.upper(): v for k, v in stated.LEVEL_BY_CODE.items()},
-                      **{k.upper(): v for k, v in criterion.canonical.items()}}
-            extra = sorted(
-                {c for c in tps.get_column("response").unique().to_list() if c not in criterion.order},
-                key=lambda k: (stated.RANK_BY_LEVEL.get(levels.get(k.upper(), ""), 99), k),
-            )
-            out.append(
-                best_by_order(
-                    tps,
-                    r,
-                    order=tuple(criterion.order) + tuple(extra),
-                    progression=tuple(k for k, v in levels.items() if v == S.PROGRESSION),
-                    confirm_days=options.remission.confirm_days_by_criteria.get(crit, 28),
-                    cutoff=c,
-                )
-            )
-            continue
-        tps = (
-            primary.join(ids, on="subject_id", how="semi")
-            .filter(pl.col("overall_response").is_not_null())
-            .with_columns(
-                response=pl.col("overall_response").str.to_uppercase().replace_strict(
-                    stated.BOR_CODE, default=None
-                )
-            )
-            .filter(pl.col("response").is_not_null())
-            .select("subject_id", "date", "response")
-        )
-        if crit == "who":  # WHO names stable disease "NC" (who.md §4.1 W6, §5)
-            kw = dict(confirm_days=options.who.confirm_days, max_ne_between=options.who.max_ne_between,
-                      accept_sd_between=False, sd_min_days=options.who.nc_min_days, sd_label="NC")
-        else:
-            kw = dict(confirm_days=options.recist.confirm_days, max_ne_between=options.recist.max_ne_between,
-                      accept_sd_between=options.recist.accept_sd_between, sd_min_days=options.recist.sd_min_days)
-        # both from one preparation of the time points (equal to two best_overall_response calls)
-        unconf, conf = bor_mod.best_overall_responses(
-            tps, r, confirms=(False, True), missing_as_ne=options.recist.missing_as_ne, cutoff=c, **kw
-        )
-        both = unconf.select(
-            "subject_id",
-            pl.col("bor").alias("best_response"),
-            pl.col("bor_date").alias("best_response_date"),
-            pl.col("bor_rule").alias("best_response_rule"),
-        ).join(
-            conf.select(
-                "subject_id",
-                pl.col("bor").alias("confirmed_best_response"),
-                pl.col("bor_date").alias("confirmed_best_response_date"),
-                pl.col("bor_rule").alias("confirmed_best_response_rule"),
-            ),
-            on="subject_id",
-            how="full",
-            coalesce=True,
-        )
-        out.append(both)
+        criterion = registry.get(crit)
+        rule = criterion.best_response(criterion.options_from(options))
+        if rule.confirmation == "as_good_later":
+            # the lifecycle's confirmation table (remission_model.md §6.4) also sets these
+            rule = dataclasses.replace(rule, confirm_days=options.remission.confirm_days_by_criteria.get(crit, 28))
+        group_tp = primary.join(ids, on="subject_id", how="semi")
+        levels = {**stated.LEVEL_BY_CODE, **criterion.levels()}
+        out.append(best_response.best_responses(group_tp, r, rule, levels=levels, cutoff=c))
     if not out:
-        return pl.DataFrame(
-            schema={
-                "subject_id": pl.String,
-                "best_response": pl.String,
-                "best_response_date": pl.Date,
-                "best_response_rule": pl.String,
-                "confirmed_best_response": pl.String,
-                "confirmed_best_response_date": pl.Date,
-                "confirmed_best_response_rule": pl.String,
-            }
-        )
+        return best_response.empty()
     return pl.concat(out, how="vertical_relaxed")
 
 

@@ -118,7 +118,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from remission import schema as S
-from remission.criteria.registry import Criterion
+from .base import BOOL_SPELLINGS, BestResponseRule, Criterion, FindingRule, Presentation, Vocabulary, boolean_finding, number_finding
 from remission.timeline import lines
 
 CODE = "eln2022"
@@ -1133,16 +1133,48 @@ def evaluate(tables, segments: pl.DataFrame, options: Eln2022Options | None = No
     """Same as :func:`run` (the registry's ``evaluate`` slot)."""
     return run(tables, segments, options)
 
+#: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
+_GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
+
+def best_response_rule(o: Eln2022Options) -> BestResponseRule:
+    """eln2022_aml.md §3: the best category reached at a response assessment (no confirmation)."""
+    return BestResponseRule(order=ORDER, confirmation="at_time_point", confirm_days=0)
 
 CRITERION = Criterion(
-    CODE,
-    evaluate,
-    ORDER,
-    CANONICAL,
+    code=CODE,
+    order=ORDER,
+    canonical=CANONICAL,
+    options_model=Eln2022Options,
     run=run,
     dates=assessment_dates,
-    options_model=Eln2022Options,
+    best_response=best_response_rule,
+    vocabulary=Vocabulary(
+        response_codes=(
+            "CR", "CRh", "CRi", "MLFS", "MORPHOLOGIC LEUKEMIA-FREE STATE", "PR", "NO RESPONSE",
+            "TREATMENT FAILURE", "MRD RELAPSE", "MRD NEGATIVITY", "QUANTIFIABLE MRD POSITIVITY",
+        ) + _GENERIC,  # fmt: skip
+        findings={
+            "extramedullary_disease": FindingRule(
+                values=BOOL_SPELLINGS, store="boolean", expected="a boolean (true/false, 1/0, yes/no, y/n)"
+            ),
+            "marrow_adequate": boolean_finding(),
+            "auer_rods": boolean_finding(),
+            "circulating_blasts": boolean_finding(),
+            "regenerating_marrow": boolean_finding(),
+            "platelet_transfusion": boolean_finding(),
+            "mrd": FindingRule(values=MRD_VALUES, strip=True),
+            "mrd_tissue": FindingRule(values=("bm", "pb"), strip=True),
+            "regimen_intensity": FindingRule(values=("intensive", "less_intensive"), strip=True),
+        },
+    ),
+    presentation=Presentation(
+        label="ELN 2022",
+        plain_name="ELN",
+        introduction="The ELN rules are used to judge acute myeloid leukaemia.",
+        evidence=("lab",),
+    ),
 )
+
 
 __all__ = [
     "CODE",

@@ -47,11 +47,11 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from remission import schema as S
-from remission.options import RecistOptions
 
 from . import _labs as L
 from . import recist11
-from .registry import Criterion, register
+from .base import BestResponseRule, Criterion, FindingRule, Presentation, Vocabulary, boolean_finding, number_finding
+from .recist11 import RecistOptions
 
 CODE = "gcig"
 ORDER = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
@@ -381,8 +381,32 @@ def evaluate(tables, segments: pl.DataFrame, options: GcigOptions = GcigOptions(
 def run(tables, segments: pl.DataFrame, options: GcigOptions | None) -> pl.DataFrame:
     return evaluate(tables, segments, options or GcigOptions())
 
+#: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
+_GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
 
-CRITERION = Criterion(CODE, evaluate, ORDER, dict(CANONICAL), run=run, dates=dates, options_model=GcigOptions)
-register(CRITERION)
+def best_response_rule(o: GcigOptions) -> BestResponseRule:
+    """gcig_ca125.md §5: the best category reached, confirmed by an as-good result at least
+    ``response_confirm_days`` later."""
+    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.response_confirm_days)
+
+CRITERION = Criterion(
+    code=CODE,
+    order=ORDER,
+    canonical=dict(CANONICAL),
+    options_model=GcigOptions,
+    run=run,
+    dates=dates,
+    best_response=best_response_rule,
+    vocabulary=Vocabulary(response_codes=("CR", "PR", "SD", "PD", "CA125 50% RESPONSE") + _GENERIC, lab_tests=("ca125",)),
+    presentation=Presentation(
+        label="GCIG CA-125",
+        plain_name="GCIG",
+        introduction="The GCIG rules are used to judge ovarian cancer.",
+        quantity_words="CA-125 level (a blood marker)",
+        marker=True,
+        evidence=("tumor_marker", "imaging"),
+    ),
+)
+
 
 __all__ = ["CODE", "ORDER", "CANONICAL", "GcigOptions", "ca125_timepoints", "evaluate", "run", "dates", "CRITERION"]

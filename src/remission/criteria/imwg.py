@@ -121,7 +121,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from remission import schema as S
 
 from . import _labs as L
-from .registry import Criterion, register
+from .base import BestResponseRule, Criterion, FindingRule, Presentation, Vocabulary, boolean_finding, number_finding
 
 CODE = "imwg2016"
 ORDER = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
@@ -189,6 +189,10 @@ class ImwgOptions(BaseModel):
     sustained_mrd_min_days: int = Field(365, ge=0)
     include_mr_as_response: bool = True
     pd_confirm_after_new_therapy: bool = True
+    best_response_confirm_days: int = Field(
+        1, ge=0, description="Best response: confirmed by an as-good later assessment at least this many days later "
+        "(imwg.md §4: two consecutive assessments; 1 = the next sample)."
+    )
     carry_forward_marrow_imaging: bool = True
 
 
@@ -781,16 +785,35 @@ def run(tables, segments: pl.DataFrame, options: ImwgOptions | None) -> pl.DataF
     return evaluate(tables, segments, options or ImwgOptions())
 
 
+# registered here too, so that importing this module before the registry works
+
+#: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
+_GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
+
+def best_response_rule(o: ImwgOptions) -> BestResponseRule:
+    """imwg.md §4: the best category reached, confirmed by an as-good result on a later
+    assessment (``best_response_confirm_days``: 1 = the next sample, two consecutive
+    assessments)."""
+    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.best_response_confirm_days)
+
 CRITERION = Criterion(
-    CODE,
-    evaluate,
-    ORDER,
-    dict(CANONICAL),
+    code=CODE,
+    order=ORDER,
+    canonical=dict(CANONICAL),
+    options_model=ImwgOptions,
     run=run,
     dates=dates,
-    options_model=ImwgOptions,
+    best_response=best_response_rule,
+    vocabulary=Vocabulary(
+        response_codes=("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "MRD NEGATIVITY", "QUANTIFIABLE MRD POSITIVITY") + _GENERIC,
+    ),
+    presentation=Presentation(
+        label="IMWG 2016",
+        plain_name="IMWG",
+        introduction="The IMWG rules are used to judge myeloma from blood and marrow tests.",
+        evidence=("lab",),
+    ),
 )
-# registered here too, so that importing this module before the registry works
-register(CRITERION)
+
 
 __all__ = ["CODE", "ORDER", "CANONICAL", "ImwgOptions", "evaluate", "run", "dates", "CRITERION"]

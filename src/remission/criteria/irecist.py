@@ -56,12 +56,12 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from remission.options import RecistOptions
 from remission.schema import TIMEPOINTS
 
 from . import recist11
+from .base import BestResponseRule, Criterion, Presentation, Vocabulary, lesion_dates
+from .recist11 import RecistOptions
 from ._lesions import SEG, num, prepare, signed
-from .registry import Criterion, lesion_dates, register
 
 CODE = "irecist"
 ICR, IPR, ISD, INON, IUPD, ICPD, NE, MISSING = "iCR", "iPR", "iSD", "NON-iCR/NON-iUPD", "iUPD", "iCPD", "NE", "MISSING"
@@ -821,48 +821,50 @@ def best_overall_response(
     return pl.concat([winners, miss]).cast(BOR_SCHEMA).sort("subject_id")
 
 
-def best_responses(
-    timepoints: pl.DataFrame,
-    reference: pl.DataFrame,
-    options: IRecistOptions | None = None,
-    cutoff: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """What the pipeline calls for iRECIST subjects: ``subject_id, best_response,
-    best_response_date, best_response_rule, confirmed_best_response,
-    confirmed_best_response_date, confirmed_best_response_rule`` (irecist.md §5; the
-    columns of ``pipeline._best_responses``).  ``timepoints`` has ``overall_response``
-    (TIMEPOINTS) or ``response``."""
-    o = options or IRecistOptions()
+
+
+def best_response_rule(o: IRecistOptions) -> BestResponseRule:
+    """irecist.md §5: iBOR by its own derivation (:func:`best_overall_response`: iUPD becomes
+    iCPD when confirmed, dated at the iUPD), with the RECIST 1.1 confirmation parameters."""
     r = o.recist
-    tp = timepoints
-    if "response" not in tp.columns:
-        tp = tp.rename({"overall_response": "response"})
-    tp = tp.select("subject_id", "date", "response")
     kw = dict(
         confirm_days=r.confirm_days, max_ne_between=r.max_ne_between, accept_sd_between=r.accept_sd_between,
-        sd_min_days=r.sd_min_days, cutoff=cutoff, failed_cr_as_pr=o.failed_cr_as_pr, missing_as_ne=r.missing_as_ne,
+        sd_min_days=r.sd_min_days, failed_cr_as_pr=o.failed_cr_as_pr, missing_as_ne=r.missing_as_ne,
     )  # fmt: skip
-    u = best_overall_response(tp, reference, confirm=False, **kw)
-    k = best_overall_response(tp, reference, confirm=True, **kw)
-    return u.select(
-        "subject_id", best_response="bor", best_response_date="bor_date", best_response_rule="bor_rule"
-    ).join(
-        k.select(
-            "subject_id", confirmed_best_response="bor", confirmed_best_response_date="bor_date", confirmed_best_response_rule="bor_rule"
-        ),
-        on="subject_id",
-        how="full",
-        coalesce=True,
-    )
+
+    def derive(tp: pl.DataFrame, reference: pl.DataFrame, cutoff: pl.DataFrame | None):
+        return (
+            best_overall_response(tp, reference, confirm=False, cutoff=cutoff, **kw),
+            best_overall_response(tp, reference, confirm=True, cutoff=cutoff, **kw),
+        )
+
+    return BestResponseRule(
+        order=ORDER, progression=(ICPD,), confirmation="recist", confirm_days=r.confirm_days,
+        max_ne_between=r.max_ne_between, accept_sd_between=r.accept_sd_between, sd_min_days=r.sd_min_days,
+        failed_cr_as_pr=o.failed_cr_as_pr, missing_as_ne=r.missing_as_ne, derive=derive,
+    )  # fmt: skip
 
 
 CRITERION = Criterion(
-    CODE,
-    evaluate,
-    ORDER,
-    dict(CANONICAL),
+    code=CODE,
+    order=ORDER,
+    canonical=dict(CANONICAL),
+    options_model=IRecistOptions,
     run=run,
     dates=lesion_dates,
-    options_model=IRecistOptions,
+    best_response=best_response_rule,
+    measurement="diameters",
+    vocabulary=Vocabulary(response_codes=("iCR", "iPR", "iSD", "NON-iCR/NON-iUPD", "iUPD", "iCPD", "NE")),
+    presentation=Presentation(
+        label="iRECIST",
+        plain_name="iRECIST",
+        introduction="iRECIST is the version of the scan rules used with immunotherapy.",
+        quantity_words="tumours",
+        value_label="Sum of target diameters (mm)",
+        pd_threshold_pct=20.0,
+        response_threshold_pct=-30.0,
+        change_caption="Sum of target lesion diameters",
+        evidence=("imaging",),
+    ),
 )
-register(CRITERION)  # also when this module is imported before the registry's discovery
+

@@ -108,7 +108,7 @@ from remission.criteria.eln2022 import (
     value_asof,
     with_segments,
 )
-from remission.criteria.registry import Criterion
+from .base import BestResponseRule, Criterion, FindingRule, Presentation, Vocabulary, boolean_finding, number_finding
 
 CODE = "iwcll2018"
 ORDER = ("CR", "CRi", "PR", "nPR", "PR-L", "SD", "PD", "NE")
@@ -594,15 +594,49 @@ def evaluate(tables, segments: pl.DataFrame, options: Iwcll2018Options | None = 
     """Same as :func:`run` (the registry's ``evaluate`` slot)."""
     return run(tables, segments, options)
 
+#: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
+_GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
+
+def best_response_rule(o: Iwcll2018Options) -> BestResponseRule:
+    """iwcll2018.md §5: the best category reached, confirmed by an as-good result at least
+    ``persistence_days`` later."""
+    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.persistence_days)
 
 CRITERION = Criterion(
-    CODE,
-    evaluate,
-    ORDER,
-    CANONICAL,
+    code=CODE,
+    order=ORDER,
+    canonical=CANONICAL,
+    options_model=Iwcll2018Options,
     run=run,
     dates=assessment_dates,
-    options_model=Iwcll2018Options,
+    best_response=best_response_rule,
+    vocabulary=Vocabulary(
+        response_codes=(
+            "CR", "CRi", "PR", "nPR", "PR-L", "PR WITH LYMPHOCYTOSIS", "SD", "PD",
+            "DISEASE TRANSFORMATION", "MRD NEGATIVITY", "QUANTIFIABLE MRD POSITIVITY",
+        ) + _GENERIC,  # fmt: skip
+        findings={
+            "rbc_transfusion": boolean_finding(),
+            "epo": boolean_finding(),
+            "new_node": boolean_finding(),
+            "new_organ_infiltrate": boolean_finding(),
+            "constitutional_symptoms": boolean_finding(),
+            "marrow_cll": FindingRule(values=MARROW_VALUES, strip=True),
+            "richter_transformation": boolean_finding(),
+            "cytopenia_due_to_cll": boolean_finding(),
+            "drug_toxicity_cytopenia": boolean_finding(),
+            "on_bcr_inhibitor": boolean_finding(),
+            "node_spd_cm2": number_finding(">=0", "a number >= 0"),
+            "largest_node_cm": number_finding(">=0", "a number >= 0"),
+        },
+    ),
+    presentation=Presentation(
+        label="iwCLL 2018",
+        plain_name="iwCLL",
+        introduction="The iwCLL rules are used to judge chronic lymphocytic leukaemia.",
+        evidence=("lab",),
+    ),
 )
+
 
 __all__ = ["CODE", "ORDER", "CANONICAL", "CRITERION", "Iwcll2018Options", "FINDING_VALUES", "assessment_dates", "run"]

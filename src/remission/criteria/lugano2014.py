@@ -85,7 +85,7 @@ from remission import schema as S
 from remission.schema import TIMEPOINTS
 
 from . import _bidimensional as B
-from .registry import Criterion, register
+from .base import BestResponseRule, Criterion, FindingRule, Presentation, Vocabulary, boolean_finding, number_finding
 
 CODE = "lugano2014"
 #: best → worst (criteria/README.md "Lugano PET / CT")
@@ -640,16 +640,43 @@ def best_response(timepoints: pl.DataFrame, *, column: str = "overall_response")
     subj = timepoints.select("subject_id").unique()
     return subj.join(best, on="subject_id", how="left").with_columns(c("best_response").fill_null("MISSING")).sort("subject_id")
 
+#: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
+_GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
+
+def best_response_rule(o: LuganoOptions) -> BestResponseRule:
+    """lugano2014.md §5: the best category reached; no confirmation (the time point itself)."""
+    return BestResponseRule(order=ORDER, progression=("PMD", "PD"), confirmation="at_time_point", confirm_days=0)
 
 CRITERION = Criterion(
-    CODE,
-    evaluate,
-    ORDER,
-    CANONICAL,
+    code=CODE,
+    order=ORDER,
+    canonical=CANONICAL,
+    options_model=LuganoOptions,
     run=lambda t, segs, o: evaluate(t, segs, o),
     dates=dates,
-    options_model=LuganoOptions,
+    best_response=best_response_rule,
+    vocabulary=Vocabulary(
+        response_codes=(
+            "CMR", "PMR", "NMR", "SMD", "PMD", "CR", "PR", "SD", "PD",
+            "CR-CT", "PR-CT", "SD-CT", "PD-CT",
+        ) + _GENERIC,  # fmt: skip
+        findings={
+            "deauville": number_finding("int1-5", "an integer from 1 to 5 (Deauville score)"),
+            "fdg_uptake_change": FindingRule(values=("reduced", "unchanged", "increased")),
+            "new_fdg_foci": FindingRule(values=("yes", "no")),
+            "marrow_fdg": FindingRule(values=("none", "diffuse_reactive", "residual_reduced", "unchanged", "new_focal")),
+            "marrow_involvement": FindingRule(values=("normal", "involved", "not_done")),
+            "liver": FindingRule(values=("normal", "enlarged", "progression")),
+            "spleen_length_cm": number_finding(">0", "a length in cm > 0"),
+        },
+    ),
+    presentation=Presentation(
+        label="Lugano 2014",
+        plain_name="Lugano",
+        introduction="The Lugano rules are used to judge lymphoma on scans.",
+        evidence=("imaging",),
+    ),
 )
-register(CRITERION)  # also when this module is imported before the registry (idempotent)
+
 
 __all__ = ["CRITERION", "CODE", "LuganoOptions", "evaluate", "best_response", "dates", "CANONICAL", "CDISC", "FINDING_VALUES"]

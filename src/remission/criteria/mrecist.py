@@ -36,12 +36,12 @@ from __future__ import annotations
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from remission.options import RecistOptions
 from remission.schema import LESIONS, TIMEPOINTS
 
 from . import recist11
+from .base import BestResponseRule, Criterion, Presentation, Vocabulary, lesion_dates
+from .recist11 import RecistOptions
 from ._lesions import num, signed
-from .registry import Criterion, lesion_dates, register
 
 CODE = "mrecist"
 ORDER = recist11.ORDER
@@ -224,25 +224,36 @@ def bor_timepoints(timepoints: pl.DataFrame) -> pl.DataFrame:
         .sort("subject_id", "date")
     )
 
-
-def best_responses(timepoints: pl.DataFrame, reference: pl.DataFrame, options: MRecistOptions | None = None, cutoff: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Best response without/with confirmation (mrecist.md §5 = recist11.md §5) on
-    :func:`bor_timepoints`; the columns of ``pipeline._best_responses``."""
-    from remission.timeline.bor import best_overall_response
-
-    r = (options or MRecistOptions()).recist
-    tp = bor_timepoints(timepoints).select("subject_id", "date", "response")
-    kw = dict(confirm_days=r.confirm_days, max_ne_between=r.max_ne_between, accept_sd_between=r.accept_sd_between,
-              sd_min_days=r.sd_min_days, missing_as_ne=r.missing_as_ne, cutoff=cutoff)  # fmt: skip
-    u = best_overall_response(tp, reference, confirm=False, **kw)
-    k = best_overall_response(tp, reference, confirm=True, **kw)
-    return u.select("subject_id", best_response="bor", best_response_date="bor_date", best_response_rule="bor_rule").join(
-        k.select("subject_id", confirmed_best_response="bor", confirmed_best_response_date="bor_date", confirmed_best_response_rule="bor_rule"),
-        on="subject_id",
-        how="full",
-        coalesce=True,
-    )
+def best_response_rule(o: MRecistOptions) -> BestResponseRule:
+    """mrecist.md §5 = recist11.md §5 on :func:`bor_timepoints` (the back-dating hook)."""
+    r = o.recist
+    return BestResponseRule(
+        order=ORDER, confirmation="recist", confirm_days=r.confirm_days, max_ne_between=r.max_ne_between,
+        accept_sd_between=r.accept_sd_between, sd_min_days=r.sd_min_days, failed_cr_as_pr=r.failed_cr_as_pr,
+        missing_as_ne=r.missing_as_ne, prepare=bor_timepoints,
+    )  # fmt: skip
 
 
-CRITERION = Criterion(CODE, evaluate, ORDER, CANONICAL, run=run, dates=lesion_dates, options_model=MRecistOptions)
-register(CRITERION)  # also when this module is imported before the registry's discovery
+CRITERION = Criterion(
+    code=CODE,
+    order=ORDER,
+    canonical=CANONICAL,
+    options_model=MRecistOptions,
+    run=run,
+    dates=lesion_dates,
+    best_response=best_response_rule,
+    measurement="diameters",
+    vocabulary=Vocabulary(response_codes=recist11.RESPONSE_CODES),
+    presentation=Presentation(
+        label="mRECIST",
+        plain_name="mRECIST",
+        introduction="mRECIST is the version of the scan rules used for liver cancer.",
+        quantity_words="tumours",
+        value_label="Sum of viable target diameters (mm)",
+        pd_threshold_pct=20.0,
+        response_threshold_pct=-30.0,
+        change_caption="Sum of viable target lesion diameters",
+        evidence=("imaging",),
+    ),
+)
+

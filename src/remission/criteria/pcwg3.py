@@ -47,11 +47,11 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from remission import schema as S
-from remission.options import RecistOptions
 
 from . import _labs as L
 from . import recist11
-from .registry import Criterion, register
+from .base import BestResponseRule, Criterion, FindingRule, Presentation, Vocabulary, boolean_finding, number_finding
+from .recist11 import RecistOptions
 
 CODE = "pcwg3"
 #: best -> worst; PSA-only categories sit beside the radiographic ones of the same meaning
@@ -359,8 +359,36 @@ def evaluate(tables, segments: pl.DataFrame, options: Pcwg3Options = Pcwg3Option
 def run(tables, segments: pl.DataFrame, options: Pcwg3Options | None) -> pl.DataFrame:
     return evaluate(tables, segments, options or Pcwg3Options())
 
+#: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
+_GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
 
-CRITERION = Criterion(CODE, evaluate, ORDER, dict(CANONICAL), run=run, dates=dates, options_model=Pcwg3Options)
-register(CRITERION)
+def best_response_rule(o: Pcwg3Options) -> BestResponseRule:
+    """pcwg3.md §5: the best category reached, confirmed by an as-good result at least
+    ``psa_confirm_days`` later."""
+    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.psa_confirm_days)
+
+CRITERION = Criterion(
+    code=CODE,
+    order=ORDER,
+    canonical=dict(CANONICAL),
+    options_model=Pcwg3Options,
+    run=run,
+    dates=dates,
+    best_response=best_response_rule,
+    vocabulary=Vocabulary(
+        response_codes=("CR", "PR", "SD", "PD", "NON-PD", "PDu", "PSA PROGRESSION") + _GENERIC,
+        findings={"bone_scan_new_lesions": number_finding("int>=0", "an integer >= 0 (count of new bone lesions)")},
+        lab_tests=("psa",),
+    ),
+    presentation=Presentation(
+        label="PCWG3",
+        plain_name="PCWG3",
+        introduction="The PCWG3 rules are used to judge prostate cancer.",
+        quantity_words="PSA level (a blood marker)",
+        marker=True,
+        evidence=("tumor_marker", "imaging"),
+    ),
+)
+
 
 __all__ = ["CODE", "ORDER", "CANONICAL", "Pcwg3Options", "psa_timepoints", "bone_timepoints", "combined", "evaluate", "run", "dates", "CRITERION"]

@@ -79,7 +79,7 @@ from remission import schema as S
 from remission.schema import TIMEPOINTS
 
 from . import _bidimensional as B
-from .registry import Criterion, register
+from .base import BestResponseRule, Criterion, FindingRule, Presentation, Vocabulary, boolean_finding, number_finding
 
 CODE = "rano2"
 ORDER = ("CR", "PR", "MR", "SD", "PD", "NE", "MISSING")
@@ -588,8 +588,39 @@ def best_response(timepoints: pl.DataFrame, reference: pl.DataFrame, options: Ra
         c("best_response").fill_null("MISSING")
     ).sort("subject_id")
 
+#: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
+_GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
 
-CRITERION = Criterion(CODE, evaluate, ORDER, CANONICAL, run=lambda t, segs, o: evaluate(t, segs, o), dates=dates, options_model=RanoOptions)
-register(CRITERION)  # also when this module is imported before the registry (idempotent)
+def best_response_rule(o: RanoOptions) -> BestResponseRule:
+    """rano.md §5.3: the best category reached, confirmed by an as-good result at least
+    ``confirm_response_days`` later."""
+    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.confirm_response_days)
+
+CRITERION = Criterion(
+    code=CODE,
+    order=ORDER,
+    canonical=CANONICAL,
+    options_model=RanoOptions,
+    run=lambda t, segs, o: evaluate(t, segs, o),
+    dates=dates,
+    best_response=best_response_rule,
+    vocabulary=Vocabulary(
+        response_codes=("CR", "PR", "MR", "SD", "PD", "PSEUDOPROGRESSION") + _GENERIC,
+        findings={
+            "steroid_dose_mg": number_finding(">=0", "a number >= 0 (mg)"),
+            "steroid_increase_reason": FindingRule(values=("tumour", "other")),
+            "outside_radiation_field": FindingRule(values=("yes", "no")),
+            "histology_confirms_progression": FindingRule(values=("yes", "no")),
+        },
+    ),
+    presentation=Presentation(
+        label="RANO 2.0",
+        plain_name="RANO",
+        introduction="RANO is the set of rules for judging brain tumours on scans.",
+        quantity_words="tumours",
+        evidence=("imaging",),
+    ),
+)
+
 
 __all__ = ["CRITERION", "CODE", "RanoOptions", "evaluate", "best_response", "dates", "CANONICAL", "FINDING_VALUES"]

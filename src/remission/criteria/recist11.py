@@ -32,11 +32,14 @@ Choices where the note or the spec is silent (besides those listed in :mod:`._le
 
 from __future__ import annotations
 
-import polars as pl
+from typing import Literal
 
-from remission.options import RecistOptions
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
 from remission.schema import TIMEPOINTS
 
+from .base import BestResponseRule, Criterion, Presentation, Vocabulary
 from ._lesions import (
     INF,
     KEY,
@@ -54,6 +57,48 @@ from ._lesions import (
     seg_prev_evaluated,
     signed,
 )
+
+class RecistOptions(BaseModel):
+    """RECIST 1.1 parameters (recist11.md §8)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    confirmation_required: bool = Field(
+        False,
+        description="Protocol requires confirmed responses (non-randomised trials): the summary's "
+        "best_response is then the confirmed one (confirmed_best_response is always reported).",
+    )
+    confirm_days: int = Field(28, ge=1, description="Minimum days between a response and its confirmation (§5.4).")
+    max_ne_between: int = Field(1, ge=0, description="NE time points tolerated between response and confirmation.")
+    accept_sd_between: bool = Field(False, description="Accept one SD between a PR and its confirmation.")
+    sd_min_days: int = Field(42, ge=0, description="SD minimum duration from the reference start (§5.2).")
+    baseline_window_days: int = Field(28, ge=0, description="Baseline older than this before the start gives a warning.")
+    reappearance_after_cr: Literal["pd_if_prior_cr", "pd_if_prior_confirmed_cr", "reclassify_prior_as_pr"] = Field(
+        "pd_if_prior_cr", description="What a lesion reappearing after an overall CR means (§4.7)."
+    )
+    continued_pr_after_confirmation: bool = Field(
+        False, description="Keep labelling PR after a confirmed PR until PD (EORTC FAQ); labels only."
+    )
+    exclude_after_new_therapy: bool = Field(True, description="BOR ignores time points after a new line starts (§5.1).")
+    include_post_treatment: bool = Field(
+        True,
+        description="BOR includes assessments after the end of the first line's active treatment (§5.1). "
+        "False: only assessments on or before the day the last of those treatments ended (when all have ended).",
+    )
+    missing_as_ne: bool = Field(False, description="Report BOR MISSING as NE.")
+    failed_cr_as_pr: bool = Field(
+        True,
+        description="Confirmed BOR: a CR that fails CR confirmation may be confirmed as PR (§5.4 step 2, the spec). "
+        "False reproduces admiralonco's cbor_pr event, which looks at PR time points only.",
+    )
+    tstm_default_mm: float = Field(5.0, gt=0, description="Value of a 'too small to measure' target (§3.4).")
+    marker_uln: dict[str, float] = Field(
+        default_factory=dict,
+        description="Tumour markers (labs test code -> upper limit of normal) whose normalisation a CR "
+        "requires (§4.3 N3, §6.11). Empty: markers are not used; ULNs are laboratory-specific.",
+    )
+    marker_window_days: int = Field(28, ge=0, description="A marker value counts at t if dated in [t - window, t].")
+
 
 CODE = "recist1.1"
 #: best → worst (criteria/README.md)
@@ -711,3 +756,44 @@ def evaluate(
     e = _with_texts(e, prep, options.tstm_default_mm)
     e = _outputs(e)
     return finish(e, prep, _baseline_rows(prep, options, seg_t), CODE, TIMEPOINTS)
+
+def best_response_rule(o: RecistOptions) -> BestResponseRule:
+    """recist11.md §5: Table 6 confirmation, SD minimum duration from the reference start."""
+    return BestResponseRule(
+        order=ORDER,
+        confirmation="recist",
+        confirm_days=o.confirm_days,
+        max_ne_between=o.max_ne_between,
+        accept_sd_between=o.accept_sd_between,
+        sd_min_days=o.sd_min_days,
+        failed_cr_as_pr=o.failed_cr_as_pr,
+        missing_as_ne=o.missing_as_ne,
+    )
+
+
+#: response codes a ``responses`` row may state (criteria/README.md order table, closed list)
+RESPONSE_CODES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
+
+CRITERION = Criterion(
+    code=CODE,
+    order=ORDER,
+    canonical=dict(CANONICAL),
+    options_model=RecistOptions,
+    options_key="recist",
+    run=lambda t, segs, o: evaluate(t["lesions"], segs, o, labs=t.get("labs")),
+    best_response=best_response_rule,
+    measurement="diameters",
+    vocabulary=Vocabulary(response_codes=RESPONSE_CODES),
+    presentation=Presentation(
+        label="RECIST 1.1",
+        plain_name="RECIST",
+        introduction="RECIST is the standard set of rules for judging tumour size on scans.",
+        quantity_words="tumours",
+        value_label="Sum of target diameters (mm)",
+        pd_threshold_pct=20.0,
+        response_threshold_pct=-30.0,
+        change_caption="Sum of target lesion diameters",
+        evidence=("imaging",),
+    ),
+)
+

@@ -37,13 +37,30 @@ Choices (spec silent or unclear):
 
 from __future__ import annotations
 
-import polars as pl
+from typing import Literal
 
-from remission.options import WhoOptions
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
 from remission.schema import TIMEPOINTS
 
+from .base import BestResponseRule, Criterion, Presentation, Vocabulary
 from ._lesions import INF, KEY, SEG, Prepared, finish, joined, label, materialise, num, pct_change, prepare, signed, sites
 from .recist11 import new_lesion_agg, non_target_agg
+
+class WhoOptions(BaseModel):
+    """WHO bidimensional criteria parameters (who.md §8)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    confirm_days: int = Field(28, ge=1)
+    who_pd_basis: Literal["any_lesion", "sum"] = "any_lesion"
+    who_pd_reference: Literal["nadir", "baseline"] = "nadir"
+    who_pd_min_abs_mm2: float = Field(0.0, ge=0)
+    nc_min_days: int = Field(0, ge=0)
+    max_ne_between: int = Field(1, ge=0)
+    missing_as_ne: bool = Field(False, description="Report BOR MISSING as NE (as RECIST 1.1's option).")
+
 
 CODE = "who"
 #: best → worst (criteria/README.md, who.md §5)
@@ -338,3 +355,42 @@ def evaluate(lesions: pl.DataFrame, segments: pl.DataFrame, options: WhoOptions 
     e = _with_responses(e, options)
     e = _outputs(e, options)
     return finish(e, prep, _baseline_rows(prep), CODE, TIMEPOINTS)
+
+def best_response_rule(o: WhoOptions) -> BestResponseRule:
+    """who.md §5: as recist11.md §5 (Table 6 confirmation), stable disease named NC (W6),
+    with no SD accepted between a PR and its confirmation; NC minimum ``nc_min_days``."""
+    return BestResponseRule(
+        order=ORDER,
+        confirmation="recist",
+        confirm_days=o.confirm_days,
+        max_ne_between=o.max_ne_between,
+        accept_sd_between=False,
+        sd_min_days=o.nc_min_days,
+        sd_label="NC",
+        missing_as_ne=o.missing_as_ne,
+    )
+
+
+CRITERION = Criterion(
+    code=CODE,
+    order=ORDER,
+    canonical=dict(CANONICAL),
+    options_model=WhoOptions,
+    options_key="who",
+    run=lambda t, segs, o: evaluate(t["lesions"], segs, o),
+    best_response=best_response_rule,
+    measurement="products",
+    vocabulary=Vocabulary(response_codes=("CR", "PR", "NC", "SD", "PD", "NE")),
+    presentation=Presentation(
+        label="WHO",
+        plain_name="WHO",
+        introduction="The WHO rules are the scan rules of the World Health Organization.",
+        quantity_words="tumours",
+        value_label="Sum of products of diameters (mm²)",
+        pd_threshold_pct=25.0,
+        response_threshold_pct=-50.0,
+        change_caption="Sum of products of diameters",
+        evidence=("imaging",),
+    ),
+)
+

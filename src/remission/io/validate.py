@@ -67,6 +67,8 @@ import polars as pl
 
 from remission import schema, units
 from remission.errors import InputError
+from remission.criteria import registry
+from remission.criteria.base import FindingRule
 from remission.io.tables import ROW, Dataset, RawDataset, RawTable
 
 # --------------------------------------------------------------------------------------
@@ -91,35 +93,14 @@ NODAL_TARGET_MIN_MM = 15.0
 SYMPTOMS_VALUES = ("none", "improved", "stable", "worse")
 PHYSICAL_EXAM_VALUES = ("no_evidence", "evidence")
 
-_GENERIC_CODES = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
+def _response_codes() -> dict[str, tuple[str, ...]]:
+    """Response codes accepted per criterion (canonical spelling, compared case-insensitively):
+    each criterion's declared vocabulary (``Criterion.vocabulary.response_codes``)."""
+    return {c.code: tuple(c.vocabulary.response_codes) for c in registry.all_criteria()}
 
-#: Response codes accepted per criterion, canonical spelling (compared case-insensitively).
-#: RECIST 1.1 / mRECIST and WHO are closed lists (criteria/README.md order table, who.md W6);
-#: the others are the CDISC codes of remission_model.md §10.2 and the category orders of
-#: criteria/README.md (plus the generic NE, NED and relapse codes of §10.2).
-RESPONSE_CODES: dict[str, tuple[str, ...]] = {
-    "recist1.1": ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE"),
-    "mrecist": ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE"),
-    "who": ("CR", "PR", "NC", "SD", "PD", "NE"),
-    "irecist": ("iCR", "iPR", "iSD", "NON-iCR/NON-iUPD", "iUPD", "iCPD", "NE"),
-    "lugano2014": (
-        "CMR", "PMR", "NMR", "SMD", "PMD", "CR", "PR", "SD", "PD",
-        "CR-CT", "PR-CT", "SD-CT", "PD-CT",
-    ) + _GENERIC_CODES,
-    "imwg2016": ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "MRD NEGATIVITY", "QUANTIFIABLE MRD POSITIVITY")
-    + _GENERIC_CODES,
-    "iwcll2018": (
-        "CR", "CRi", "PR", "nPR", "PR-L", "PR WITH LYMPHOCYTOSIS", "SD", "PD",
-        "DISEASE TRANSFORMATION", "MRD NEGATIVITY", "QUANTIFIABLE MRD POSITIVITY",
-    ) + _GENERIC_CODES,
-    "eln2022": (
-        "CR", "CRh", "CRi", "MLFS", "MORPHOLOGIC LEUKEMIA-FREE STATE", "PR", "NO RESPONSE",
-        "TREATMENT FAILURE", "MRD RELAPSE", "MRD NEGATIVITY", "QUANTIFIABLE MRD POSITIVITY",
-    ) + _GENERIC_CODES,
-    "pcwg3": ("CR", "PR", "SD", "PD", "NON-PD", "PDu", "PSA PROGRESSION") + _GENERIC_CODES,
-    "gcig": ("CR", "PR", "SD", "PD", "CA125 50% RESPONSE") + _GENERIC_CODES,
-    "rano2": ("CR", "PR", "MR", "SD", "PD", "PSEUDOPROGRESSION") + _GENERIC_CODES,
-}
+
+#: criterion code -> the response codes a ``responses`` row may state (from the declarations)
+RESPONSE_CODES: dict[str, tuple[str, ...]] = _response_codes()
 
 _METHOD_CANON = {m.lower(): m for m in schema.METHODS}
 
@@ -779,132 +760,69 @@ def _recist_targets(work: _Work, info: pl.DataFrame, rows: pl.DataFrame, lesions
     )
 
 
-_FINDING_EXPECTED = {
-    "deauville": "an integer from 1 to 5 (Deauville score)",
-    "bone_scan_new_lesions": "an integer >= 0 (count of new bone lesions)",
-    "extramedullary_disease": "a boolean (true/false, 1/0, yes/no, y/n)",
-    "symptoms": "one of " + ", ".join(SYMPTOMS_VALUES),
-    "physical_exam": "one of " + ", ".join(PHYSICAL_EXAM_VALUES),
-    "steroid_dose_mg": "a number >= 0 (mg)",
+#: findings every criterion shares (remission_model.md §5 rules 2 and 6)
+_LIFECYCLE_FINDINGS = {
+    "symptoms": FindingRule(values=SYMPTOMS_VALUES),
+    "physical_exam": FindingRule(values=PHYSICAL_EXAM_VALUES),
 }
+
+
+def _finding_rules() -> dict[str, FindingRule]:
+    """Finding code -> accepted values: the lifecycle's, then each criterion's declared
+    findings (``Criterion.vocabulary.findings``) in registry order; a code declared by
+    several criteria keeps its first declaration."""
+    rules = dict(_LIFECYCLE_FINDINGS)
+    for c in registry.all_criteria():
+        for code, rule in c.vocabulary.findings.items():
+            rules.setdefault(code, rule)
+    return rules
+
+
+#: finding code -> its :class:`~remission.criteria.base.FindingRule`
+FINDING_RULES: dict[str, FindingRule] = _finding_rules()
+
+
+def _finding_ok(rule: FindingRule, v: pl.Expr) -> pl.Expr:
+    if rule.number is not None:
+        num = _float(v)
+        integral = num == num.round(0)
+        return {
+            "int1-5": integral & num.is_between(1, 5),
+            "int>=0": integral & (num >= 0),
+            ">=0": num >= 0,
+            ">0": num > 0,
+        }[rule.number]
+    low = (v.str.strip_chars() if rule.strip else v).str.to_lowercase()
+    return low.is_in(rule.values)
+
+
+def _finding_stored(rule: FindingRule, v: pl.Expr) -> pl.Expr:
+    low = (v.str.strip_chars() if rule.strip else v).str.to_lowercase()
+    if rule.store == "integer":
+        return _float(v).cast(pl.Int64).cast(pl.String)
+    if rule.store == "boolean":
+        return pl.when(low.is_in(TRUE_SPELLINGS)).then(pl.lit("true")).otherwise(pl.lit("false"))
+    if rule.store == "lower":
+        return low
+    return v
 
 
 def _findings(work: _Work) -> None:
-    """spec/tables.md findings: value checks of the known finding codes."""
+    """spec/tables.md findings: the values of every declared finding code
+    (:data:`FINDING_RULES`); a valid value is stored as its rule says, others as given."""
     fnd, v = pl.col(_t("finding")), pl.col("value")
-    low = v.str.to_lowercase()
-    num = _float(v)
-    integral = num == num.round(0)
-    ok = (
-        pl.when(fnd == "deauville").then(integral & num.is_between(1, 5))
-        .when(fnd == "bone_scan_new_lesions").then(integral & (num >= 0))
-        .when(fnd == "extramedullary_disease").then(low.is_in(TRUE_SPELLINGS + FALSE_SPELLINGS))
-        .when(fnd == "symptoms").then(low.is_in(SYMPTOMS_VALUES))
-        .when(fnd == "physical_exam").then(low.is_in(PHYSICAL_EXAM_VALUES))
-        .when(fnd == "steroid_dose_mg").then(num >= 0)
-        .otherwise(pl.lit(True))
-        .fill_null(False)
-    )
-    normalised = (
-        pl.when(~ok).then(v)
-        .when(fnd.is_in(["deauville", "bone_scan_new_lesions"])).then(num.cast(pl.Int64).cast(pl.String))
-        .when(fnd == "extramedullary_disease")
-        .then(pl.when(low.is_in(TRUE_SPELLINGS)).then(pl.lit("true")).otherwise(pl.lit("false")))
-        .when(fnd.is_in(["symptoms", "physical_exam"])).then(low)
-        .otherwise(v)
-    )
-    f = work.frame.with_columns(ok.alias("__ok"), normalised.alias(_t("value")))
+    ok: pl.Expr = pl.lit(True)
+    stored: pl.Expr = v
+    for code, rule in FINDING_RULES.items():
+        ok = pl.when(fnd == code).then(_finding_ok(rule, v)).otherwise(ok)
+        stored = pl.when(fnd == code).then(_finding_stored(rule, v)).otherwise(stored)
+    ok = ok.fill_null(False)
+    f = work.frame.with_columns(ok.alias("__ok"), pl.when(ok).then(stored).otherwise(v).alias(_t("value")))
     work.frame = f
-    expected = fnd.replace_strict(_FINDING_EXPECTED, default="", return_dtype=pl.String)
+    expected = fnd.replace_strict(
+        {code: rule.expected_text() for code, rule in FINDING_RULES.items()}, default="", return_dtype=pl.String
+    )
     work.add(_fail(f, v.is_not_null() & ~pl.col("__ok"), "value", expected, "BAD_FINDING_VALUE"))
-
-
-#: RANO 2.0 / Lugano 2014 finding codes (docs/criteria_imaging_rano_lugano.md): closed
-#: value lists (lower case) and positive numbers.  ``clinical_status`` stays free text
-#: (spec/tables.md lists it without values; RANO reads improved/stable/worse/worse_other).
-_RANO_LUGANO_VALUES = {
-    "fdg_uptake_change": ("reduced", "unchanged", "increased"),
-    "new_fdg_foci": ("yes", "no"),
-    "marrow_fdg": ("none", "diffuse_reactive", "residual_reduced", "unchanged", "new_focal"),
-    "marrow_involvement": ("normal", "involved", "not_done"),
-    "liver": ("normal", "enlarged", "progression"),
-    "steroid_increase_reason": ("tumour", "other"),
-    "outside_radiation_field": ("yes", "no"),
-    "histology_confirms_progression": ("yes", "no"),
-}
-
-
-def _rano_lugano_findings(work: _Work) -> None:
-    """Addendum (issue 5): values of the RANO 2.0 and Lugano 2014 finding codes, lowercased;
-    ``spleen_length_cm`` a number > 0."""
-    fnd, v = pl.col(_t("finding")), pl.col("value")
-    low = v.str.to_lowercase()
-    ok = pl.lit(True)
-    for code, values in _RANO_LUGANO_VALUES.items():
-        ok = pl.when(fnd == code).then(low.is_in(values)).otherwise(ok)
-    ok = pl.when(fnd == "spleen_length_cm").then(_float(v) > 0).otherwise(ok).fill_null(False)
-    known = fnd.is_in(list(_RANO_LUGANO_VALUES))
-    f = work.frame.with_columns(
-        ok.alias("__ok2"),
-        pl.when(known & ok).then(low).otherwise(pl.col(_t("value"))).alias(_t("value")),
-    )
-    work.frame = f
-    expected = fnd.replace_strict(
-        {k: "one of " + ", ".join(vals) for k, vals in _RANO_LUGANO_VALUES.items()} | {"spleen_length_cm": "a length in cm > 0"},
-        default="",
-        return_dtype=pl.String,
-    )
-    work.add(_fail(f, v.is_not_null() & ~pl.col("__ok2"), "value", expected, "BAD_FINDING_VALUE"))
-
-
-#: ELN 2022 / iwCLL 2018 finding codes (docs/criteria_leukaemia.md): closed value lists
-#: (booleans use TRUE_SPELLINGS / FALSE_SPELLINGS) and numbers >= 0.
-_BOOL_SPELLINGS = TRUE_SPELLINGS + FALSE_SPELLINGS
-_LEUKAEMIA_VALUES = {
-    "marrow_adequate": _BOOL_SPELLINGS,
-    "auer_rods": _BOOL_SPELLINGS,
-    "circulating_blasts": _BOOL_SPELLINGS,
-    "regenerating_marrow": _BOOL_SPELLINGS,
-    "platelet_transfusion": _BOOL_SPELLINGS,
-    "rbc_transfusion": _BOOL_SPELLINGS,
-    "epo": _BOOL_SPELLINGS,
-    "mrd": ("negative", "low_level", "positive"),
-    "mrd_tissue": ("bm", "pb"),
-    "regimen_intensity": ("intensive", "less_intensive"),
-    "new_node": _BOOL_SPELLINGS,
-    "new_organ_infiltrate": _BOOL_SPELLINGS,
-    "constitutional_symptoms": _BOOL_SPELLINGS,
-    "marrow_cll": ("normocellular_no_cll", "cll_cells_present", "b_lymphoid_nodules", "hypocellular", "not_done"),
-    "richter_transformation": _BOOL_SPELLINGS,
-    "cytopenia_due_to_cll": _BOOL_SPELLINGS,
-    "drug_toxicity_cytopenia": _BOOL_SPELLINGS,
-    "on_bcr_inhibitor": _BOOL_SPELLINGS,
-}
-_LEUKAEMIA_NUMBERS = ("node_spd_cm2", "largest_node_cm")
-
-
-def _leukaemia_findings(work: _Work) -> None:
-    """Addendum (issue 4): values of the ELN 2022 and iwCLL 2018 finding codes (lower-cased
-    when valid); ``node_spd_cm2`` and ``largest_node_cm`` numbers >= 0."""
-    fnd, v = pl.col(_t("finding")), pl.col("value")
-    low = v.str.strip_chars().str.to_lowercase()
-    ok = pl.lit(True)
-    for code, values in _LEUKAEMIA_VALUES.items():
-        ok = pl.when(fnd == code).then(low.is_in(values)).otherwise(ok)
-    ok = pl.when(fnd.is_in(_LEUKAEMIA_NUMBERS)).then(_float(v) >= 0).otherwise(ok).fill_null(False)
-    known = fnd.is_in(list(_LEUKAEMIA_VALUES))
-    f = work.frame.with_columns(
-        ok.alias("__ok3"),
-        pl.when(known & ok).then(low).otherwise(pl.col(_t("value"))).alias(_t("value")),
-    )
-    work.frame = f
-    expected = fnd.replace_strict(
-        {k: "one of " + ", ".join(vals) for k, vals in _LEUKAEMIA_VALUES.items()}
-        | {k: "a number >= 0" for k in _LEUKAEMIA_NUMBERS},
-        default="",
-        return_dtype=pl.String,
-    )
-    work.add(_fail(f, v.is_not_null() & ~pl.col("__ok3"), "value", expected, "BAD_FINDING_VALUE"))
 
 
 def _labs(work: _Work) -> None:
@@ -1033,8 +951,6 @@ def validate(raw: RawDataset, *, criteria: str | None = None) -> tuple[Dataset, 
         _labs(works["labs"])
     if works["findings"].present:
         _findings(works["findings"])
-        _rano_lugano_findings(works["findings"])
-        _leukaemia_findings(works["findings"])
     if works["treatments"].present:
         _treatments(works["treatments"])
     if works["responses"].present:

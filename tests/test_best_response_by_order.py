@@ -1,4 +1,5 @@
-"""Best response by a criterion's category order (timeline.best_by_order), hand-computed."""
+"""The best-response engine's ``as_good_later`` style (timeline.best_response): best category by a
+criterion's order, confirmed by an as-good later result; hand-computed."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import datetime as dt
 
 import polars as pl
 
-from remission.timeline.best_by_order import best_by_order
+from remission.criteria.base import BestResponseRule
+from remission.timeline.best_response import best_responses
 
 D = dt.date
 IMWG = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
@@ -20,7 +22,8 @@ REF = pl.DataFrame({"subject_id": ["a"], "reference_start": [D(2020, 1, 1)]})
 
 
 def run(rows, confirm_days=1, cutoff=None):
-    return best_by_order(tp(rows), REF, order=IMWG, progression=("PD",), confirm_days=confirm_days, cutoff=cutoff).row(0, named=True)
+    rule = BestResponseRule(order=IMWG, confirmation="as_good_later", confirm_days=confirm_days)
+    return best_responses(tp(rows), REF, rule, levels={"PD": "PROGRESSION"}, cutoff=cutoff).row(0, named=True)
 
 
 def test_best_is_the_best_category_and_confirmed_needs_an_as_good_later_result():
@@ -60,5 +63,6 @@ def test_minimum_interval_is_inclusive():
 
 
 def test_subject_without_time_points_is_missing():
-    r = best_by_order(tp([]), REF, order=IMWG, progression=("PD",), confirm_days=1).row(0, named=True)
+    rule = BestResponseRule(order=IMWG, confirmation="as_good_later", confirm_days=1)
+    r = best_responses(tp([]), REF, rule, levels={"PD": "PROGRESSION"}).row(0, named=True)
     assert (r["best_response"], r["confirmed_best_response"]) == ("MISSING", "MISSING")

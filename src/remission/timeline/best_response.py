@@ -1,0 +1,234 @@
+"""The one best-response engine: every criterion's best and confirmed best response, run from
+its declared :class:`~remission.criteria.base.BestResponseRule` (criteria/README.md "Response
+categories and their ordering"; recist11.md §5; remission_model.md §6.4).
+
+:func:`best_responses` takes the time points of one criterion's subjects, their reference
+start and the cutoff (start of a new line, recist11.md §5.1) and returns, per subject,
+``best_response``, ``best_response_date``, ``best_response_rule``, ``confirmed_best_response``,
+``confirmed_best_response_date`` and ``confirmed_best_response_rule``.  The pipeline and the
+ADaM route both call it; nothing else derives a best response.
+
+Confirmation styles (the rule's ``confirmation``):
+
+* ``recist``: recist11.md §5.3–5.4 (Table 6) by :mod:`remission.timeline.bor`, parity with
+  admiralonco tested on the oracle;
+* ``as_good_later`` and ``at_time_point``: the best category reached by the rule's order
+  (codes outside the order ranked after it by canonical level); window: time points on or
+  after the reference start, before the cutoff, up to and including the first progression;
+  ties → the earliest date.  A time point is confirmed by a later one of the window at least
+  ``confirm_days`` later that is at least as good; progression, NE and the rule's
+  ``no_confirmation`` codes need none (``at_time_point``: none does).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import polars as pl
+
+from remission import schema as S
+from remission.criteria.base import BestResponseRule
+from remission.timeline import bor as recist_bor
+
+#: rank for codes outside a criterion's order: lower is better (criteria/README.md)
+RANK_BY_LEVEL = {
+    S.COMPLETE: 1,
+    S.PARTIAL: 2,
+    S.MINOR: 3,
+    S.STABLE: 4,
+    S.PROGRESSION_PENDING: 5,
+    S.PROGRESSION: 6,
+    S.NOT_EVALUABLE: 7,
+}
+
+#: RECIST-style codes understood by the Table 6 engine (recist11.md §5), and their spellings
+RECIST_CODES = {
+    "CR": "CR",
+    "NED": "CR",
+    "PR": "PR",
+    "SD": "SD",
+    "NC": "SD",
+    "NON-CR/NON-PD": "NON-CR/NON-PD",
+    "PD": "PD",
+    "NE": "NE",
+}
+
+OUTPUT_SCHEMA = {
+    "subject_id": pl.String,
+    "best_response": pl.String,
+    "best_response_date": pl.Date,
+    "best_response_rule": pl.String,
+    "confirmed_best_response": pl.String,
+    "confirmed_best_response_date": pl.Date,
+    "confirmed_best_response_rule": pl.String,
+}
+
+
+def empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=OUTPUT_SCHEMA)
+
+
+def _pair(unconf: pl.DataFrame, conf: pl.DataFrame) -> pl.DataFrame:
+    """Two ``subject_id, bor, bor_date, bor_rule`` frames as the output's columns."""
+    return unconf.select(
+        "subject_id",
+        pl.col("bor").alias("best_response"),
+        pl.col("bor_date").alias("best_response_date"),
+        pl.col("bor_rule").alias("best_response_rule"),
+    ).join(
+        conf.select(
+            "subject_id",
+            pl.col("bor").alias("confirmed_best_response"),
+            pl.col("bor_date").alias("confirmed_best_response_date"),
+            pl.col("bor_rule").alias("confirmed_best_response_rule"),
+        ),
+        on="subject_id",
+        how="full",
+        coalesce=True,
+    )
+
+
+def _responses(timepoints: pl.DataFrame) -> pl.DataFrame:
+    """``subject_id, date, response`` of time points given as TIMEPOINTS or already so."""
+    tp = timepoints
+    if "response" not in tp.columns:
+        tp = tp.filter(pl.col("overall_response").is_not_null()).rename({"overall_response": "response"})
+    return tp.select("subject_id", "date", "response")
+
+
+def best_responses(
+    timepoints: pl.DataFrame,
+    reference: pl.DataFrame,
+    rule: BestResponseRule,
+    *,
+    levels: Mapping[str, str] | None = None,
+    cutoff: pl.DataFrame | None = None,
+    rules: bool = True,
+) -> pl.DataFrame:
+    """Best and confirmed best response of every subject of ``reference`` (module docstring).
+
+    ``timepoints``: the criterion's time points (TIMEPOINTS columns, or ``subject_id, date,
+    response``); ``reference``: ``subject_id, reference_start``; ``levels``: code (upper
+    case) -> canonical level, to rank codes outside the rule's order; ``cutoff``:
+    ``subject_id, cutoff_date``; ``rules=False`` leaves the ``*_rule`` texts null where the
+    engine can skip them (ADaM)."""
+    if rule.prepare is not None:
+        timepoints = rule.prepare(timepoints)
+    if rule.derive is not None:
+        unconf, conf = rule.derive(_responses(timepoints), reference, cutoff)
+        return _pair(unconf, conf)
+    tp = _responses(timepoints)
+    if rule.confirmation == "recist":
+        return _recist(tp, reference, rule, cutoff, rules)
+    return _by_order(tp, reference, rule, levels or {}, cutoff)
+
+
+def _recist(tp: pl.DataFrame, reference: pl.DataFrame, rule: BestResponseRule, cutoff, rules: bool) -> pl.DataFrame:
+    codes = dict(rule.recist_codes or RECIST_CODES)
+    tp = tp.with_columns(
+        response=pl.col("response").str.to_uppercase().replace_strict(codes, default=None, return_dtype=pl.String)
+    ).filter(pl.col("response").is_not_null())
+    # both from one preparation of the time points (equal to two best_overall_response calls)
+    unconf, conf = recist_bor.best_overall_responses(
+        tp,
+        reference,
+        confirms=(False, True),
+        confirm_days=rule.confirm_days,
+        max_ne_between=rule.max_ne_between,
+        accept_sd_between=rule.accept_sd_between,
+        sd_min_days=rule.sd_min_days,
+        missing_as_ne=rule.missing_as_ne,
+        cutoff=cutoff,
+        failed_cr_as_pr=rule.failed_cr_as_pr,
+        sd_label=rule.sd_label,
+        rules=rules,
+    )
+    return _pair(unconf, conf)
+
+
+def _by_order(
+    timepoints: pl.DataFrame, reference: pl.DataFrame, rule: BestResponseRule, levels: Mapping[str, str], cutoff
+) -> pl.DataFrame:
+    """``as_good_later`` / ``at_time_point`` (module docstring)."""
+    levels = {k.upper(): v for k, v in levels.items()}
+    present = timepoints.get_column("response").drop_nulls().unique().to_list()
+    extra = sorted(
+        {c for c in present if c not in rule.order},
+        key=lambda k: (RANK_BY_LEVEL.get(levels.get(k.upper(), ""), 99), k),
+    )
+    order = tuple(rule.order) + tuple(extra)
+    progression = tuple(k for k, v in levels.items() if v == S.PROGRESSION) or tuple(rule.progression)
+    confirm_days = 0 if rule.confirmation == "at_time_point" else rule.confirm_days
+
+    rank = {code.upper(): i for i, code in enumerate(order)}
+    prog = [p.upper() for p in progression]
+    tp = (
+        timepoints.join(reference, on="subject_id", how="inner")
+        .with_columns(_code=pl.col("response").str.to_uppercase())
+        .with_columns(_rank=pl.col("_code").replace_strict(rank, default=None, return_dtype=pl.Int64))
+        .filter(pl.col("_rank").is_not_null() & (pl.col("date") >= pl.col("reference_start")))
+    )
+    if cutoff is not None:
+        tp = tp.join(cutoff, on="subject_id", how="left").filter(
+            pl.col("cutoff_date").is_null() | (pl.col("date") < pl.col("cutoff_date"))
+        ).drop("cutoff_date")
+    first_pd = tp.filter(pl.col("_code").is_in(prog)).group_by("subject_id").agg(_pd=pl.col("date").min())
+    tp = (
+        tp.join(first_pd, on="subject_id", how="left")
+        .filter(pl.col("_pd").is_null() | (pl.col("date") <= pl.col("_pd")))
+        .sort("subject_id", "date", "_rank")
+    )
+    # confirmation: a later time point >= confirm_days later with rank <= this rank
+    later = tp.select("subject_id", pl.col("date").alias("_d2"), pl.col("_rank").alias("_r2"))
+    needs = ~pl.col("_code").is_in(prog + ["NE"] + [c.upper() for c in rule.no_confirmation])
+    if confirm_days == 0:
+        conf = tp.with_columns(_confirmed=pl.lit(True), _by=pl.col("date"))
+    else:
+        pairs = (
+            tp.select("subject_id", "date", "_rank")
+            .join(later, on="subject_id")
+            .filter(((pl.col("_d2") - pl.col("date")).dt.total_days() >= confirm_days) & (pl.col("_r2") <= pl.col("_rank")))
+            .group_by("subject_id", "date", "_rank")
+            .agg(_by=pl.col("_d2").min())
+        )
+        conf = tp.join(pairs, on=["subject_id", "date", "_rank"], how="left").with_columns(
+            _confirmed=pl.col("_by").is_not_null() | ~needs
+        )
+    best = (
+        conf.sort("subject_id", "_rank", "date")
+        .group_by("subject_id", maintain_order=True)
+        .first()
+        .select(
+            "subject_id",
+            best_response=pl.col("response"),
+            best_response_date=pl.col("date"),
+            best_response_rule=pl.format("best category reached: {} on {}", pl.col("response"), pl.col("date")),
+        )
+    )
+    cbest = (
+        conf.filter(pl.col("_confirmed"))
+        .sort("subject_id", "_rank", "date")
+        .group_by("subject_id", maintain_order=True)
+        .first()
+        .select(
+            "subject_id",
+            confirmed_best_response=pl.col("response"),
+            confirmed_best_response_date=pl.col("date"),
+            confirmed_best_response_rule=pl.when(needs & (pl.col("_by") != pl.col("date")))
+            .then(
+                pl.format(
+                    "{} on {} confirmed by an as-good result on {} (>= {} days)",
+                    pl.col("response"), pl.col("date"), pl.col("_by"), pl.lit(confirm_days),
+                )  # fmt: skip
+            )
+            .otherwise(pl.format("{} on {} (needs no confirmation)", pl.col("response"), pl.col("date"))),
+        )
+    )
+    out = reference.select("subject_id").join(best, on="subject_id", how="left").join(cbest, on="subject_id", how="left")
+    return out.with_columns(
+        pl.col("best_response").fill_null("MISSING"),
+        pl.col("confirmed_best_response").fill_null("MISSING"),
+    )
+
+
+__all__ = ["OUTPUT_SCHEMA", "RANK_BY_LEVEL", "RECIST_CODES", "best_responses", "empty"]
