@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remission.timeline.bor import BOR_SCHEMA, best_overall_response, best_response_reference
+from reference.bor import best_response_reference
+from remission.timeline.bor import BOR_SCHEMA, best_overall_response
 
 R = dt.date(2020, 1, 1)
 

@@ -8,16 +8,16 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from reference.episodes import derive_episodes_reference
+from reference.followup import add_months, next_followup_due
 from remission import schema
 from remission.options import FollowupSchedule, RemissionOptions
 from remission.timeline.episodes import (
     derive_episodes,
-    derive_episodes_reference,
     lifecycle,
     recurrence_extent,
     treatment_classes,
 )
-from remission.timeline.followup import add_months, next_followup_due
 from remission.timeline.status import combine_statuses
 
 D = dt.date.fromisoformat

@@ -9,10 +9,12 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reference.episodes import derive_episodes_reference
+from reference.followup import next_followup_due
 from remission import schema
 from remission.options import FollowupSchedule, RemissionOptions
-from remission.timeline.episodes import derive_episodes, derive_episodes_reference, lifecycle
-from remission.timeline.followup import next_followup_due, next_followup_due_expr
+from remission.timeline.episodes import derive_episodes, lifecycle
+from remission.timeline.followup import next_followup_due_expr
 
 BASE = dt.date(2020, 1, 1)
 LEVELS = [

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reference.irecist import ibor_reference
 from remission.criteria import irecist, registry
+from remission.criteria.irecist import IRecistOptions, best_overall_response
 from remission.options import AssessOptions
-from remission.criteria.irecist import IRecistOptions, best_overall_response, ibor_reference
 from remission.schema import FINDINGS, LESIONS, SEGMENTS, TIMEPOINTS
 
 D0 = dt.date(2024, 1, 1)

@@ -321,34 +321,12 @@ def _s(e: pl.Expr) -> pl.Expr:
     return pl.when(e >= 0).then(pl.concat_str(pl.lit("+"), _n(e))).otherwise(_n(e))
 
 
-def _combine(cats: list[str] | None) -> str:
-    """§4.3 mixed-tumour table (one component: its category); plain-Python reference of
-    the vectorised expression in :func:`_raw`, used by the tests."""
-    if not cats:
-        return "NA"
-    if "PD" in cats:
-        return "PD"
-    if "NE" in cats:
-        return "NE"
-    out = cats[0]
-    for x in cats[1:]:
-        if out == "CR":
-            out = x
-        elif x == "CR":
-            pass
-        elif {out, x} <= {"PR", "MR"}:
-            out = "MR" if "MR" in (out, x) else "PR"
-        elif out == "SD":
-            out = x
-    return out
-
-
 def _raw(e: pl.DataFrame, o: RanoOptions) -> pl.DataFrame:
     """§4.2 G1–G11 at each time point on its own (before the sequential rules)."""
     c = pl.col
     cats = c("cats").fill_null(pl.lit([], dtype=pl.List(pl.String)))
     rest = cats.list.eval(pl.element().filter(pl.element() != "CR"))
-    e = e.with_columns(  # §4.3 table, vectorised (same as _combine)
+    e = e.with_columns(  # §4.3 table, vectorised (= tests/reference/rano.py)
         img=pl.when(cats.list.contains("PD")).then(pl.lit("PD"))
         .when(cats.list.contains("NE")).then(pl.lit("NE"))
         .when(rest.list.len() == 0).then(pl.lit("CR"))

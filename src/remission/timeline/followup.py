@@ -20,8 +20,6 @@ does not exist in the target month is clamped to the month's last day (31 Jan + 
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import math
 
 import polars as pl
@@ -29,41 +27,8 @@ import polars as pl
 from remission.options import FollowupSchedule
 
 
-def add_months(d: dt.date, months: int) -> dt.date:
-    """``d`` plus ``months`` calendar months, clamping the day to the month's end."""
-    m0 = d.month - 1 + months
-    year, month = d.year + m0 // 12, m0 % 12 + 1
-    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
-
-
 def _until_months(until_years: float) -> int | None:
     return None if math.isinf(until_years) else int(round(until_years * 12))
-
-
-def interval_months(last_assessment: dt.date, remission_start: dt.date, schedule: FollowupSchedule) -> int:
-    """Interval (months) of the schedule step that applies at ``last_assessment``."""
-    for until_years, every in schedule.steps:
-        um = _until_months(until_years)
-        if um is None or last_assessment < add_months(remission_start, um):
-            return every
-    return schedule.steps[-1][1]
-
-
-def next_followup_due(
-    last_assessment: dt.date | None,
-    remission_start: dt.date | None,
-    *,
-    in_remission: bool,
-    deceased: bool = False,
-    schedule: FollowupSchedule | None = None,
-) -> dt.date | None:
-    """Plain-Python rule (module docstring); the reference of :func:`next_followup_due_expr`."""
-    schedule = schedule or FollowupSchedule()
-    if deceased or last_assessment is None:
-        return None
-    if in_remission and remission_start is not None:
-        return add_months(last_assessment, interval_months(last_assessment, remission_start, schedule))
-    return add_months(last_assessment, schedule.active_disease_every_months)
 
 
 def next_followup_due_expr(
@@ -73,7 +38,8 @@ def next_followup_due_expr(
     deceased: pl.Expr,
     schedule: FollowupSchedule | None = None,
 ) -> pl.Expr:
-    """Vectorised :func:`next_followup_due` (polars ``offset_by`` clamps month ends)."""
+    """The rule of the module docstring as a polars expression (``offset_by`` clamps month
+    ends); tests/reference/followup.py is its plain-Python reference."""
     schedule = schedule or FollowupSchedule()
     active = last_assessment.dt.offset_by(f"{schedule.active_disease_every_months}mo")
     chain = None
