@@ -158,3 +158,21 @@ def test_non_target_only_disease(b):
     assert b.row(r, s, 56)["overall_response"] == "NON-iCR/NON-iUPD"
     sm = b.summary(r, s)
     assert (sm["best_response"], sm["confirmed_best_response"]) == ("NON-iCR/NON-iUPD", "NON-iCR/NON-iUPD")
+
+
+def test_status_on_icpd_date_after_icr(b):
+    """remission_model.md §9 ("after a complete remission, the status on the date a progression
+    is confirmed is recurrence") with iRECIST dating (§5: progression = first iUPD of the
+    confirmed block): iCR d56, iCR d112, iUPD d168 (new lesion), iCPD d210 (another new
+    lesion), then a later scan d252 with the same lesions. As of d210 (the confirmation date):
+    status recurrence, recurrence_date d168, episode end_reason recurrence."""
+    s = "I09"
+    les = _rows(b, s, [(56, "absent"), (112, "absent"), (168, "absent"), (210, "absent"), (252, "absent")])
+    les += [b.les(s, d, "NEW1", "new", diam=15, status="present", organ="lung") for d in (168, 210, 252)]
+    les += [b.les(s, d, "NEW2", "new", diam=12, status="present", organ="bone") for d in (210, 252)]
+    r = _run(b, {s: les}, as_of=210)
+    sm = b.summary(r, s)
+    assert sm["status"] == "recurrence"
+    assert sm["recurrence_date"] == b.day(168)
+    (ep,) = b.episodes(r, s)
+    assert ep["end_reason"] == "recurrence"

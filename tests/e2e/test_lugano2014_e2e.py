@@ -207,3 +207,16 @@ def test_ct_size_class_rules(b):
     s9 = b.summary(r, "L09")
     assert (s9["best_response"], s9["confirmed_best_response"]) == ("SD", "SD")
     assert s9["progression_date"] is None
+
+
+def test_score_4_without_uptake_change_is_ne(b):
+    """lugano2014.md §4.1 P5 (required data missing -> NE; docs choice 9: a score 4-5 without
+    its uptake change): the only follow-up is NE -> BOR NE, confirmed NE; status
+    active_disease (remission_model.md §9: last status NOT_EVALUABLE)."""
+    s = "L10"
+    fnd = _baseline(b, s) + _pet(b, s, 60, 4)
+    r = _run(b, [s], fnd)
+    assert b.row(r, s, 60)["overall_response"] == "NE"
+    sm = b.summary(r, s)
+    assert (sm["best_response"], sm["confirmed_best_response"]) == ("NE", "NE")
+    assert sm["status"] == "active_disease"

@@ -278,3 +278,52 @@ def test_pseudoprogression_after_radiotherapy(b):
     assert sm["progression_date"] is None
     assert (sm["best_response"], sm["confirmed_best_response"]) == ("SD", "SD")
     assert sm["status"] == "active_disease"
+
+
+def test_confirmed_cr_then_clinical_deterioration_is_recurrence(b):
+    """rano.md §4.2 G7 (imaging CR, no steroids, clinically stable) and G3 (tumour-related
+    deterioration is PD, also on a date without a scan); remission_model.md §6.3/§9.
+    CR d56, CR d112 (confirmed, 56 d), deterioration d150 -> PD d150. BOR CR, confirmed CR;
+    complete episode ends d150, end_reason recurrence; status on d150 recurrence;
+    recurrence_date = progression_date = d150."""
+    s = "G16"
+    les = _mri(b, s, "T1", [(-3, (30, 20)), (56, "absent"), (112, "absent")])
+    r = _run(b, {s: les}, [b.finding(s, 150, "clinical_status", "worse")])
+    sm = b.summary(r, s)
+    assert (sm["best_response"], sm["confirmed_best_response"]) == ("CR", "CR")
+    (ep,) = b.episodes(r, s)
+    assert (ep["type"], ep["end_date"], ep["end_reason"]) == ("complete", b.day(150), "recurrence")
+    assert (sm["status"], sm["status_date"]) == ("recurrence", b.day(150))
+    assert sm["recurrence_date"] == b.day(150)
+    assert sm["progression_date"] == b.day(150)
+
+
+def test_confirmed_preliminary_pd_after_cr_is_recurrence(b):
+    """rano.md §5.2 with confirm_pd_always = True: CR d56, CR d112; new measurable lesion
+    12x12 d168 -> PRELIMINARY_PD (pending, row as it stood); another new measurable lesion
+    d210 (42 d later) -> confirmed PD dated to d168. remission_model.md §6.2 rule 2, §6.3, §9:
+    the complete episode ends d168, end_reason recurrence; status on d210 (the date the
+    progression is confirmed) recurrence; progression_date = recurrence_date = d168.
+    As of d180: progression_pending (open episode, unconfirmed progression signal)."""
+    s = "G17"
+    les = _mri(b, s, "T1", [(-3, (30, 20)), (56, "absent"), (112, "absent"), (168, "absent"), (210, "absent")])
+    les += [
+        b.les(s, 168, "NEW1", "new", diam=12, perp=12, status="present", organ="brain", method="MRI"),
+        b.les(s, 210, "NEW1", "new", diam=12, perp=12, status="present", organ="brain", method="MRI"),
+        b.les(s, 210, "NEW2", "new", diam=14, perp=11, status="present", organ="brain", method="MRI"),
+    ]
+    opts = {"criterion_options": {"rano2": {"confirm_pd_always": True}}}
+    r = _run(b, {s: les}, **opts)
+    assert b.row(r, s, 168)["overall_response"] == "PRELIMINARY_PD"
+    r210 = b.row(r, s, 210)
+    assert r210["overall_response"] == "PD"
+    assert r210["progression_event_date"] == b.day(168)
+    sm = b.summary(r, s)
+    assert (sm["best_response"], sm["confirmed_best_response"]) == ("CR", "CR")
+    (ep,) = b.episodes(r, s)
+    assert (ep["type"], ep["end_date"], ep["end_reason"]) == ("complete", b.day(168), "recurrence")
+    assert sm["status"] == "recurrence"
+    assert sm["progression_date"] == b.day(168)
+    assert sm["recurrence_date"] == b.day(168)
+    r180 = _run(b, {s: les}, as_of=180, **opts)
+    assert b.summary(r180, s)["status"] == "progression_pending"

@@ -317,3 +317,76 @@ def test_death_in_complete_remission(b):
     (ep,) = b.episodes(r, s)
     assert (ep["end_date"], ep["end_reason"]) == (b.day(150), "death")
     assert b.summary(r, s)["status"] == "deceased"
+
+
+def test_status_on_the_recurrence_date_and_after(b):
+    """remission_model.md §9: after a complete remission, the status on the date the
+    progression is documented is recurrence (consistent with the episode's end_reason), and it
+    falls back to active_disease at the next status that is not a new remission.
+    CR d56, CR d112, new lesion d168 (PD), SD-level scan d224 (no new remission: the new lesion
+    persists, so d224 is still PD by Table 4; BOR ignores it, §6.16).
+    As of d168: recurrence (status_date d168). As of d224: recurrence_date still d168 (the
+    status on d224 is not asserted: §9 gives "progression" for a PROGRESSION status with no
+    episode, and "falls back to active_disease" for the next status, so the spec is unclear)."""
+    s = "R22"
+    rows = _one_target(b, s, [(56, "absent"), (112, "absent"), (168, "absent"), (224, "absent")])
+    rows += [b.les(s, d, "NEW1", "new", diam=14, status="present", organ="bone") for d in (168, 224)]
+    r168 = b.run([b.subject(s, C)], rows, [b.treatment(s)], as_of=168)
+    sm = b.summary(r168, s)
+    assert (sm["status"], sm["status_date"]) == ("recurrence", b.day(168))
+    (ep,) = b.episodes(r168, s)
+    assert ep["end_reason"] == "recurrence"
+    r224 = b.run([b.subject(s, C)], rows, [b.treatment(s)])
+    sm = b.summary(r224, s)
+    assert sm["recurrence_date"] == b.day(168)
+    assert (sm["best_response"], sm["confirmed_best_response"]) == ("CR", "CR")
+
+
+def test_responding_before_qualification(b):
+    """remission_model.md §9: an open episode that is not yet qualified -> responding.
+    PR d56 only (no later status to sustain it, §6.5 INSUFFICIENT_FOLLOW_UP). BOR PR; confirmed
+    BOR SD (recist11.md §5.4 step 3: unconfirmed PR at d56 >= sd_min_days 42)."""
+    s = "R23"
+    r = b.run([b.subject(s, C)], _one_target(b, s, [(56, 30)]), [b.treatment(s)])
+    sm = b.summary(r, s)
+    assert sm["status"] == "responding"
+    (ep,) = b.episodes(r, s)
+    assert ep["qualified"] is False
+    assert ep["not_qualified_reason"].upper() == "INSUFFICIENT_FOLLOW_UP"
+    assert (sm["best_response"], sm["confirmed_best_response"]) == ("PR", "SD")
+
+
+def test_pr_upgraded_to_cr_then_pd_is_recurrence(b):
+    """remission_model.md §6.3 (upgrade PARTIAL -> COMPLETE; end_reason RECURRENCE when the
+    current type is COMPLETE) and §9: PR d56, CR d112, CR d168, new lesion d224.
+    BOR CR (d112), confirmed CR (d112 by d168); one episode from d56 (type complete,
+    complete_start d112) ending d224 with end_reason recurrence; status recurrence on d224;
+    recurrence_date = progression_date = d224; first_response_date d56."""
+    s = "R24"
+    rows = _one_target(b, s, [(56, 30), (112, "absent"), (168, "absent"), (224, "absent")])
+    rows.append(b.les(s, 224, "NEW1", "new", diam=14, status="present", organ="bone"))
+    r = b.run([b.subject(s, C)], rows, [b.treatment(s)])
+    sm = b.summary(r, s)
+    assert (sm["best_response"], sm["best_response_date"]) == ("CR", b.day(112))
+    assert sm["confirmed_best_response"] == "CR"
+    (ep,) = b.episodes(r, s)
+    assert (ep["type"], ep["start_date"], ep["complete_start_date"]) == ("complete", b.day(56), b.day(112))
+    assert (ep["end_date"], ep["end_reason"]) == (b.day(224), "recurrence")
+    assert (sm["status"], sm["status_date"]) == ("recurrence", b.day(224))
+    assert sm["recurrence_date"] == sm["progression_date"] == b.day(224)
+    assert sm["first_response_date"] == b.day(56)
+
+
+def test_cr_ne_then_pd_is_recurrence(b):
+    """remission_model.md §6.3 (NOT_EVALUABLE changes nothing) and §9: CR d56, CR d112, NE d168
+    (T1 not evaluated), new lesion d224 -> the complete episode ends d224 with end_reason
+    recurrence; status recurrence on d224. BOR CR, confirmed CR."""
+    s = "R25"
+    rows = _one_target(b, s, [(56, "absent"), (112, "absent"), (168, "not_evaluated"), (224, "absent")])
+    rows.append(b.les(s, 224, "NEW1", "new", diam=14, status="present", organ="bone"))
+    r = b.run([b.subject(s, C)], rows, [b.treatment(s)])
+    sm = b.summary(r, s)
+    assert (sm["best_response"], sm["confirmed_best_response"]) == ("CR", "CR")
+    (ep,) = b.episodes(r, s)
+    assert (ep["end_date"], ep["end_reason"]) == (b.day(224), "recurrence")
+    assert (sm["status"], sm["status_date"]) == ("recurrence", b.day(224))
