@@ -176,3 +176,22 @@ def test_status_on_icpd_date_after_icr(b):
     assert sm["recurrence_date"] == b.day(168)
     (ep,) = b.episodes(r, s)
     assert ep["end_reason"] == "recurrence"
+
+
+def test_iupd_between_response_and_confirmation_breaks_it(b):
+    """irecist.md §5 ("an iUPD between a response and its confirmation breaks the
+    confirmation") and §4.2 Step B / §6 edge 4 (new lesion persists, not increased, target sum
+    decreased vs the previous time point -> iPR, reset; EORTC FAQ scenario B):
+    iPR d56 (40, -33 %); new lesion 15 mm d84 -> iUPD (target 40); d112 the new lesion is
+    unchanged and the target fell to 36 (-40 %) -> iPR (reset). iBOR iPR (unconfirmed);
+    confirmed iBOR iSD: the d56 iPR's only later response (d112) has an iUPD between, and the
+    d112 iPR has no later assessment; d56 >= sd_min_days 42."""
+    s = "I10"
+    les = _rows(b, s, [(56, 40), (84, 40), (112, 36)])
+    les += [b.les(s, d, "NEW1", "new", diam=15, status="present", organ="lung") for d in (84, 112)]
+    r = _run(b, {s: les})
+    assert [b.row(r, s, d)["overall_response"] for d in (56, 84, 112)] == ["iPR", "iUPD", "iPR"]
+    sm = b.summary(r, s)
+    assert sm["best_response"] == "iPR"
+    assert sm["confirmed_best_response"] == "iSD"
+    assert sm["progression_date"] is None

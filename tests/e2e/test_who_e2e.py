@@ -156,3 +156,18 @@ def test_one_diameter_only_is_ne(b):
     assert b.row(r, s, 56)["overall_response"] == "NE"
     sm = b.summary(r, s)
     assert (sm["best_response"], sm["confirmed_best_response"]) == ("NE", "NE")
+
+
+def test_sum_basis_option(b):
+    """who.md §4.1 W2 with who_pd_basis = "sum" (§8, §10): the case of
+    test_single_lesion_25pct_pd_while_sum_falls is no longer PD: SPD 1300 -> 532 (-59 %) ->
+    PR at d56 and at d91 (A 20x20, B 12x11 again) -> confirmed PR; BOR PR."""
+    from remission.options import WhoOptions
+
+    s = "W11"
+    les = _bidi(b, s, "A", [(-7, (40, 30)), (56, (20, 20)), (91, (20, 20))]) + \
+        _bidi(b, s, "B", [(-7, (10, 10)), (56, (12, 11)), (91, (12, 11))], organ="lung")
+    r = _run(b, {s: les}, who=WhoOptions(who_pd_basis="sum"))
+    assert [b.row(r, s, d)["overall_response"] for d in (56, 91)] == ["PR", "PR"]
+    sm = b.summary(r, s)
+    assert (sm["best_response"], sm["confirmed_best_response"]) == ("PR", "PR")
