@@ -7,7 +7,6 @@ dose (immunotherapy, ended day 14), baseline day -7, one target lesion T1 (liver
 sd_min_days 42).
 """
 
-import pytest
 
 C = "irecist"
 

@@ -8,7 +8,6 @@ of treatment (TACE/systemic, ended day 14), baseline day -7; liver targets carry
 defaults (pd_min_abs_mm 0, RECIST confirmation and sd_min_days 42).
 """
 
-import pytest
 
 C = "mrecist"
 
