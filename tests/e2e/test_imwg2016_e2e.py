@@ -43,11 +43,12 @@ def _treatments(rows):
     )
 
 
-def run(labs, findings=(), treatments=None, as_of=None, criterion_options=None):
+def run(labs, findings=(), treatments=None, as_of=None, criterion_options=None, death_date=None):
     if treatments is None:
         treatments = [("2024-01-02", "2024-02-01", "chemotherapy", "induction", None)]
     subjects = pl.DataFrame({"subject_id": [SID], "cancer_type": ["multiple_myeloma"],
-                             "criteria": ["imwg2016"], "diagnosis_date": ["2023-12-01"]})
+                             "criteria": ["imwg2016"], "diagnosis_date": ["2023-12-01"],
+                             "death_date": [death_date]}, schema_overrides={"death_date": pl.Utf8})
     kw = {}
     if findings:
         kw["findings"] = _findings(findings)
@@ -309,3 +310,62 @@ def test_scr_with_flow_mrd_negative():
     assert row(r, "2024-03-01")["non_target_response"] == "FLOW_MRD_NEGATIVE"
     (e,) = episodes(r)
     assert (e["type"], e["start_date"], e["complete_start_date"]) == ("complete", D("2024-03-01"), D("2024-03-01"))
+
+
+def test_worked_example_1_durations():
+    """Durations of worked example 1 (tables.md summary; remission_model §7, exclusive day
+    counts): DoR = episode start 03-01 -> PD 10-01 = 214 days (event); PFS from the reference
+    start (first active treatment, 2024-01-02) to PD 10-01 = 273 days (event)."""
+    labs = BASE + sm("2024-03-01", 1.2, 150) + sm("2024-04-01", 1.0, 90) + sm("2024-07-01", 0.4, 60) \
+        + sm("2024-10-01", 0.9, 80) + sm("2024-11-01", 1.0, 90)
+    s = summary(run(labs))
+    assert (s["dor_days"], s["dor_event"]) == (214, True)
+    assert (s["pfs_days"], s["pfs_event"]) == (273, True)
+
+
+def test_worked_example_2_flc_only():
+    """imwg.md §7 example 2 (κ light-chain, FLC-only disease; serum 0.4 and urine 150 not
+    measurable; κ 60 / λ 1.0 -> dFLC 59). Dates C2..C8 = 2024-03-01 .. 2024-09-01 monthly.
+    C2 dFLC 19 (-67.8 %) PR; C3 dFLC 4 (-93.2 %) VGPR; C4 3, IFE negative, marrow 3 %, ratio 4.0
+    (abnormal -> FLC-only CR needs a normal ratio) VGPR; C5 1, ratio 2.0 VGPR; C6 8 (+7 vs nadir
+    1, not > 10) PR; C7 13 (+12 > 10 and +1200 %) PD4; C8 19 PD -> PD dated C7.
+    Confirmed: C2 PR, C3..C6 VGPR, C7 PD. Best = confirmed best = VGPR (C3, 04-01); progression
+    08-01. Episode partial from C2 (03-01), ends 08-01 as progression; status progression."""
+    dates = ["2024-03-01", "2024-04-01", "2024-05-01", "2024-06-01", "2024-07-01", "2024-08-01", "2024-09-01"]
+    kappa = [20.0, 5.0, 4.0, 2.0, 9.0, 14.0, 20.0]
+    labs = sm("2024-01-01", 0.4, 150) + [("2024-01-01", "involved_flc", 60.0, "mg/dL"),
+                                         ("2024-01-01", "uninvolved_flc", 1.0, "mg/dL"),
+                                         ("2024-01-01", "flc_ratio", 60.0, "ratio"),
+                                         ("2024-01-01", "marrow_plasma_cells_pct", 40, "%")]
+    f = []
+    for i, (d, k) in enumerate(zip(dates, kappa)):
+        labs += [(d, "involved_flc", k, "mg/dL"), (d, "uninvolved_flc", 1.0, "mg/dL"), (d, "flc_ratio", k, "ratio")]
+        labs += sm(d, 0.4, 150) if i == 0 else sm(d, 0.0, 40)
+        f += [(d, "serum_ife", "negative" if d in ("2024-05-01", "2024-06-01") else "positive"),
+              (d, "urine_ife", "negative" if d in ("2024-05-01", "2024-06-01") else "positive")]
+    labs.append(("2024-05-01", "marrow_plasma_cells_pct", 3, "%"))
+    r = run(labs, findings=f)
+    assert [row(r, d)["overall_response"] for d in dates] == ["PR", "VGPR", "VGPR", "VGPR", "PR", "PD", "PD"]
+    s = summary(r)
+    assert (s["best_response"], s["confirmed_best_response"]) == ("VGPR", "VGPR")
+    assert s["confirmed_best_response_date"] == D("2024-04-01")
+    assert s["progression_date"] == D("2024-08-01")
+    assert s["status"] == "progression"
+    (e,) = episodes(r)
+    assert (e["type"], e["start_date"]) == ("partial", D("2024-03-01"))
+    assert (e["end_date"], e["end_reason"]) == (D("2024-08-01"), "progression")
+
+
+def test_death_in_cr_ends_episode_with_death():
+    """remission_model.md §11 edge case 7 and §6.3 (after loop: death_date >= start -> DEATH);
+    §9 DECEASED on/after the death date. CR 03-01..05-01 (confirmed CR), death 2024-06-15
+    without progression: the episode ends 06-15 with end_reason death; no progression or
+    recurrence date; status deceased as of the death date."""
+    labs, f = _cr_labs()
+    r = run(labs, findings=f, death_date="2024-06-15", as_of="2024-06-15")
+    s = summary(r)
+    assert s["confirmed_best_response"] == "CR"
+    (e,) = episodes(r)
+    assert (e["end_date"], e["end_reason"]) == (D("2024-06-15"), "death")
+    assert s["progression_date"] is None and s["recurrence_date"] is None
+    assert s["status"] == "deceased"
