@@ -238,3 +238,58 @@ def test_explanations_are_joined_with_separators():
     rows = r.assessments.vstack(run(v2).assessments)
     for x in rows.filter(pl.col("explanation").is_not_null()).to_dicts():
         assert not GLUED.search(x["explanation"]), x["explanation"]
+
+
+def _example1_mrd():
+    return {**PRE, "2024-01-28": marrow(3, 0, 0.7, 60),
+            "2024-02-11": marrow(2, 0, 1.5, 130, mrd="negative", mrd_tissue="bm"),
+            "2024-06-28": marrow(1, 0, 2.0, 180, mrd="positive", mrd_tissue="bm"),
+            "2024-07-18": {"mrd": "positive", "mrd_tissue": "bm"}}
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13: eln2022 §4/§7 example 1: complete_end_date of the confirmed MRD relapse is the confirming sample 07-18, not the MRD relapse date 06-28")
+def test_mrd_relapse_confirmed_ends_complete_not_episode():
+    """§4 MRD relapse (conversion MRD-negative -> positive, confirmed on a second sample from the
+    same tissue within 28 d) in example 1: 06-28 positive (BM), 07-18 positive (BM, 20 d later)
+    -> MRD relapse confirmed, dated 06-28. remission_model §6.6 (mrd_relapse_ends_complete =
+    False): complete_end_date 06-28, complete_end_reason MRD_RELAPSE, the episode continues
+    (docs/criteria_leukaemia.md: "ends complete remission without ending the remission
+    episode"). No haematological relapse: no progression date."""
+    r = run(_example1_mrd())
+    s = summary(r)
+    assert s["progression_date"] is None
+    (e,) = episodes(r)
+    assert e["end_date"] is None
+    assert e["complete_end_date"] == D("2024-06-28")
+    assert (e["complete_end_reason"] or "").lower() == "mrd_relapse"
+
+
+def test_mrd_conversion_unconfirmed_keeps_complete():
+    """§6 edge case 7 / §4: as of 06-28 the MRD conversion is not confirmed: not yet an MRD
+    relapse; the 06-28 row is CR (MRD+) as it stood (§7 table), and the complete remission has
+    not ended."""
+    v = _example1_mrd()
+    del v["2024-07-18"]
+    r = run(v)
+    assert row(r, "2024-06-28")["overall_response"] == "CR"
+    (e,) = episodes(r)
+    assert e["complete_end_date"] is None
+    assert e["end_date"] is None
+
+
+def test_refractory_at_landmark_less_intensive():
+    """§4 refractory disease and §7 example 2 variant B: less-intensive therapy from 2024-01-01,
+    landmark = start + 180 d = 2024-06-29. Only MLFS (ANC 0.4, PLT 30) on 01-28, 02-25, 04-29
+    and 07-15 -> no CR/CRh/CRi by the landmark -> refractory (TREATMENT FAILURE, rule
+    REFRACTORY/treatment failure recorded). Best response MLFS (order §5), never CR-family;
+    no complete episode."""
+    v = {"2023-12-31": marrow(40, 20, 0.3, 20), "2024-01-01": {"regimen_intensity": "less_intensive"},
+         "2024-01-28": marrow(3, 0, 0.4, 30), "2024-02-25": marrow(2, 0, 0.4, 30),
+         "2024-04-29": marrow(1, 0, 0.4, 30), "2024-07-15": marrow(1, 0, 0.4, 30)}
+    r = run(v, treatment=("2024-01-01", None))
+    s = summary(r)
+    assert s["best_response"] == "MLFS"
+    assert all(e["type"] != "complete" for e in episodes(r))
+    x = row(r, "2024-07-15")
+    assert "TREATMENT FAILURE" in ((x["overall_response"] or "") + " " + (x["rule_ids"] or "")).upper() \
+        or "REFRACTORY" in (x["rule_ids"] or "").upper()
