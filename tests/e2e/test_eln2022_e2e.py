@@ -247,7 +247,7 @@ def _example1_mrd():
             "2024-07-18": {"mrd": "positive", "mrd_tissue": "bm"}}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: eln2022 §4/§7 example 1: complete_end_date of the confirmed MRD relapse is the confirming sample 07-18, not the MRD relapse date 06-28")
+@pytest.mark.xfail(strict=True, reason="issue 13: eln2022 §4/§7 example 1: confirmed MRD relapse gives complete_end_date 07-18 (the confirming sample; expected the MRD relapse date 06-28) and complete_end_reason loss_of_complete_response (expected mrd_relapse, remission_model §6.6)")
 def test_mrd_relapse_confirmed_ends_complete_not_episode():
     """§4 MRD relapse (conversion MRD-negative -> positive, confirmed on a second sample from the
     same tissue within 28 d) in example 1: 06-28 positive (BM), 07-18 positive (BM, 20 d later)

@@ -24,8 +24,9 @@ D = dt.date.fromisoformat
 
 
 # ---- helpers (blood e2e; kept in this file on purpose) ---------------------------------
-def run(psa=(), bone=(), as_of=None, **pcwg3_opts):
-    """psa: [(date, ng/mL)]; bone: [(date, new_vs_baseline)] (total = 10 + new)."""
+def run(psa=(), bone=(), as_of=None, lesions=(), **pcwg3_opts):
+    """psa: [(date, ng/mL)]; bone: [(date, new_vs_baseline)] (total = 10 + new);
+    lesions: [(date, lesion_id, role, diameter_mm, status)] (soft tissue, RECIST 1.1)."""
     subjects = pl.DataFrame({"subject_id": [SID], "cancer_type": ["prostate"], "criteria": ["pcwg3"],
                              "diagnosis_date": ["2023-12-01"]})
     treatments = pl.DataFrame({"subject_id": [SID], "start_date": ["2024-01-02"], "end_date": [None],
@@ -42,6 +43,14 @@ def run(psa=(), bone=(), as_of=None, **pcwg3_opts):
             f.append({"subject_id": SID, "date": d, "finding": "bone_scan_new_lesions", "value": str(n)})
             f.append({"subject_id": SID, "date": d, "finding": "bone_scan_lesions", "value": str(10 + n)})
         frames["findings"] = pl.DataFrame(f)
+    if lesions:
+        frames["lesions"] = pl.DataFrame(
+            [{"subject_id": SID, "date": d, "lesion_id": lid, "role": role, "organ": "liver", "nodal": False,
+              "diameter_mm": None if mm is None else float(mm), "status": st, "method": "CT"}
+             for d, lid, role, mm, st in lesions],
+            schema={"subject_id": pl.Utf8, "date": pl.Utf8, "lesion_id": pl.Utf8, "role": pl.Utf8,
+                    "organ": pl.Utf8, "nodal": pl.Boolean, "diameter_mm": pl.Float64, "status": pl.Utf8,
+                    "method": pl.Utf8})
     opts = AssessOptions(as_of=D(as_of) if as_of else None,
                          criterion_options={"pcwg3": pcwg3_opts} if pcwg3_opts else {})
     return assess(options=opts, **frames)
@@ -205,3 +214,33 @@ def test_psa_progression_confirmed_is_dated_to_first_value():
     r = run(psa=psa)
     assert row(r, "2024-09-30")["overall_response"] == "PSA PROGRESSION"
     assert row(r, "2024-09-30")["progression_event_date"] == D("2024-09-09")
+
+
+def test_soft_tissue_pd_is_pd_at_once_whatever_the_bone():
+    """pcwg3.md §6 (soft tissue PD | any -> PD) and §5 (RECIST 1.1): liver target 30 mm at
+    baseline, 40 mm on 02-26 (+33 %, +10 mm vs nadir 30) -> soft-tissue PD; bone NON-PD (0 new).
+    Combined PD on 02-26 with no confirmation (rPFS event, §6); progression 02-26; best = confirmed
+    best = PD; status progression."""
+    les = [("2024-01-01", "T1", "target", 30, None), ("2024-02-26", "T1", "target", 40, None)]
+    r = run(bone=[("2024-02-26", 0)], lesions=les)
+    assert row(r, "2024-02-26")["overall_response"] == "PD"
+    s = summary(r)
+    assert s["progression_date"] == D("2024-02-26")
+    assert (s["best_response"], s["confirmed_best_response"]) == ("PD", "PD")
+    assert s["status"] == "progression"
+
+
+def test_soft_tissue_cr_with_bone_disease_is_pr():
+    """pcwg3.md §6 row "CR | NON-PD -> PR if target lesions existed at screening": the liver
+    target (30 mm) disappears on 02-26 and 04-22 while the bone scan still shows its 10 lesions
+    (0 new, NON-PD) -> combined PR on both dates (never CR while bone disease remains). Best
+    response PR; the PR opens a partial episode on 02-26 (remission_model §3: combined PR ->
+    PARTIAL)."""
+    les = [("2024-01-01", "T1", "target", 30, None), ("2024-02-26", "T1", "target", 0, None),
+           ("2024-04-22", "T1", "target", 0, None)]
+    r = run(bone=[("2024-02-26", 0), ("2024-04-22", 0)], lesions=les)
+    assert row(r, "2024-02-26")["overall_response"] == "PR"
+    s = summary(r)
+    assert s["best_response"] == "PR"
+    (e,) = episodes(r)
+    assert (e["type"], e["start_date"]) == ("partial", D("2024-02-26"))
