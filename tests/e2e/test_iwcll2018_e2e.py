@@ -218,3 +218,40 @@ def test_continuous_response_not_sustained():
     assert s["progression_date"] == D("2024-04-29")
     assert s["confirmed_best_response"] == "SD"
     assert all(not e["qualified"] for e in episodes(r))
+
+
+def test_edge8_alc_rise_from_nadir_is_pd_only_with_nadir_reference():
+    """iwcll2018.md §6 edge case 8 / D3: ALC 80 (baseline) -> 3.5 (nadir, 08-27 PR) -> 12 with
+    B cells 10 on 2025-04-24, nodes and spleen unchanged from 08-27. Default
+    alc_pd_reference = "baseline": 12 < 1.5 x 80 -> not PD: no progression, the episode
+    (partial from 08-27) continues. With "nadir": +243 % and B >= 5 -> PD (D3) dated 2025-04-24,
+    episode ends as progression."""
+    later = {**PR1, "lymphocytes": 12, "b_lymphocytes": 10}
+    later.pop("marrow_cll")
+    visits = {"2023-12-31": BASE1, "2024-08-27": PR1, "2025-04-24": later}
+    r = run(visits)
+    assert summary(r)["progression_date"] is None
+    (e,) = episodes(r)
+    assert e["end_date"] is None
+    r = run(visits, alc_pd_reference="nadir")
+    assert row(r, "2025-04-24")["overall_response"] == "PD"
+    s = summary(r)
+    assert s["progression_date"] == D("2025-04-24")
+    (e,) = episodes(r)
+    assert (e["end_date"], e["end_reason"]) == (D("2025-04-24"), "progression")
+
+
+def test_cytopenia_during_fixed_therapy_is_not_pd_but_after_3_months_is():
+    """§4.1 D5 and §6 edge case 2: cytopenia due to CLL (marrow infiltrate) counts as PD only
+    >= 3 months (90 d) after the end of therapy. End 2024-06-16.
+    (a) 2024-08-27 PR; 2024-09-01 (77 d after the end) Hb 8.0 (-2.5 g/dL vs 10.5 and < 10),
+    cytopenia_due_to_cll, marrow CLL cells -> not PD (too early): no progression.
+    (b) the same on 2024-10-01 (107 d after the end) -> PD (D5) dated 10-01."""
+    cyto = {"hemoglobin": 8.0, "cytopenia_due_to_cll": True, "marrow_cll": "cll_cells_present",
+            "node_spd_cm2": 15, "largest_node_cm": 2.2, "spleen_length_cm": 14, "liver": "normal",
+            "lymphocytes": 3.5, "platelets": 140, "anc": 2.0, "constitutional_symptoms": False}
+    r = run({"2023-12-31": BASE1, "2024-08-27": PR1, "2024-09-01": cyto})
+    assert summary(r)["progression_date"] is None
+    r = run({"2023-12-31": BASE1, "2024-08-27": PR1, "2024-10-01": cyto})
+    assert row(r, "2024-10-01")["overall_response"] == "PD"
+    assert summary(r)["progression_date"] == D("2024-10-01")
