@@ -211,3 +211,24 @@ def test_combined_progression_is_earlier_of_recist_and_ca125():
     assert s["status"] == "progression"
     (e,) = episodes(r)
     assert (e["end_date"], e["end_reason"]) == (D("2024-07-01"), "progression")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13: remission_model §9: status on the date the CA-125 PD after a CR is confirmed (06-12) is progression, though the episode ends as recurrence")
+def test_ca125_cr_then_category_a_pd_is_recurrence():
+    """§4 category A (elevated, normalised on treatment -> threshold 2 x ULRR = 70) after a
+    normalised response (CA-125 CR, §3.2 C5). 01-22 150 candidate, 02-19 30 confirms (CR);
+    03-18 25, 05-06 20 (qualifies the episode: >= 04-29 and >= 28 d after start); 06-03 80 and
+    06-12 90 (9 d apart, both >= 70) -> CA-125 PD dated 06-03.
+    remission_model §6.3/§9: the complete episode ends 06-03 as recurrence; as of 06-12, the
+    date the progression is confirmed, status recurrence; recurrence_date 06-03."""
+    ca = [("2023-12-27", 400), ("2024-01-22", 150), ("2024-02-05", 100), ("2024-02-19", 30),
+          ("2024-03-18", 25), ("2024-05-06", 20), ("2024-06-03", 80), ("2024-06-12", 90)]
+    r = run(ca)
+    s = summary(r)
+    assert (s["best_response"], s["confirmed_best_response"]) == ("CR", "CR")
+    (e,) = episodes(r)
+    assert (e["type"], e["qualified"], e["qualification_date"]) == ("complete", True, D("2024-05-06"))
+    assert (e["end_date"], e["end_reason"]) == (D("2024-06-03"), "recurrence")
+    assert s["progression_date"] == D("2024-06-03")
+    assert s["recurrence_date"] == D("2024-06-03")
+    assert s["status"] == "recurrence"
