@@ -369,3 +369,21 @@ def test_death_in_cr_ends_episode_with_death():
     assert (e["end_date"], e["end_reason"]) == (D("2024-06-15"), "death")
     assert s["progression_date"] is None and s["recurrence_date"] is None
     assert s["status"] == "deceased"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13: imwg2016 §4 / §6 edge 7: a PD sample after a new line starts does not confirm the first line's PD (the 10-01 PD stays pending, no progression date, episode censored)")
+def test_pd_confirmed_by_sample_after_new_therapy():
+    """imwg.md §4 and §6 edge case 7 (pd_confirm_after_new_therapy = True, default): worked
+    example 1 with a second line starting 2024-10-15, between C9 (10-01, first PD sample) and
+    C10 (11-01). C10 still confirms the PD -> PD dated 10-01; confirmed best response of the
+    first line PR; the episode (partial from 03-01) ends 10-01 as progression."""
+    labs = BASE + sm("2024-03-01", 1.2, 150) + sm("2024-04-01", 1.0, 90) + sm("2024-07-01", 0.4, 60) \
+        + sm("2024-10-01", 0.9, 80) + sm("2024-11-01", 1.0, 90)
+    tr = [("2024-01-02", "2024-02-01", "chemotherapy", "induction", 1),
+          ("2024-10-15", None, "chemotherapy", "salvage", 2)]
+    r = run(labs, treatments=tr)
+    s = summary(r)
+    assert s["confirmed_best_response"] == "PR"
+    assert s["progression_date"] == D("2024-10-01")
+    (e,) = episodes(r)
+    assert (e["start_date"], e["end_date"], e["end_reason"]) == (D("2024-03-01"), D("2024-10-01"), "progression")
