@@ -38,7 +38,7 @@ def run(visits, treatment=("2024-01-01", "2024-01-07"), as_of=None, **eln_opts):
                                "modality": ["chemotherapy"], "intent": ["induction"]},
                               schema_overrides={"end_date": pl.Utf8})
     opts = AssessOptions(as_of=D(as_of) if as_of else None,
-                         criterion_options={"eln2022": eln_opts} if eln_opts else {})
+                         **({"eln2022": eln_opts} if eln_opts else {}))
     return assess(subjects=subjects, labs=pl.DataFrame(labs), findings=pl.DataFrame(fnd),
                   treatments=treatments, options=opts)
 

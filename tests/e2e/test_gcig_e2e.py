@@ -38,7 +38,7 @@ def run(ca125, lesions=(), as_of=None, **gcig_opts):
                     "organ": pl.Utf8, "nodal": pl.Boolean, "diameter_mm": pl.Float64, "status": pl.Utf8,
                     "method": pl.Utf8})
     gcig_opts.setdefault("ulrr", 35.0)
-    opts = AssessOptions(as_of=D(as_of) if as_of else None, criterion_options={"gcig": gcig_opts})
+    opts = AssessOptions(as_of=D(as_of) if as_of else None, gcig=gcig_opts)
     return assess(options=opts, **frames)
 
 

@@ -52,7 +52,7 @@ def run(labs, findings=(), treatments=None, as_of=None, criterion_options=None, 
     kw = {}
     if findings:
         kw["findings"] = _findings(findings)
-    opts = AssessOptions(as_of=D(as_of) if as_of else None, criterion_options=criterion_options or {})
+    opts = AssessOptions(as_of=D(as_of) if as_of else None, **(criterion_options or {}))
     return assess(subjects=subjects, labs=_labs(labs), treatments=_treatments(treatments), options=opts, **kw)
 
 

@@ -41,7 +41,7 @@ def run(visits, treatment=FIXED, as_of=None, **cll_opts):
     treatments = pl.DataFrame({"subject_id": [SID], "start_date": [s], "end_date": [e], "modality": [m],
                                "intent": [i]}, schema_overrides={"end_date": pl.Utf8})
     opts = AssessOptions(as_of=D(as_of) if as_of else None,
-                         criterion_options={"iwcll2018": cll_opts} if cll_opts else {})
+                         **({"iwcll2018": cll_opts} if cll_opts else {}))
     return assess(subjects=subjects, labs=pl.DataFrame(labs), findings=pl.DataFrame(fnd),
                   treatments=treatments, options=opts)
 

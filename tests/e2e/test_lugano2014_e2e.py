@@ -148,7 +148,7 @@ def test_deauville3_not_complete_option(b):
     BOR PMR, episode partial."""
     s = "L06"
     fnd = _baseline(b, s) + _pet(b, s, 150, 3, "reduced") + [b.finding(s, 240, "physical_exam", "no_evidence")]
-    r = _run(b, [s], fnd, criterion_options={"lugano2014": {"deauville3_is_complete": False}})
+    r = _run(b, [s], fnd, lugano2014={"deauville3_is_complete": False})
     assert b.row(r, s, 150)["overall_response"] == "PMR"
     sm = b.summary(r, s)
     assert (sm["best_response"], sm["confirmed_best_response"]) == ("PMR", "PMR")

@@ -75,7 +75,7 @@ def test_small_increase_not_pd_with_5mm_floor(b):
     (-60 % vs baseline 30): BOR PR, confirmed PR."""
     s = "M04"
     r = _run(b, {s: _liver(b, s, "T1", [(-7, 35, 30), (56, 30, 10), (112, 30, 12)])},
-             criterion_options={"mrecist": {"pd_min_abs_mm": 5}})
+             mrecist={"pd_min_abs_mm": 5})
     assert b.row(r, s, 112)["overall_response"] == "PR"
     sm = b.summary(r, s)
     assert (sm["best_response"], sm["confirmed_best_response"]) == ("PR", "PR")

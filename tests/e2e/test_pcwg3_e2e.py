@@ -52,7 +52,7 @@ def run(psa=(), bone=(), as_of=None, lesions=(), **pcwg3_opts):
                     "organ": pl.Utf8, "nodal": pl.Boolean, "diameter_mm": pl.Float64, "status": pl.Utf8,
                     "method": pl.Utf8})
     opts = AssessOptions(as_of=D(as_of) if as_of else None,
-                         criterion_options={"pcwg3": pcwg3_opts} if pcwg3_opts else {})
+                         **({"pcwg3": pcwg3_opts} if pcwg3_opts else {}))
     return assess(options=opts, **frames)
 
 

@@ -312,7 +312,7 @@ def test_confirmed_preliminary_pd_after_cr_is_recurrence(b):
         b.les(s, 210, "NEW1", "new", diam=12, perp=12, status="present", organ="brain", method="MRI"),
         b.les(s, 210, "NEW2", "new", diam=14, perp=11, status="present", organ="brain", method="MRI"),
     ]
-    opts = {"criterion_options": {"rano2": {"confirm_pd_always": True}}}
+    opts = {"rano2": {"confirm_pd_always": True}}
     r = _run(b, {s: les}, **opts)
     assert b.row(r, s, 168)["overall_response"] == "PRELIMINARY_PD"
     r210 = b.row(r, s, 210)
