@@ -66,3 +66,53 @@ def test_subject_without_time_points_is_missing():
     rule = BestResponseRule(order=IMWG, confirmation="as_good_later", confirm_days=1)
     r = best_responses(tp([]), REF, rule, levels={"PD": "PROGRESSION"}).row(0, named=True)
     assert (r["best_response"], r["confirmed_best_response"]) == ("MISSING", "MISSING")
+
+
+# --- the rule's sd_codes / never_best / unconfirmed_as (hand-computed; reference start 2020-01-01)
+
+RANO = ("CR", "PR", "MR", "SD", "PD", "NE")
+LEVELS = {"PD": "PROGRESSION"}
+
+
+def run_rule(rows, **rule):
+    r = BestResponseRule(order=RANO, confirmation="as_good_later", **rule)
+    return best_responses(tp(rows), REF, r, levels=LEVELS).row(0, named=True)
+
+
+def test_sd_before_the_minimum_interval_counts_as_ne():
+    # SD on day 28 (< 56), PD on day 84: best PD (the SD is NE, ranked after PD? no: NE is
+    # worse than PD in the order, so PD wins)
+    r = run_rule([("a", D(2020, 1, 29), "SD"), ("a", D(2020, 3, 25), "PD")], sd_codes=("SD",), sd_min_days=56,
+                 no_confirmation=("SD",))  # fmt: skip
+    assert (r["best_response"], r["confirmed_best_response"]) == ("PD", "PD")
+    # SD on day 28 only: NE, with the reason
+    r = run_rule([("a", D(2020, 1, 29), "SD")], sd_codes=("SD",), sd_min_days=56, no_confirmation=("SD",))
+    assert (r["best_response"], r["confirmed_best_response"]) == ("NE", "NE")
+    assert "28 days after reference start (< 56)" in r["best_response_rule"]
+    # SD on day 60 needs no confirmation
+    r = run_rule([("a", D(2020, 3, 1), "SD")], sd_codes=("SD",), sd_min_days=56, no_confirmation=("SD",))
+    assert (r["best_response"], r["confirmed_best_response"]) == ("SD", "SD")
+
+
+def test_unconfirmed_response_counts_as_sd_in_the_confirmed_best_response():
+    # PR on day 60 never confirmed (PD on day 90): confirmed best SD (from the PR's date);
+    # best (unconfirmed) stays PR
+    rows = [("a", D(2020, 3, 1), "PR"), ("a", D(2020, 3, 31), "PD")]
+    r = run_rule(rows, sd_codes=("SD",), sd_min_days=56, no_confirmation=("SD",), unconfirmed_as="SD")
+    assert (r["best_response"], r["confirmed_best_response"], r["confirmed_best_response_date"]) == ("PR", "SD", D(2020, 3, 1))
+    assert "not confirmed; counts as SD" in r["confirmed_best_response_rule"]
+    # the same PR on day 30 (< 56): it counts as NE, so the confirmed best is PD
+    rows = [("a", D(2020, 1, 31), "PR"), ("a", D(2020, 3, 31), "PD")]
+    r = run_rule(rows, sd_codes=("SD",), sd_min_days=56, no_confirmation=("SD",), unconfirmed_as="SD")
+    assert r["confirmed_best_response"] == "PD"
+    # without unconfirmed_as the unconfirmed PR does not count at all
+    r = run_rule([("a", D(2020, 3, 1), "PR"), ("a", D(2020, 3, 31), "PD")])
+    assert r["confirmed_best_response"] == "PD"
+
+
+def test_a_provisional_code_is_never_the_best_response():
+    order = ("CR", "PR", "SD", "PDu", "PD", "NE")
+    rule = BestResponseRule(order=order, confirmation="as_good_later", confirm_days=21, never_best=("PDu",))
+    r = best_responses(tp([("a", D(2020, 3, 1), "PDu")]), REF, rule, levels=LEVELS).row(0, named=True)
+    assert (r["best_response"], r["confirmed_best_response"]) == ("NE", "NE")
+    assert "provisional" in r["best_response_rule"]

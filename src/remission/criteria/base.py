@@ -140,7 +140,10 @@ class BestResponseRule:
       vocabulary by ``recist_codes``; WHO reports stable disease as ``sd_label="NC"``.
     * ``"as_good_later"``: the best category by ``order``; confirmed when a later result at
       least ``confirm_days`` later is as good (same or better rank); codes in
-      ``no_confirmation`` (and progression, NE) need none.
+      ``no_confirmation`` (and progression, NE) need none; ``sd_codes`` count only from
+      ``sd_min_days`` after the reference start (before: NE); ``never_best`` codes count as
+      NE; ``unconfirmed_as`` is what an unconfirmed response counts as in the confirmed
+      best response.
     * ``"at_time_point"``: the time-point categories are already confirmed (RANO's
       confirmed CR/PR, Lugano's and ELN's single assessments): as ``as_good_later`` with no
       confirmation needed.
@@ -163,6 +166,14 @@ class BestResponseRule:
     missing_as_ne: bool = False
     #: codes that need no confirmation besides progression and NE
     no_confirmation: tuple[str, ...] = ()
+    #: codes that count only from ``sd_min_days`` after the reference start (earlier: NE)
+    sd_codes: tuple[str, ...] = ()
+    #: codes that are never a best response (provisional, e.g. PCWG3's PDu): they count as NE
+    never_best: tuple[str, ...] = ()
+    #: in the confirmed best response an unconfirmed response counts as this code (e.g. SD:
+    #: "an unconfirmed response counts as stable disease"), subject to ``sd_codes``; None:
+    #: an unconfirmed response does not count at all
+    unconfirmed_as: str | None = None
     #: RECIST style: code -> RECIST code for the engine (CR, PR, SD, NON-CR/NON-PD, PD, NE)
     recist_codes: Mapping[str, str] | None = None
     prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None

@@ -160,13 +160,19 @@ def _by_order(
     progression = tuple(k for k, v in levels.items() if v == S.PROGRESSION) or tuple(rule.progression)
     confirm_days = 0 if rule.confirmation == "at_time_point" else rule.confirm_days
 
+    if "NE" not in {c.upper() for c in order}:
+        order = order + ("NE",)
     rank = {code.upper(): i for i, code in enumerate(order)}
+    canon = {code.upper(): code for code in order}
     prog = [p.upper() for p in progression]
+    sd_codes = [c.upper() for c in rule.sd_codes]
+    never = [c.upper() for c in rule.never_best]
     tp = (
         timepoints.join(reference, on="subject_id", how="inner")
         .with_columns(_code=pl.col("response").str.to_uppercase())
         .with_columns(_rank=pl.col("_code").replace_strict(rank, default=None, return_dtype=pl.Int64))
         .filter(pl.col("_rank").is_not_null() & (pl.col("date") >= pl.col("reference_start")))
+        .with_columns(_days=(pl.col("date") - pl.col("reference_start")).dt.total_days())
     )
     if cutoff is not None:
         tp = tp.join(cutoff, on="subject_id", how="left").filter(
@@ -178,6 +184,26 @@ def _by_order(
         .filter(pl.col("_pd").is_null() | (pl.col("date") <= pl.col("_pd")))
         .sort("subject_id", "date", "_rank")
     )
+    # what a time point counts as: a provisional code (never_best) or an SD-type code before
+    # the minimum interval counts as NE (recist11.md §5.2 reading shared by the criteria)
+    too_early = pl.col("_code").is_in(sd_codes) & (pl.col("_days") < rule.sd_min_days)
+    counts_as_ne = pl.col("_code").is_in(never) | too_early
+    why_ne = (
+        pl.when(pl.col("_code").is_in(never))
+        .then(pl.format("{} on {} is provisional and counts as NE", pl.col("response"), pl.col("date")))
+        .when(too_early)
+        .then(
+            pl.format(
+                "{} on {} counts as NE: {} days after reference start (< {})",
+                pl.col("response"), pl.col("date"), pl.col("_days"), pl.lit(rule.sd_min_days),
+            )  # fmt: skip
+        )
+    )
+    tp = tp.with_columns(
+        _rank=pl.when(counts_as_ne).then(pl.lit(rank["NE"], pl.Int64)).otherwise(pl.col("_rank")),
+        _shown=pl.when(counts_as_ne).then(pl.lit(canon["NE"])).otherwise(pl.col("response")),
+        _why_ne=why_ne,
+    ).with_columns(_code=pl.when(counts_as_ne).then(pl.lit("NE")).otherwise(pl.col("_code")))
     # confirmation: a later time point >= confirm_days later with rank <= this rank
     later = tp.select("subject_id", pl.col("date").alias("_d2"), pl.col("_rank").alias("_r2"))
     needs = ~pl.col("_code").is_in(prog + ["NE"] + [c.upper() for c in rule.no_confirmation])
@@ -200,21 +226,52 @@ def _by_order(
         .first()
         .select(
             "subject_id",
-            best_response=pl.col("response"),
+            best_response=pl.col("_shown"),
             best_response_date=pl.col("date"),
-            best_response_rule=pl.format("best category reached: {} on {}", pl.col("response"), pl.col("date")),
+            best_response_rule=pl.coalesce(
+                "_why_ne", pl.format("best category reached: {} on {}", pl.col("response"), pl.col("date"))
+            ),
         )
     )
+    candidates = conf.filter(pl.col("_confirmed")).with_columns(_fallback=pl.lit(None, pl.String))
+    if rule.unconfirmed_as is not None:
+        # an unconfirmed response counts as ``unconfirmed_as`` (itself subject to sd_codes)
+        as_code = rule.unconfirmed_as.upper()
+        as_rank = rank.get(as_code)
+        if as_rank is None:
+            raise ValueError(f"unconfirmed_as {rule.unconfirmed_as!r} is not in the order {order}")
+        early = (as_code in sd_codes) & (pl.col("_days") < rule.sd_min_days) if as_code in sd_codes else pl.lit(False)
+        fallback = (
+            conf.filter(~pl.col("_confirmed") & (pl.col("_rank") < as_rank))
+            .with_columns(
+                _rank=pl.when(early).then(pl.lit(rank["NE"], pl.Int64)).otherwise(pl.lit(as_rank, pl.Int64)),
+                _fallback=pl.when(early)
+                .then(
+                    pl.format(
+                        "{} on {} not confirmed; counts as NE: {} days after reference start (< {})",
+                        pl.col("response"), pl.col("date"), pl.col("_days"), pl.lit(rule.sd_min_days),
+                    )  # fmt: skip
+                )
+                .otherwise(
+                    pl.format("{} on {} not confirmed; counts as {}", pl.col("response"), pl.col("date"), pl.lit(canon[as_code]))
+                ),
+                _shown=pl.when(early).then(pl.lit(canon["NE"])).otherwise(pl.lit(canon[as_code])),
+            )
+        )
+        candidates = pl.concat([candidates, fallback.select(candidates.columns)], how="vertical_relaxed")
     cbest = (
-        conf.filter(pl.col("_confirmed"))
-        .sort("subject_id", "_rank", "date")
+        candidates.sort("subject_id", "_rank", "date")
         .group_by("subject_id", maintain_order=True)
         .first()
         .select(
             "subject_id",
-            confirmed_best_response=pl.col("response"),
+            confirmed_best_response=pl.col("_shown"),
             confirmed_best_response_date=pl.col("date"),
-            confirmed_best_response_rule=pl.when(needs & (pl.col("_by") != pl.col("date")))
+            confirmed_best_response_rule=pl.when(pl.col("_fallback").is_not_null())
+            .then(pl.col("_fallback"))
+            .when(pl.col("_why_ne").is_not_null())
+            .then(pl.col("_why_ne"))
+            .when(needs & (pl.col("_by") != pl.col("date")))
             .then(
                 pl.format(
                     "{} on {} confirmed by an as-good result on {} (>= {} days)",
