@@ -37,6 +37,17 @@ class FollowupSchedule(_Options):
     active_disease_every_months: int = Field(3, ge=1)
 
 
+def confirm_days_by_criteria(options: Any) -> dict[str, int]:
+    """Criterion code -> the days its best-response rule needs between a response and its
+    confirmation (0 when the time point is already confirmed), from ``options`` (an
+    ``AssessOptions``; None: every criterion's defaults)."""
+    out = {}
+    for c in registry.all_criteria():
+        rule = c.best_response(c.options_from(options))
+        out[c.code] = 0 if rule.confirmation == "at_time_point" else rule.confirm_days
+    return out
+
+
 class RemissionOptions(_Options):
     """Remission lifecycle parameters (remission_model.md §13)."""
 
@@ -59,22 +70,11 @@ class RemissionOptions(_Options):
         "end_of_all_treatment"
     )
     cure_requires_assessment_after_milestone: bool = True
-    #: criterion confirmation interval used by the remission model (§6.4)
-    confirm_days_by_criteria: dict[str, int] = Field(
-        default_factory=lambda: {
-            "recist1.1": 28,
-            "irecist": 28,
-            "mrecist": 28,
-            "who": 28,
-            "rano2": 28,
-            "gcig": 28,
-            "imwg2016": 1,
-            "iwcll2018": 56,
-            "pcwg3": 21,
-            "lugano2014": 0,
-            "eln2022": 0,
-        }
-    )
+    #: the confirmation interval of each criterion used by the lifecycle (§6.4): DERIVED from
+    #: each criterion's best-response rule (its own options, e.g. ``rano2.confirm_response_days``,
+    #: ``pcwg3.psa_confirm_days``), so one option drives the best response and the episodes;
+    #: ``assess`` fills it and refuses a value given here (set the criterion's option instead).
+    confirm_days_by_criteria: dict[str, int] = Field(default_factory=lambda: confirm_days_by_criteria(None))
 
 
 class _AssessCommon(_Options):

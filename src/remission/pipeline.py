@@ -16,7 +16,6 @@ outputs are what the rules said on that date.  Default: the latest date in the d
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from remission import schema as S
 from remission.criteria import registry, stated
 from remission.errors import InputError, InputErrors, errors_frame
 from remission.io import Dataset, from_frames, load_dataset
-from remission.options import AssessOptions
+from remission.options import AssessOptions, confirm_days_by_criteria
 from remission.timeline import best_response, endpoints, lines
 from remission.timeline.episodes import derive_episodes, lifecycle
 from remission.timeline.status import combine_statuses
@@ -300,9 +299,6 @@ def _best_responses(
         c = cutoff.join(ids, on="subject_id", how="semi") if cutoff is not None else None
         criterion = registry.get(crit)
         rule = criterion.best_response(criterion.options_from(options))
-        if rule.confirmation == "as_good_later":
-            # the lifecycle's confirmation table (remission_model.md §6.4) also sets these
-            rule = dataclasses.replace(rule, confirm_days=options.remission.confirm_days_by_criteria.get(crit, 28))
         group_tp = primary.join(ids, on="subject_id", how="semi")
         levels = {**stated.LEVEL_BY_CODE, **criterion.levels()}
         out.append(best_response.best_responses(group_tp, r, rule, levels=levels, cutoff=c))
@@ -395,6 +391,20 @@ def _assessments_table(imaging: pl.DataFrame, stated_tp: pl.DataFrame) -> pl.Dat
     return out.sort("subject_id", "date")
 
 
+def _with_lifecycle_confirmation(options: AssessOptions) -> AssessOptions:
+    """The lifecycle's confirmation intervals (remission_model.md §6.4) from each criterion's
+    best-response rule, so that one option (e.g. ``rano2.confirm_response_days``) drives the
+    best response and the episodes alike."""
+    if "confirm_days_by_criteria" in options.remission.model_fields_set:
+        raise ValueError(
+            "remission.confirm_days_by_criteria is derived from each criterion's options; set the criterion's own "
+            "confirmation option instead (e.g. recist.confirm_days, rano2.confirm_response_days, pcwg3.psa_confirm_days)"
+        )
+    table = confirm_days_by_criteria(options)
+    remission = options.remission.model_copy(update={"confirm_days_by_criteria": table})
+    return options.model_copy(update={"remission": remission})
+
+
 def assess(
     data: str | Path | Dataset | None = None,
     options: AssessOptions | None = None,
@@ -412,6 +422,7 @@ def assess(
         options = AssessOptions()
     elif isinstance(options, dict):
         options = AssessOptions(**options)
+    options = _with_lifecycle_confirmation(options)
     if isinstance(data, Dataset):
         ds, errors = data, []
     elif data is not None:
