@@ -42,16 +42,20 @@ def _parse_date(value: Optional[str]) -> Optional[dt.date]:
         raise typer.BadParameter(f"{value!r} is not an ISO date (YYYY-MM-DD)")
 
 
-def _report_errors(exc: InputErrors, out: Optional[Path] = None) -> None:
+def _report_errors(exc: InputErrors, out: Optional[Path] = None, hint: Optional[str] = None) -> None:
+    from rich.markup import escape
+
     err_console.print(f"[bold red]{len(exc.errors)} input error(s)[/]; no outputs written.")
     table = Table("file", "row", "subject", "column", "value", "expected", show_lines=False)
     for e in exc.errors[:100]:
-        table.add_row(e.file, "" if e.row is None else str(e.row), e.subject_id or "", e.column or "",
-                      "" if e.value is None else str(e.value), e.expected)
+        # the cells are data, never markup (a value "[rano2]" must show as written)
+        cells = (e.file, "" if e.row is None else str(e.row), e.subject_id or "", e.column or "",
+                 "" if e.value is None else str(e.value), e.expected)  # fmt: skip
+        table.add_row(*(escape(c) for c in cells))
     err_console.print(table)
     if len(exc.errors) > 100:
         err_console.print(f"... and {len(exc.errors) - 100} more.")
-    err_console.print("Fix the input, or run with --skip-invalid to process the valid subjects "
+    err_console.print(escape(hint) if hint else "Fix the input, or run with --skip-invalid to process the valid subjects "
                       "and list the invalid ones in errors.csv.")
 
 
@@ -95,14 +99,25 @@ def assess(
         None, "--workers", min=1,
         help="Processes assessing batches side by side (default: one per CPU core when the input is batched).",
     ),
+    options_file: Optional[Path] = typer.Option(
+        None, "--options", metavar="FILE",
+        help="TOML file of options: one table per criterion code ([rano2], [\"recist1.1\"], ...), [remission] "
+        "and [followup] (docs/options.md). Command-line flags win over the file.",
+    ),
 ) -> None:
     """Assess a dataset: per-assessment responses, remission episodes and a summary per subject."""
-    from remission.options import AssessOptions
+    from remission.options import AssessOptions, options_from_toml
 
     if criteria is not None and criteria.lower() not in S.CRITERIA_CODES:
         raise typer.BadParameter(f"unknown criteria {criteria!r}; known: {', '.join(S.CRITERIA_CODES)}")
-    options = AssessOptions(criteria=criteria.lower() if criteria else None, as_of=_parse_date(as_of),
-                            skip_invalid=skip_invalid)
+    given = dict(criteria=criteria.lower() if criteria else None, as_of=_parse_date(as_of), skip_invalid=skip_invalid or None)
+    try:
+        options = options_from_toml(options_file, **given) if options_file is not None else AssessOptions(
+            **{k: v for k, v in given.items() if v is not None}
+        )
+    except InputErrors as exc:
+        _report_errors(exc, hint="Fix the options file (docs/options.md lists every table and key).")
+        raise typer.Exit(2)
     from remission.batching import run_cli
 
     try:
@@ -110,6 +125,10 @@ def assess(
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
+    # the options of the run, echoed beside its outputs (every value, defaults included)
+    echo = Path(out) / "options.json"
+    echo.write_text(options.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    paths = list(paths) + [echo]
     if not quiet and result is not None:
         console.print(_summary_table(result))
     if errors:

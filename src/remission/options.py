@@ -112,3 +112,82 @@ AssessOptions = create_model(
 )
 
 __all__ = ["AssessOptions", "FollowupSchedule", "RecistOptions", "RemissionOptions", "WhoOptions"]
+
+
+# --------------------------------------------------------------------------------------
+# ``remission assess --options FILE``: a TOML file of options
+# --------------------------------------------------------------------------------------
+
+#: tables of an options file besides one per criterion code
+OPTION_TABLES = ("remission", "followup")
+#: keys an options file may give at its top level
+OPTION_TOP_KEYS = ("criteria", "as_of", "skip_invalid")
+
+
+def _known_keys(loc: tuple) -> str:
+    """'one of ...': the option names of the table at ``loc`` (a path of AssessOptions fields)."""
+    model: Any = AssessOptions
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+            return "a known option name"
+        model = field.annotation
+    return "one of " + ", ".join(model.model_fields)
+
+
+def options_from_toml(path: Any, **given: Any) -> Any:
+    """:class:`AssessOptions` from a TOML file (docs/options.md): top-level ``criteria``,
+    ``as_of``, ``skip_invalid``; a ``[remission]`` and a ``[followup]`` table; and one table
+    per criterion code (``["recist1.1"]``, ``[rano2]``, ``[pcwg3]`` with ``[pcwg3.recist]``,
+    ...) holding that criterion's options.  ``given`` (e.g. the command line's ``--as-of``)
+    wins over the file.  Every problem (unreadable TOML, an unknown table or key, a wrong
+    value) is an :class:`~remission.errors.InputError` naming the file, the key and what was
+    expected; all of them are raised at once as :class:`~remission.errors.InputErrors`."""
+    import tomllib
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    from remission.errors import InputError, InputErrors
+
+    p = Path(path)
+    name = str(p)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InputErrors([InputError(name, None, None, None, None, "an options file (TOML)", "MISSING_FILE")]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputErrors([InputError(name, None, None, None, None, f"valid TOML ({exc})", "BAD_OPTIONS")]) from None
+    by_code = {c.code: c.options_key for c in registry.all_criteria()}
+    known_tables = list(by_code) + list(OPTION_TABLES)
+    errors = []
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in OPTION_TOP_KEYS:
+            kwargs[key] = value
+        elif key in by_code or key in OPTION_TABLES:
+            if not isinstance(value, dict):
+                errors.append(InputError(name, None, None, key, repr(value), f"a table [{key}]", "BAD_OPTIONS"))
+            else:
+                kwargs[by_code.get(key, key)] = value
+        else:
+            expected = "a table of " + ", ".join(f"[{t}]" if "." not in t else f'["{t}"]' for t in known_tables)
+            expected += " or a key " + ", ".join(OPTION_TOP_KEYS)
+            errors.append(InputError(name, None, None, key, None, expected, "UNKNOWN_OPTION"))
+    kwargs.update({k: v for k, v in given.items() if v is not None})
+    try:
+        options = AssessOptions(**kwargs)
+    except ValidationError as exc:
+        code_of = {v: k for k, v in by_code.items()}
+        for e in exc.errors():
+            loc = [str(x) for x in e["loc"]]
+            if loc and loc[0] in code_of:
+                loc[0] = f'"{code_of[loc[0]]}"' if "." in code_of[loc[0]] else code_of[loc[0]]
+            kind = "UNKNOWN_OPTION" if e["type"] == "extra_forbidden" else "BAD_OPTIONS"
+            expected = _known_keys(e["loc"][:-1]) if kind == "UNKNOWN_OPTION" else e["msg"]
+            value = None if kind == "UNKNOWN_OPTION" else repr(e.get("input"))
+            errors.append(InputError(name, None, None, ".".join(loc), value, expected, kind))
+    else:
+        if not errors:
+            return options
+    raise InputErrors(errors)
