@@ -36,6 +36,8 @@ from typing import Any
 
 import polars as pl
 
+from remission.criteria import registry
+
 DISCLAIMER = (
     "This summary only describes what the response criteria say about the test results, "
     "and it is not medical advice about treatment."
@@ -69,31 +71,22 @@ RESPONSE_WORDS = {
     "MLFS": "a leukaemia-free bone marrow",
 }
 
-#: how each criterion is introduced the first time it is named, and the short name used after
-CRITERIA_WORDS = {
-    "recist1.1": ("RECIST", "RECIST is the standard set of rules for judging tumour size on scans."),
-    "irecist": ("iRECIST", "iRECIST is the version of the scan rules used with immunotherapy."),
-    "mrecist": ("mRECIST", "mRECIST is the version of the scan rules used for liver cancer."),
-    "who": ("WHO", "The WHO rules are the scan rules of the World Health Organization."),
-    "rano2": ("RANO", "RANO is the set of rules for judging brain tumours on scans."),
-    "lugano2014": ("Lugano", "The Lugano rules are used to judge lymphoma on scans."),
-    "imwg2016": ("IMWG", "The IMWG rules are used to judge myeloma from blood and marrow tests."),
-    "iwcll2018": ("iwCLL", "The iwCLL rules are used to judge chronic lymphocytic leukaemia."),
-    "eln2022": ("ELN", "The ELN rules are used to judge acute myeloid leukaemia."),
-    "pcwg3": ("PCWG3", "The PCWG3 rules are used to judge prostate cancer."),
-    "gcig": ("GCIG", "The GCIG rules are used to judge ovarian cancer."),
-}
+def _criterion_words(criteria: str | None) -> tuple[str, str]:
+    """(short name, introducing sentence) of a criterion, from its declaration."""
+    if criteria in registry.CRITERIA:
+        p = registry.get(criteria).presentation
+        return p.plain_name, p.introduction
+    return criteria or "the response rules", ""
 
-#: what the measured value is, per criterion: (noun phrase, is it a blood marker)
-QUANTITY_WORDS = {
-    "recist1.1": ("tumours", False),
-    "irecist": ("tumours", False),
-    "mrecist": ("tumours", False),
-    "who": ("tumours", False),
-    "rano2": ("tumours", False),
-    "pcwg3": ("PSA level (a blood marker)", True),
-    "gcig": ("CA-125 level (a blood marker)", True),
-}
+
+def _quantity_words(criteria: str | None) -> tuple[str, bool]:
+    """(what is measured, in a patient's words; whether it is a blood marker)."""
+    if criteria in registry.CRITERIA:
+        p = registry.get(criteria).presentation
+        if p.quantity_words:
+            return p.quantity_words, p.marker
+    return "measured value", True
+
 
 EXTENT_WORDS = {
     "LOCAL": "in the same place as before",
@@ -181,7 +174,7 @@ def _rows(frame: pl.DataFrame | None, subject_id: str, sort: str | tuple[str, ..
 
 def _criterion_intro(t: _Text, criteria: str | None) -> tuple[str, str]:
     """(short name, sentence introducing it the first time)."""
-    short, intro = CRITERIA_WORDS.get(criteria or "", (criteria or "the response rules", ""))
+    short, intro = _criterion_words(criteria)
     return short, t.once(f"crit:{criteria}", intro)
 
 
@@ -194,7 +187,7 @@ def _change_sentences(t: _Text, v: _Voice, assessments: list[dict[str, Any]], cr
     out: list[str] = []
     if measured:
         last = measured[-1]
-        what, marker = QUANTITY_WORDS.get(criteria or "", ("measured value", True))
+        what, marker = _quantity_words(criteria)
         pct = float(last["change_from_baseline_pct"])
         label = f"({short} {response_words(last['overall_response'])})"
         start = "the start" if (last.get("line") or 1) == 1 else "the scan before the latest treatment began"

@@ -232,22 +232,19 @@ EVIDENCE_BY_CODE: dict[str, str] = {
     "108257001": "pathology",
     "711015009": "symptoms",
 }
-#: criterion -> evidence types of its derived (non-stated) assessments.  Choice: lesion
-#: criteria are imaging; marker criteria (gcig, pcwg3) add tumour-marker measurement;
-#: haematological criteria read laboratory data (blood counts, marrow, M-protein).
-EVIDENCE_BY_CRITERIA: dict[str, tuple[Code, ...]] = {
-    "recist1.1": (EV_IMAGING,),
-    "irecist": (EV_IMAGING,),
-    "who": (EV_IMAGING,),
-    "mrecist": (EV_IMAGING,),
-    "rano2": (EV_IMAGING,),
-    "lugano2014": (EV_IMAGING,),
-    "gcig": (EV_TUMOR_MARKER, EV_IMAGING),
-    "pcwg3": (EV_TUMOR_MARKER, EV_IMAGING),
-    "imwg2016": (EV_LAB,),
-    "eln2022": (EV_LAB,),
-    "iwcll2018": (EV_LAB,),
-}
+#: evidence kind declared by a criterion (Criterion.presentation.evidence) -> its code
+EVIDENCE_BY_KIND: dict[str, Code] = {"imaging": EV_IMAGING, "tumor_marker": EV_TUMOR_MARKER, "lab": EV_LAB}
+
+
+def evidence_for_criteria(criteria: str | None) -> tuple[Code, ...]:
+    """Evidence types of a criterion's derived (non-stated) assessments, from its
+    declaration: lesion criteria are imaging; marker criteria (GCIG, PCWG3) add tumour-marker
+    measurement; haematological criteria read laboratory data."""
+    from remission.criteria import registry
+
+    if criteria in registry.CRITERIA:
+        return tuple(EVIDENCE_BY_KIND[k] for k in registry.get(criteria).presentation.evidence)
+    return (EV_IMAGING,)
 
 # --------------------------------------------------------------------------------------
 # Condition.clinicalStatus (remission_model.md §10.1)

@@ -224,7 +224,7 @@ def cds_resource(
 
 def _assessment_rows(result, subject_id: str | None = None) -> pl.DataFrame:
     """Assessment rows with a response (baseline rows have none) and their evidence codes:
-    criterion-derived rows by criterion (codes.EVIDENCE_BY_CRITERIA), stated rows by the
+    criterion-derived rows by criterion (codes.evidence_for_criteria, from the declaration), stated rows by the
     stated evidence (named in the pipeline's explanation of stated rows)."""
     a = result.assessments
     if subject_id is not None:
@@ -244,7 +244,7 @@ def _assessment_rows(result, subject_id: str | None = None) -> pl.DataFrame:
 
 def _evidence(row: dict) -> tuple[C.Code, ...]:
     if row["_derived"]:
-        return C.EVIDENCE_BY_CRITERIA.get(row["criteria"], (C.EV_IMAGING,))
+        return C.evidence_for_criteria(row["criteria"])
     ev = row.get("_stated_evidence")
     return (C.EVIDENCE_CODE[ev],) if ev in C.EVIDENCE_CODE else ()
 

@@ -49,6 +49,8 @@ from matplotlib.patches import Patch  # noqa: E402
 
 import polars as pl  # noqa: E402
 
+from remission.criteria import registry  # noqa: E402
+
 from remission import schema as S  # noqa: E402
 from remission.report import stats as st  # noqa: E402
 
@@ -67,20 +69,22 @@ LEVEL_COLOURS = {
 MISSING_COLOUR = "#cfcfcf"
 EPISODE_COLOURS = {"partial": "#a6dba0", "complete": "#1a7837"}
 
-#: progression / response thresholds drawn as reference lines, per criterion
-THRESHOLDS = {
-    "recist1.1": (20.0, -30.0, "Sum of target lesion diameters"),
-    "irecist": (20.0, -30.0, "Sum of target lesion diameters"),
-    "mrecist": (20.0, -30.0, "Sum of viable target lesion diameters"),
-    "who": (25.0, -50.0, "Sum of products of diameters"),
-}
+def _thresholds(criteria: str) -> tuple[float, float, str]:
+    """(progression %, response %, quantity) of a criterion's plot, from its declaration
+    (RECIST 1.1's when the criterion declares none)."""
+    for code in (criteria, "recist1.1"):
+        if code in registry.CRITERIA:
+            p = registry.get(code).presentation
+            if p.pd_threshold_pct is not None and p.response_threshold_pct is not None:
+                return p.pd_threshold_pct, p.response_threshold_pct, p.change_caption or "Measured value"
+    return 20.0, -30.0, "Measured value"
 
-VALUE_LABELS = {
-    "recist1.1": "Sum of target diameters (mm)",
-    "irecist": "Sum of target diameters (mm)",
-    "mrecist": "Sum of viable target diameters (mm)",
-    "who": "Sum of products of diameters (mm²)",
-}
+
+def _value_label(criteria: str | None) -> str:
+    if criteria in registry.CRITERIA:
+        return registry.get(criteria).presentation.value_label or "Measured value"
+    return "Measured value"
+
 
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "remission", "font.size": 9}
 
@@ -164,7 +168,7 @@ def waterfall_data(result, criteria: str = "recist1.1") -> pl.DataFrame:
 
 def waterfall_figure(result, criteria: str = "recist1.1") -> Figure:
     data = waterfall_data(result, criteria)
-    up, down, quantity = THRESHOLDS.get(criteria, (20.0, -30.0, "Measured value"))
+    up, down, quantity = _thresholds(criteria)
     fig = _new_figure(max(6.0, 0.22 * data.height + 2), 4.2)
     if data.height == 0:
         return _empty(fig, f"No measured assessments ({criteria})")
@@ -216,7 +220,7 @@ def spider_data(result, criteria: str = "recist1.1") -> pl.DataFrame:
 
 def spider_figure(result, criteria: str = "recist1.1") -> Figure:
     data = spider_data(result, criteria)
-    up, down, quantity = THRESHOLDS.get(criteria, (20.0, -30.0, "Measured value"))
+    up, down, quantity = _thresholds(criteria)
     fig = _new_figure(7.0, 4.5)
     if data.height == 0:
         return _empty(fig, f"No measured assessments ({criteria})")
@@ -475,7 +479,7 @@ def timeline_figure(result, subject_id: str, *, treatments: pl.DataFrame | None 
     if measured.height:
         for (line,), g in measured.group_by("line", maintain_order=True):
             ax.plot(g["date"].to_list(), g["value"].to_list(), color="#555555", linewidth=1.0, zorder=2)
-        ax.set_ylabel(VALUE_LABELS.get(crit or "", "Measured value"))
+        ax.set_ylabel(_value_label(crit))
         ys = measured["value"].to_list()
         for i, r in enumerate(measured.iter_rows(named=True)):
             ax.scatter([r["date"]], [r["value"]], s=42, color=r["colour"], edgecolor="black", linewidth=0.6, zorder=3,
