@@ -1153,6 +1153,12 @@ CRITERION = Criterion(
             "CR", "CRh", "CRi", "MLFS", "MORPHOLOGIC LEUKEMIA-FREE STATE", "PR", "NO RESPONSE",
             "TREATMENT FAILURE", "MRD RELAPSE", "MRD NEGATIVITY", "QUANTIFIABLE MRD POSITIVITY",
         ) + _GENERIC,  # fmt: skip
+        # CDISC spellings of stated responses (remission_model.md §10.2)
+        levels={
+            "CR WITH INCOMPLETE HEMATOLOGIC RECOVERY": S.COMPLETE,
+            "CR WITH PARTIAL HEMATOLOGIC RECOVERY": S.COMPLETE,
+            "MORPHOLOGIC LEUKEMIA-FREE STATE": S.PARTIAL,
+        },
         findings={
             "extramedullary_disease": FindingRule(
                 values=BOOL_SPELLINGS, store="boolean", expected="a boolean (true/false, 1/0, yes/no, y/n)"

@@ -615,6 +615,12 @@ CRITERION = Criterion(
             "CR", "CRi", "PR", "nPR", "PR-L", "PR WITH LYMPHOCYTOSIS", "SD", "PD",
             "DISEASE TRANSFORMATION", "MRD NEGATIVITY", "QUANTIFIABLE MRD POSITIVITY",
         ) + _GENERIC,  # fmt: skip
+        # CDISC spellings of stated responses (iwcll2018.md §4.2-4.3, remission_model.md §10.2)
+        levels={
+            "NODULAR PARTIAL RESPONSE": S.PARTIAL,
+            "PR WITH LYMPHOCYTOSIS": S.PARTIAL,
+            "DISEASE TRANSFORMATION": S.PROGRESSION,
+        },
         findings={
             "rbc_transfusion": boolean_finding(),
             "epo": boolean_finding(),

@@ -660,6 +660,7 @@ CRITERION = Criterion(
             "CMR", "PMR", "NMR", "SMD", "PMD", "CR", "PR", "SD", "PD",
             "CR-CT", "PR-CT", "SD-CT", "PD-CT",
         ) + _GENERIC,  # fmt: skip
+        levels={"SMD": S.STABLE},  # CDISC's stable metabolic disease (the NMR of lugano2014.md)
         findings={
             "deauville": number_finding("int1-5", "an integer from 1 to 5 (Deauville score)"),
             "fdg_uptake_change": FindingRule(values=("reduced", "unchanged", "increased")),

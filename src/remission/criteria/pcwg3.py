@@ -377,6 +377,9 @@ CRITERION = Criterion(
     best_response=best_response_rule,
     vocabulary=Vocabulary(
         response_codes=("CR", "PR", "SD", "PD", "NON-PD", "PDu", "PSA PROGRESSION") + _GENERIC,
+        # PSA categories (biochemical only: not a remission, remission_model.md §3
+        # psa_response_counts_as_partial = False)
+        levels={"PSA RESPONSE": S.STABLE, "PSA NON-PD": S.STABLE, "PSA PROGRESSION": S.PROGRESSION},
         findings={"bone_scan_new_lesions": number_finding("int>=0", "an integer >= 0 (count of new bone lesions)")},
         lab_tests=("psa",),
     ),

@@ -16,9 +16,9 @@ import polars as pl
 
 from remission import schema as S
 
-#: remission_model.md §3, CDISC submission values of §10.2 (upper case keys).
-LEVEL_BY_CODE: dict[str, str] = {
-    # RECIST 1.1 / mRECIST / WHO / RANO / GCIG / PCWG3 radiographic
+#: the generic CDISC codes of remission_model.md §3 / §10.2 (upper case keys), which mean the
+#: same for every criterion; each criterion's own codes come from its declaration.
+GENERIC_LEVELS: dict[str, str] = {
     "CR": S.COMPLETE,
     "NED": S.COMPLETE,
     "PR": S.PARTIAL,
@@ -27,53 +27,25 @@ LEVEL_BY_CODE: dict[str, str] = {
     "NON-CR/NON-PD": S.STABLE,
     "PD": S.PROGRESSION,
     "NE": S.NOT_EVALUABLE,
-    # RANO
-    "MR": S.MINOR,
-    # iRECIST
-    "ICR": S.COMPLETE,
-    "IPR": S.PARTIAL,
-    "ISD": S.STABLE,
-    "NON-ICR/NON-IUPD": S.STABLE,
-    "IUPD": S.PROGRESSION_PENDING,
-    "ICPD": S.PROGRESSION,
-    # Lugano
-    "CMR": S.COMPLETE,
-    "PMR": S.PARTIAL,
-    "NMR": S.STABLE,
-    "SMD": S.STABLE,
-    "PMD": S.PROGRESSION,
-    # IMWG
-    "SCR": S.COMPLETE,
-    "VGPR": S.PARTIAL,
-    # iwCLL / ELN
-    "CRI": S.COMPLETE,
-    "CRH": S.COMPLETE,
-    "NPR": S.PARTIAL,
-    "PR-L": S.PARTIAL,
-    "PR WITH LYMPHOCYTOSIS": S.PARTIAL,
-    "MLFS": S.PARTIAL,
-    "MORPHOLOGIC LEUKEMIA-FREE STATE": S.PARTIAL,
-    # ELN 2022 (eln2022_aml.md §3-4; remission_model.md §3, §6.6: MRD relapse = loss of
-    # complete remission without progression by default)
-    "CR WITH INCOMPLETE HEMATOLOGIC RECOVERY": S.COMPLETE,
-    "CR WITH PARTIAL HEMATOLOGIC RECOVERY": S.COMPLETE,
-    "MRD RELAPSE": S.PARTIAL,
-    # iwCLL 2018 (iwcll2018.md §4.2-4.3)
-    "NODULAR PARTIAL RESPONSE": S.PARTIAL,
-    "TREATMENT FAILURE": S.STABLE,
-    "NO RESPONSE": S.STABLE,
     "RELAPSED DISEASE": S.PROGRESSION,
     "RELAPSED DISEASE FROM CR": S.PROGRESSION,
-    "DISEASE TRANSFORMATION": S.PROGRESSION,
-    # PCWG3
-    "NON-PD": S.STABLE,
-    "PDU": S.PROGRESSION_PENDING,
-    "PSA PROGRESSION": S.PROGRESSION,
-    # PCWG3 PSA categories of remission.criteria.pcwg3 (biochemical only: not a remission,
-    # remission_model.md §3 psa_response_counts_as_partial = False)
-    "PSA RESPONSE": S.STABLE,
-    "PSA NON-PD": S.STABLE,
 }
+
+
+def _level_by_code() -> dict[str, str]:
+    """Code -> canonical level: the generic codes, then every criterion's categories and
+    stated codes (``Criterion.levels()``) in registry order (a code keeps its first level)."""
+    from remission.criteria import registry
+
+    out = dict(GENERIC_LEVELS)
+    for c in registry.all_criteria():
+        for code, level in c.levels().items():
+            out.setdefault(code, level)
+    return out
+
+
+#: every known response code (upper case) -> canonical level (remission_model.md §3)
+LEVEL_BY_CODE: dict[str, str] = _level_by_code()
 
 #: rank for best response: lower is better (criteria/README.md ordering tables).
 RANK_BY_LEVEL = {
