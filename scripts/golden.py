@@ -170,7 +170,7 @@ def cases() -> list[Case]:
     # ADaM routes
     out += [
         Case("adam-recist", _adam_recist(rs="rs_onco_recist.csv")),
-        Case("adam-recist-conf21", _adam_recist(rs="rs_onco_recist.csv", confirmation_days=21, accept_sd=True)),
+        Case("adam-recist-conf21", _adam_recist(rs="rs_onco_recist.csv", confirm_days=21, accept_sd_between=True)),
         Case("adam-rs-onco", _adam_recist(rs="rs_onco.csv")),
         Case("adam-irecist", _adam_irecist),
         Case("adam-lugano", _adam_lugano),

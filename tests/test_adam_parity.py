@@ -118,7 +118,7 @@ def test_bor_and_cbor_equal_admiralonco_run(rs, days, oracle):
     records of 205 subjects; rs_onco_recist with 21- and 28-day confirmation)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        adrs = derive_adrs(read_sdtm(SDTM, files={"rs": rs}, domains=["rs"]), ADSL, confirmation_days=days)
+        adrs = derive_adrs(read_sdtm(SDTM, files={"rs": rs}, domains=["rs"]), ADSL, confirm_days=days)
     theirs = pl.read_csv(RUN / oracle, infer_schema=False)
     joined = theirs.join(_bor_table(adrs), on="USUBJID", how="full", suffix="_ours")
     assert joined.height == 306

@@ -171,7 +171,7 @@ def test_confirmed_starts_match_a_plain_python_admiral_reference(records, days, 
     ovr = pl.DataFrame(
         {"USUBJID": ["A"] * len(records), "ADT": [D0 + dt.timedelta(days=d) for d, _ in records], "AVALC": [r for _, r in records]}
     )
-    got = confirmed_starts(ovr, AdrsOptions(confirmation_days=days, max_ne_between=max_ne, accept_sd=accept_sd))
+    got = confirmed_starts(ovr, AdrsOptions(confirm_days=days, max_ne_between=max_ne, accept_sd_between=accept_sd))
     assert {(a - D0).days for a in got["ADT"]} == _admiral_confirmed(records, days, max_ne, accept_sd)
 
 

@@ -171,10 +171,15 @@ def adam(
     out: Path = typer.Option(..., "--out", help="Folder for adrs and adtte."),
     adsl: Optional[Path] = typer.Option(None, "--adsl", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
     reference: Reference = typer.Option(Reference.RANDDT, "--reference", help="Reference date variable of ADSL."),
-    confirmation_days: int = typer.Option(28, "--confirmation-days", min=1, help="Confirmation period in days."),
+    confirm_days: int = typer.Option(28, "--confirm-days", "--confirmation-days", min=1, help="Confirmation period in days."),
     sd_min_days: int = typer.Option(42, "--sd-min-days", min=0, help="Stable disease minimum duration in days."),
     max_ne_between: int = typer.Option(1, "--max-ne-between", min=0, help="NE assessments tolerated before confirmation."),
-    accept_sd: bool = typer.Option(False, "--accept-sd", help="Accept one SD between a PR and its confirmation."),
+    accept_sd_between: bool = typer.Option(False, "--accept-sd-between", "--accept-sd", help="Accept one SD between a PR and its confirmation."),
+    failed_cr_as_pr: bool = typer.Option(
+        True, "--failed-cr-as-pr/--no-failed-cr-as-pr",
+        help="Confirmed BOR: a CR failing CR confirmation may be a confirmed PR (recist11.md §5.4, as assess). "
+        "--no-failed-cr-as-pr is admiralonco's cbor_pr event.",
+    ),
     source: Source = typer.Option(Source.rs, "--from", help="rs: stated OVRLRESP; tr: derived from TR/TU lesions (RECIST 1.1)."),
     evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL/TREVAL to use."),
     fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", help="csv, parquet, xpt (SAS transport v5) or json (Dataset-JSON)."),
@@ -186,8 +191,9 @@ def adam(
     files = _file_map(file)
     try:
         result = run(
-            sdtm_dir, out, adsl=adsl, reference=reference.value, confirmation_days=confirmation_days,
-            sd_min_days=sd_min_days, max_ne_between=max_ne_between, accept_sd=accept_sd, source=source.value,
+            sdtm_dir, out, adsl=adsl, reference=reference.value, confirm_days=confirm_days,
+            sd_min_days=sd_min_days, max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source.value,
+            failed_cr_as_pr=failed_cr_as_pr,
             evaluator=evaluator, fmt=fmt.value, files=files or None, keep_adrs=False,
         )
     except InputErrors as exc:
@@ -507,7 +513,7 @@ def adam_irecist_cmd(
     out: Path = typer.Option(..., "--out", help="Folder for adrs."),
     adsl: Optional[Path] = typer.Option(None, "--adsl", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
     reference: Reference = typer.Option(Reference.RANDDT, "--reference", help="Reference date variable of ADSL."),
-    confirmation_days: int = typer.Option(28, "--confirmation-days", min=1, help="Confirmation period in days."),
+    confirm_days: int = typer.Option(28, "--confirm-days", "--confirmation-days", min=1, help="Confirmation period in days."),
     sd_min_days: int = typer.Option(42, "--sd-min-days", min=0, help="iSD minimum duration in days."),
     evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL to use."),
     fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", help="csv, xpt or json."),
@@ -519,7 +525,7 @@ def adam_irecist_cmd(
     files = _file_map(file)
     try:
         result = adam_irecist(
-            sdtm_dir, out, adsl=adsl, reference=reference.value, confirmation_days=confirmation_days,
+            sdtm_dir, out, adsl=adsl, reference=reference.value, confirm_days=confirm_days,
             sd_min_days=sd_min_days, evaluator=evaluator, fmt=fmt.value, files=files or None,
         )
     except InputErrors as exc:

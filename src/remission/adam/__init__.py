@@ -55,13 +55,13 @@ def adam(
     *,
     adsl: str | Path | pl.DataFrame | None = None,
     reference: str = "RANDDT",
-    confirmation_days: int = 28,
+    confirm_days: int = 28,
     sd_min_days: int = 42,
     max_ne_between: int = 1,
-    accept_sd: bool = False,
+    accept_sd_between: bool = False,
     source: str = "rs",
     evaluator: str = "INVESTIGATOR",
-    failed_cr_as_pr: bool = False,
+    failed_cr_as_pr: bool = True,
     fmt: str = "csv",
     files: Mapping[str, str | Path] | None = None,
     keep_adrs: bool = True,
@@ -87,8 +87,8 @@ def adam(
     else:
         data = as_sdtm(sdtm_dir)
     plan: AdrsPlan = plan_adrs(
-        data, adsl, reference=reference, confirmation_days=confirmation_days, sd_min_days=sd_min_days,
-        max_ne_between=max_ne_between, accept_sd=accept_sd, source=source, evaluator=evaluator,
+        data, adsl, reference=reference, confirm_days=confirm_days, sd_min_days=sd_min_days,
+        max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source, evaluator=evaluator,
         failed_cr_as_pr=failed_cr_as_pr,
     )  # fmt: skip
     del data

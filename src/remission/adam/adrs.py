@@ -66,7 +66,8 @@ from remission.io.sdtm import (
     parse_date_column,
     require_columns,
 )
-from remission.timeline.bor import best_overall_responses
+from remission.criteria import recist11
+from remission.timeline.best_response import best_responses
 
 __all__ = ["derive_adrs", "derive_adrs_notes", "plan_adrs", "AdrsPlan", "adsl_from_sdtm", "prepare_adsl", "AdrsOptions", "AVAL_RESP"]
 
@@ -93,24 +94,33 @@ class AdamWarning(UserWarning):
 
 @dataclass(frozen=True)
 class AdrsOptions:
-    """Options named as admiralonco names them (``ad_adrs.R`` / ``derive_param_confirmed_bor``)."""
+    """The ADRS options: RECIST 1.1's names and defaults (``RecistOptions``: confirm_days,
+    sd_min_days, max_ne_between, accept_sd_between, failed_cr_as_pr), which admiralonco calls
+    ``ref_confirm``, ``ref_start_window``, ``max_nr_ne`` and ``accept_sd``."""
 
     reference: str = "RANDDT"
-    confirmation_days: int = 28
+    confirm_days: int = 28
     sd_min_days: int = 42
     max_ne_between: int = 1
-    accept_sd: bool = False
+    accept_sd_between: bool = False
     source: str = "rs"
     evaluator: str = "INVESTIGATOR"
-    failed_cr_as_pr: bool = False
+    failed_cr_as_pr: bool = True
+
+    def recist(self) -> recist11.RecistOptions:
+        """The RECIST 1.1 options these stand for (one set of names and defaults with assess)."""
+        return recist11.RecistOptions(
+            confirm_days=self.confirm_days, sd_min_days=self.sd_min_days, max_ne_between=self.max_ne_between,
+            accept_sd_between=self.accept_sd_between, failed_cr_as_pr=self.failed_cr_as_pr,
+        )  # fmt: skip
 
     def __post_init__(self):
         if self.reference not in ("RANDDT", "TRTSDT"):
             raise ValueError("reference must be RANDDT or TRTSDT")
         if self.source not in ("rs", "tr"):
             raise ValueError("source must be 'rs' or 'tr'")
-        if self.confirmation_days < 1 or self.sd_min_days < 0 or self.max_ne_between < 0:
-            raise ValueError("confirmation_days >= 1, sd_min_days >= 0, max_ne_between >= 0")
+        if self.confirm_days < 1 or self.sd_min_days < 0 or self.max_ne_between < 0:
+            raise ValueError("confirm_days >= 1, sd_min_days >= 0, max_ne_between >= 0")
 
 
 # --------------------------------------------------------------------------------------
@@ -338,22 +348,22 @@ def confirmed_starts(ovr: pl.DataFrame, opts: AdrsOptions) -> pl.DataFrame:
     """``USUBJID``, ``ADT``, ``conf`` (``CR``/``PR``) of every confirmed response start.
 
     recist11.md §5.4 as admiralonco's ``crsp_y_cr``/``crsp_y_pr`` events: a CR (PR) at
-    ``t`` is confirmed when a later CR (CR or PR) at ``t' >= t + confirmation_days`` exists
+    ``t`` is confirmed when a later CR (CR or PR) at ``t' >= t + confirm_days`` exists
     and every assessment after ``t`` up to the first such ``t'`` is CR or NE (CR, PR or NE;
-    with ``accept_sd`` also at most one SD), with at most ``max_ne_between`` NE, and for a
+    with ``accept_sd_between`` also at most one SD), with at most ``max_ne_between`` NE, and for a
     PR no PR after a CR in that stretch.  ``ovr`` has one record per subject and date.
     """
     o = ovr.select("USUBJID", "ADT", "AVALC").filter(pl.col("ADT").is_not_null()).with_row_index("__i__")
     starts = o.filter(pl.col("AVALC").is_in([CR, PR]))
     pairs = starts.join(o.drop("__i__"), on="USUBJID", suffix="_j").filter(pl.col("ADT_j") > pl.col("ADT"))
-    due = pl.col("ADT") + pl.duration(days=opts.confirmation_days)
+    due = pl.col("ADT") + pl.duration(days=opts.confirm_days)
     upper = pl.when(pl.col("AVALC") == CR).then(pl.col("AVALC_j") == CR).otherwise(pl.col("AVALC_j").is_in([CR, PR])) & (
         pl.col("ADT_j") >= due
     )
     pairs = pairs.with_columns(pl.when(upper).then(pl.col("ADT_j")).min().over("__i__").alias("__end__")).filter(
         pl.col("__end__").is_not_null() & (pl.col("ADT_j") <= pl.col("__end__"))
     )
-    allowed_pr = [CR, PR, NE] + ([SD] if opts.accept_sd else [])
+    allowed_pr = [CR, PR, NE] + ([SD] if opts.accept_sd_between else [])
     j = pl.col("AVALC_j")
     agg = pairs.group_by("__i__", "USUBJID", "ADT", "AVALC").agg(
         pl.when(pl.col("AVALC").first() == CR).then(j.is_in([CR, NE]).all()).otherwise(j.is_in(allowed_pr).all()).alias("ok_codes"),
@@ -417,16 +427,12 @@ def _params(
         pl.col("USUBJID").alias("subject_id"), pl.col("ADT").alias("date"), pl.col("AVALC").alias("response")
     )
     reference = adsl.select(pl.col("USUBJID").alias("subject_id"), pl.col(ref).alias("reference_start"))
-    both = best_overall_responses(
-        tp,
-        reference,
-        confirms=(False, True),
-        confirm_days=opts.confirmation_days,
-        max_ne_between=opts.max_ne_between,
-        accept_sd_between=opts.accept_sd,
-        sd_min_days=opts.sd_min_days,
-        failed_cr_as_pr=opts.failed_cr_as_pr,
-        rules=False,  # ADRS has no place for the explanation
+    # the RECIST 1.1 criterion's declared rule, run by the one engine (timeline.best_response)
+    rule = recist11.best_response_rule(opts.recist())
+    both = best_responses(tp, reference, rule, rules=False)  # ADRS has no place for the explanation
+    both = (
+        both.select("subject_id", bor="best_response", bor_date="best_response_date"),
+        both.select("subject_id", bor="confirmed_best_response", bor_date="confirmed_best_response_date"),
     )
     for paramcd, bor in zip(("BOR", "CBOR"), both):
         bor = bor.select(pl.col("subject_id").alias("USUBJID"), pl.col("bor").alias(paramcd), pl.col("bor_date").alias(f"__{paramcd}_date__"))
@@ -505,21 +511,21 @@ def derive_adrs_notes(
     adsl=None,
     *,
     reference: str = "RANDDT",
-    confirmation_days: int = 28,
+    confirm_days: int = 28,
     sd_min_days: int = 42,
     max_ne_between: int = 1,
-    accept_sd: bool = False,
+    accept_sd_between: bool = False,
     source: str = "rs",
     evaluator: str = "INVESTIGATOR",
-    failed_cr_as_pr: bool = False,
+    failed_cr_as_pr: bool = True,
 ) -> tuple[pl.DataFrame, list[InputError]]:
     """:func:`derive_adrs` plus the list of notes: OVR records kept in ADRS that cannot
     contribute (a response code outside ``aval_resp()`` other than ``ND``/empty = not done,
     a date without a month), each a
     located :class:`InputError` with code ``not_analysed``."""
     plan = plan_adrs(
-        sdtm, adsl, reference=reference, confirmation_days=confirmation_days, sd_min_days=sd_min_days,
-        max_ne_between=max_ne_between, accept_sd=accept_sd, source=source, evaluator=evaluator,
+        sdtm, adsl, reference=reference, confirm_days=confirm_days, sd_min_days=sd_min_days,
+        max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source, evaluator=evaluator,
         failed_cr_as_pr=failed_cr_as_pr,
     )  # fmt: skip
     parts = list(plan.slices())
@@ -598,13 +604,13 @@ def plan_adrs(
     adsl=None,
     *,
     reference: str = "RANDDT",
-    confirmation_days: int = 28,
+    confirm_days: int = 28,
     sd_min_days: int = 42,
     max_ne_between: int = 1,
-    accept_sd: bool = False,
+    accept_sd_between: bool = False,
     source: str = "rs",
     evaluator: str = "INVESTIGATOR",
-    failed_cr_as_pr: bool = False,
+    failed_cr_as_pr: bool = True,
 ) -> AdrsPlan:
     """Read and check everything :func:`derive_adrs_notes` needs (raising
     :class:`~remission.errors.InputErrors` with every input problem, before any ADRS
@@ -613,7 +619,7 @@ def plan_adrs(
     The per-record work (date imputation, AVAL, ANL01FL/ANL02FL and the sort by subject)
     is done here once over all OVR records; the slices only derive the parameters and
     assemble."""
-    opts = AdrsOptions(reference, confirmation_days, sd_min_days, max_ne_between, accept_sd, source, evaluator, failed_cr_as_pr)
+    opts = AdrsOptions(reference, confirm_days, sd_min_days, max_ne_between, accept_sd_between, source, evaluator, failed_cr_as_pr)
     data = as_sdtm(sdtm)
     adsl_t = _resolve_adsl(data, adsl, reference)
     label = evaluator.strip().title()
@@ -762,13 +768,13 @@ def derive_adrs(
     adsl=None,
     *,
     reference: str = "RANDDT",
-    confirmation_days: int = 28,
+    confirm_days: int = 28,
     sd_min_days: int = 42,
     max_ne_between: int = 1,
-    accept_sd: bool = False,
+    accept_sd_between: bool = False,
     source: str = "rs",
     evaluator: str = "INVESTIGATOR",
-    failed_cr_as_pr: bool = False,
+    failed_cr_as_pr: bool = True,
 ) -> pl.DataFrame:
     """ADaM ADRS as admiralonco's ADRS template derives it (module docstring).
 
@@ -782,25 +788,27 @@ def derive_adrs(
         built from DM/DS (:func:`adsl_from_sdtm`).
     reference
         ADSL reference date variable: ``RANDDT`` (default, randomised trials) or ``TRTSDT``.
-    confirmation_days, sd_min_days, max_ne_between, accept_sd
+    confirm_days, sd_min_days, max_ne_between, accept_sd_between
         admiralonco's ``ref_confirm`` (28), ``ref_start_window`` (42), ``max_nr_ne`` (1),
-        ``accept_sd`` (``False``); recist11.md §5.2 and §5.4.
+        ``accept_sd_between`` (``False``); recist11.md §5.2 and §5.4.
     source
         ``"rs"``: stated responses (RS OVRLRESP); ``"tr"``: derived from TR/TU with the
         RECIST 1.1 engine.
     evaluator
         ``--EVAL`` value to use (default ``INVESTIGATOR``).
     failed_cr_as_pr
-        recist11.md §5.4 step 2 lets a CR that fails confirmation be confirmed as PR;
-        admiralonco does not (default ``False``, for parity).
+        recist11.md §5.4 step 2 lets a CR that fails confirmation be confirmed as PR (default
+        ``True``, as ``remission assess``); ``False`` is admiralonco's ``cbor_pr`` event, which
+        looks at PR time points only: pass it to reproduce admiralonco on data where the two
+        differ (on the pharmaverse data they do not; tests/test_adam_parity.py).
 
     Raises :class:`~remission.errors.InputErrors` listing every input problem. Records
     kept but unusable are reported as an :class:`AdamWarning` (:func:`derive_adrs_notes`
     returns them as data).
     """
     out, notes = derive_adrs_notes(
-        sdtm, adsl, reference=reference, confirmation_days=confirmation_days, sd_min_days=sd_min_days,
-        max_ne_between=max_ne_between, accept_sd=accept_sd, source=source, evaluator=evaluator,
+        sdtm, adsl, reference=reference, confirm_days=confirm_days, sd_min_days=sd_min_days,
+        max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source, evaluator=evaluator,
         failed_cr_as_pr=failed_cr_as_pr,
     )  # fmt: skip
     if notes:

@@ -19,7 +19,8 @@ helpers and the iBOR of :mod:`remission.criteria.irecist` (irecist.md §5).
 * ``IRSP``: first iCR/iPR.  ``ICB``: earliest iCR/iPR, or iCR/iPR/iSD/NON-iCR/NON-iUPD at
   least ``sd_min_days`` after ``RANDDT``.
 * ``IBOR`` / ``ICBOR``: :func:`remission.criteria.irecist.best_overall_response` without /
-  with confirmation (``failed_cr_as_pr = False`` as the vignette's events).
+  with confirmation (``failed_cr_as_pr``: True, the spec and ``remission assess``'s default;
+  False is the vignette's events, equal on the pharmaverse data).
 * ``ICRSP``: earliest confirmed iCR/iPR.  ``ICCB``: earliest confirmed response or ``ICB``
   stable-disease record.
 
@@ -37,9 +38,11 @@ from typing import Mapping
 import polars as pl
 
 from remission.criteria import irecist as I
+from remission.criteria.recist11 import RecistOptions
 from remission.errors import InputError, InputErrors
 from remission.io.adam_write import write_adam
 from remission.io.sdtm import REQUIRED, ROW, SdtmData, as_sdtm, dtc_errors, impute_dtc, read_sdtm, require_columns
+from remission.timeline.best_response import best_responses
 
 from .adrs import _resolve_adsl, _select_evaluator
 
@@ -104,15 +107,22 @@ def _yn(subjects: pl.DataFrame, hits: pl.DataFrame, paramcd: str) -> pl.DataFram
     )
 
 
-def _params(subjects, adsl, ovr, reference, confirmation_days, sd_min_days, max_ne_between, accept_sd) -> pl.DataFrame:
+def _params(subjects, adsl, ovr, reference, confirm_days, sd_min_days, max_ne_between, accept_sd_between,
+            failed_cr_as_pr=True) -> pl.DataFrame:
     c = pl.col
     o = ovr.select("USUBJID", "ADT", "AVALC", reference).sort("USUBJID", "ADT")
     tp = o.select(subject_id="USUBJID", date="ADT", response="AVALC")
     ref = adsl.select(subject_id="USUBJID", reference_start=c(reference))
-    kw = dict(confirm_days=confirmation_days, max_ne_between=max_ne_between, accept_sd_between=accept_sd,
-              sd_min_days=sd_min_days, failed_cr_as_pr=False)  # fmt: skip
-    ibor = I.best_overall_response(tp, ref, confirm=False, **kw)
-    icbor = I.best_overall_response(tp, ref, confirm=True, **kw)
+    # iRECIST's declared rule (irecist.md §5), run by the one engine (timeline.best_response)
+    recist = RecistOptions(confirm_days=confirm_days, max_ne_between=max_ne_between,
+                           accept_sd_between=accept_sd_between, sd_min_days=sd_min_days)  # fmt: skip
+    rule = I.CRITERION.best_response(I.IRecistOptions(recist=recist, failed_cr_as_pr=failed_cr_as_pr))
+    both = best_responses(tp, ref, rule)
+    ibor = both.select("subject_id", bor="best_response", bor_date="best_response_date", bor_rule="best_response_rule")
+    icbor = both.select(
+        "subject_id", bor="confirmed_best_response", bor_date="confirmed_best_response_date",
+        bor_rule="confirmed_best_response_rule",
+    )  # fmt: skip
     # ICPD: first iUPD of the block confirmed by iCPD (only iUPD/NE between)
     nxt = pl.when(~c("AVALC").is_in([I.IUPD, I.NE])).then(c("AVALC")).shift(-1).backward_fill().over("USUBJID")
     icpd = o.with_columns(_n=nxt).filter((c("AVALC") == I.IUPD) & (c("_n") == I.ICPD))
@@ -128,7 +138,7 @@ def _params(subjects, adsl, ovr, reference, confirmation_days, sd_min_days, max_
         .sort("subject_id", "date")
         .with_columns(idx=pl.int_range(pl.len()).over("subject_id"), cat=c("response"))
     )
-    conf = I._confirmed(seq, confirmation_days, max_ne_between, accept_sd).join(
+    conf = I._confirmed(seq, confirm_days, max_ne_between, accept_sd_between).join(
         seq.select("subject_id", "date", "cat"), on=["subject_id", "date"]
     )
     # vignette icrsp_y_icr / icrsp_y_ipr: an iCR confirmed by iCR, or an iPR by iCR/iPR
@@ -154,10 +164,11 @@ def derive_adrs_irecist(
     adsl=None,
     *,
     reference: str = "RANDDT",
-    confirmation_days: int = 28,
+    confirm_days: int = 28,
     sd_min_days: int = 42,
     max_ne_between: int = 1,
-    accept_sd: bool = False,
+    accept_sd_between: bool = False,
+    failed_cr_as_pr: bool = False,
     evaluator: str = "INVESTIGATOR",
 ) -> pl.DataFrame:
     """ADRS with ``OVR`` and the iRECIST parameters of the admiralonco vignette (module
@@ -192,7 +203,8 @@ def derive_adrs_irecist(
     ovr = _ovr(rs, adsl_t, reference, label)
     src = ovr.filter((pl.col("ANL01FL") == "Y") & (pl.col("ANL02FL") == "Y"))
     subjects = adsl_t.select("USUBJID")
-    params = _params(subjects, adsl_t, src, reference, confirmation_days, sd_min_days, max_ne_between, accept_sd)
+    params = _params(subjects, adsl_t, src, reference, confirm_days, sd_min_days, max_ne_between, accept_sd_between,
+                     failed_cr_as_pr)
     meta = pl.DataFrame(
         [(p, t.format(e=label)) for p, t in _PARAMS], schema={"PARAMCD": pl.String, "PARAM": pl.String}, orient="row"
     ).with_columns(PARCAT1=pl.lit("Tumor Response"), PARCAT2=pl.lit(label), PARCAT3=pl.lit("iRECIST"))
@@ -237,10 +249,11 @@ def adam_irecist(
     *,
     adsl: str | Path | pl.DataFrame | None = None,
     reference: str = "RANDDT",
-    confirmation_days: int = 28,
+    confirm_days: int = 28,
     sd_min_days: int = 42,
     max_ne_between: int = 1,
-    accept_sd: bool = False,
+    accept_sd_between: bool = False,
+    failed_cr_as_pr: bool = False,
     evaluator: str = "INVESTIGATOR",
     fmt: str = "csv",
     files: Mapping[str, str | Path] | None = None,
@@ -248,8 +261,9 @@ def adam_irecist(
     """``remission adam-irecist``: derive the iRECIST ADRS and write ``adrs.<fmt>``."""
     data = read_sdtm(sdtm_dir, files=files) if isinstance(sdtm_dir, (str, Path)) else as_sdtm(sdtm_dir)
     adrs = derive_adrs_irecist(
-        data, adsl, reference=reference, confirmation_days=confirmation_days, sd_min_days=sd_min_days,
-        max_ne_between=max_ne_between, accept_sd=accept_sd, evaluator=evaluator,
+        data, adsl, reference=reference, confirm_days=confirm_days, sd_min_days=sd_min_days,
+        max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, evaluator=evaluator,
+        failed_cr_as_pr=failed_cr_as_pr,
     )  # fmt: skip
     written = []
     if out_dir is not None:
