@@ -30,7 +30,8 @@ TABLES = ORACLE / "admiralonco_vignette_tables" / "irecist"
 @pytest.fixture(scope="module")
 def adrs() -> pl.DataFrame:
     sdtm = read_sdtm(SDTM, files={"rs": "rs_onco_irecist.csv"}, domains=["rs"])
-    return derive_adrs_irecist(sdtm, ADSL)
+    # admiralonco's vignette events: a CR failing CR confirmation is not a confirmed PR
+    return derive_adrs_irecist(sdtm, ADSL, failed_cr_as_pr=False)
 
 
 def _table(name: str) -> pl.DataFrame:
@@ -134,3 +135,27 @@ def test_cli_adam_irecist(tmp_path):
     ibor = back.filter((pl.col("PARAMCD") == "IBOR") & (pl.col("USUBJID") == "01-701-1028")).row(0, named=True)
     assert (ibor["AVALC"], ibor["ADT"], ibor["STUDYID"]) == ("iCPD", "2013-08-31", "CDISCPILOT01")
     assert back["STUDYID"].null_count() == 0
+
+
+def test_failed_cr_as_pr_is_one_documented_option(adrs, tmp_path):
+    """One default with ``assess`` and ``adam`` (recist11.md §5.4 step 2: a CR whose
+    confirmation is only PR-level is a confirmed PR); admiralonco's vignette is the explicit
+    value False.  On the oracle only 01-701-1239 differs: ICBOR iPR (default) vs iSD."""
+    from typer.testing import CliRunner
+
+    from remission.cli import app
+
+    sdtm = read_sdtm(SDTM, files={"rs": "rs_onco_irecist.csv"}, domains=["rs"])
+    spec = derive_adrs_irecist(sdtm, ADSL)
+    key = ["USUBJID", "PARAMCD", "AVALC"]
+    diff = spec.select(key).join(adrs.select(key), on=key, how="anti")
+    assert diff.rows() == [("01-701-1239", "ICBOR", "iPR")]
+    assert adrs.filter((pl.col("USUBJID") == "01-701-1239") & (pl.col("PARAMCD") == "ICBOR"))["AVALC"].to_list() == ["iSD"]
+    args = ["adam-irecist", str(SDTM), "--adsl", str(ADSL), "--file", "rs=rs_onco_irecist.csv"]
+    for flag, want in (([], "iPR"), (["--no-failed-cr-as-pr"], "iSD")):
+        out = tmp_path / (flag[0].strip("-") if flag else "default")
+        res = CliRunner().invoke(app, [*args, "--out", str(out), *flag])
+        assert res.exit_code == 0, res.output
+        back = pl.read_csv(out / "adrs.csv", infer_schema=False)
+        row = back.filter((pl.col("USUBJID") == "01-701-1239") & (pl.col("PARAMCD") == "ICBOR"))
+        assert row["AVALC"].to_list() == [want]

@@ -515,6 +515,11 @@ def adam_irecist_cmd(
     reference: Reference = typer.Option(Reference.RANDDT, "--reference", help="Reference date variable of ADSL."),
     confirm_days: int = typer.Option(28, "--confirm-days", "--confirmation-days", min=1, help="Confirmation period in days."),
     sd_min_days: int = typer.Option(42, "--sd-min-days", min=0, help="iSD minimum duration in days."),
+    failed_cr_as_pr: bool = typer.Option(
+        True, "--failed-cr-as-pr/--no-failed-cr-as-pr",
+        help="ICBOR: an iCR failing iCR confirmation may be a confirmed iPR (recist11.md §5.4, as assess). "
+        "--no-failed-cr-as-pr is admiralonco's iRECIST vignette.",
+    ),
     evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL to use."),
     fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", help="csv, xpt or json."),
     file: list[str] = typer.Option([], "--file", help="DOMAIN=FILE, e.g. rs=rs_onco_irecist.csv (repeatable)."),
@@ -526,7 +531,8 @@ def adam_irecist_cmd(
     try:
         result = adam_irecist(
             sdtm_dir, out, adsl=adsl, reference=reference.value, confirm_days=confirm_days,
-            sd_min_days=sd_min_days, evaluator=evaluator, fmt=fmt.value, files=files or None,
+            sd_min_days=sd_min_days, failed_cr_as_pr=failed_cr_as_pr, evaluator=evaluator, fmt=fmt.value,
+            files=files or None,
         )
     except InputErrors as exc:
         _report_errors(exc)

@@ -18,9 +18,14 @@ helpers and the iBOR of :mod:`remission.criteria.irecist` (irecist.md §5).
   followed by a response), else ``N``.
 * ``IRSP``: first iCR/iPR.  ``ICB``: earliest iCR/iPR, or iCR/iPR/iSD/NON-iCR/NON-iUPD at
   least ``sd_min_days`` after ``RANDDT``.
-* ``IBOR`` / ``ICBOR``: :func:`remission.criteria.irecist.best_overall_response` without /
-  with confirmation (``failed_cr_as_pr``: True, the spec and ``remission assess``'s default;
-  False is the vignette's events, equal on the pharmaverse data).
+* ``IBOR`` / ``ICBOR``: iRECIST's best-response rule run by the one engine
+  (:mod:`remission.timeline.best_response`), without / with confirmation.
+  ``failed_cr_as_pr`` defaults to True, the spec's reading (recist11.md §5.4 step 2, as
+  ``remission assess`` and ``remission adam``).  ``failed_cr_as_pr=False`` is the
+  vignette's events (``cbor_pr`` accepts only iPR confirmed by iPR/iCR): pass it for
+  admiralonco parity.  On the pharmaverse data the two differ for one subject:
+  01-701-1239 (an unconfirmed iCR whose confirmation is a PR-level result) has
+  ICBOR iPR with True and iSD with False.
 * ``ICRSP``: earliest confirmed iCR/iPR.  ``ICCB``: earliest confirmed response or ``ICB``
   stable-disease record.
 
@@ -168,7 +173,7 @@ def derive_adrs_irecist(
     sd_min_days: int = 42,
     max_ne_between: int = 1,
     accept_sd_between: bool = False,
-    failed_cr_as_pr: bool = False,
+    failed_cr_as_pr: bool = True,
     evaluator: str = "INVESTIGATOR",
 ) -> pl.DataFrame:
     """ADRS with ``OVR`` and the iRECIST parameters of the admiralonco vignette (module
@@ -253,7 +258,7 @@ def adam_irecist(
     sd_min_days: int = 42,
     max_ne_between: int = 1,
     accept_sd_between: bool = False,
-    failed_cr_as_pr: bool = False,
+    failed_cr_as_pr: bool = True,
     evaluator: str = "INVESTIGATOR",
     fmt: str = "csv",
     files: Mapping[str, str | Path] | None = None,
