@@ -34,7 +34,7 @@ def _sdtm(rs: str = "rs_onco_recist.csv"):
 
 @pytest.fixture(scope="module")
 def adrs() -> pl.DataFrame:
-    return derive_adrs(_sdtm(), ADSL)
+    return derive_adrs(_sdtm(), ADSL, failed_cr_as_pr=False)  # admiralonco cbor_pr
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_cbcp_is_right_where_the_peer_is_wrong(adrs, oracle_adrs):
 
 def test_adtte_equals_adtte_onco():
     """PARAMCD, AVAL, CNSR, ADT, STARTDT (and event descriptions, sources) for OS, PFS, RSD."""
-    adrs = derive_adrs(_sdtm(), ADSL)
+    adrs = derive_adrs(_sdtm(), ADSL, failed_cr_as_pr=False)
     adsl = prepare_adsl(read_table(ADSL), "adsl.csv", "RANDDT")
     ours = derive_adtte(adsl, adrs)
     theirs = pl.read_csv(ADAM / "adtte_onco.csv", infer_schema=False)
@@ -118,7 +118,7 @@ def test_bor_and_cbor_equal_admiralonco_run(rs, days, oracle):
     records of 205 subjects; rs_onco_recist with 21- and 28-day confirmation)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        adrs = derive_adrs(read_sdtm(SDTM, files={"rs": rs}, domains=["rs"]), ADSL, confirm_days=days)
+        adrs = derive_adrs(read_sdtm(SDTM, files={"rs": rs}, domains=["rs"]), ADSL, confirm_days=days, failed_cr_as_pr=False)
     theirs = pl.read_csv(RUN / oracle, infer_schema=False)
     joined = theirs.join(_bor_table(adrs), on="USUBJID", how="full", suffix="_ours")
     assert joined.height == 306
@@ -209,5 +209,5 @@ def test_subject_batches_give_the_same_adrs(adrs, monkeypatch):
     from remission.adam import adrs as adrs_mod
 
     monkeypatch.setattr(adrs_mod, "ADRS_BATCH_SUBJECTS", 7)
-    batched = derive_adrs(_sdtm(), ADSL)
+    batched = derive_adrs(_sdtm(), ADSL, failed_cr_as_pr=False)
     assert batched.equals(adrs)
