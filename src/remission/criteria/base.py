@@ -54,6 +54,22 @@ def lesion_dates(tables: Tables) -> pl.DataFrame:
     return runs if distinct else runs.unique()
 
 
+#: the frame a criterion's ``checks`` receives: per target lesion (a lesion with a row whose
+#: ``role`` is ``target``) its first target row and date, its organ (the first written) and
+#: whether any target row says nodal, and its baseline diameter (the first target row with
+#: one: typed, as written, and that row's number)
+TARGET_CHECK_COLUMNS = {
+    "subject_id": pl.String,
+    "lesion_id": pl.String,
+    "row": pl.Int64,
+    "first_date": pl.Date,
+    "organ": pl.String,
+    "nodal": pl.Boolean,
+    "baseline_mm": pl.Float64,
+    "baseline_raw": pl.String,
+    "baseline_row": pl.Int64,
+}
+
 #: accepted spellings of booleans in findings (spec/tables.md)
 TRUE_SPELLINGS = ("true", "1", "yes", "y")
 FALSE_SPELLINGS = ("false", "0", "no", "n")
@@ -195,8 +211,14 @@ class Criterion:
     dates: Callable[[Tables], pl.DataFrame] = lesion_dates
     #: attribute of AssessOptions (and table of ``--options``) holding its options
     options_key: str = ""
-    #: ``checks(subject_ids, lesions_typed) -> list[InputError-like dict]``: its own input checks
-    checks: Callable[..., list] | None = None
+    #: its own input checks on target lesions: ``checks(targets) -> error rows``, where
+    #: ``targets`` has the :data:`TARGET_CHECK_COLUMNS` (one row per target lesion of the
+    #: subjects assessed by this criterion, built by :mod:`remission.io.validate`) and the
+    #: result has ``row, subject_id, column, value, expected, code`` (no file: validation
+    #: adds it).  RECIST 1.1's target selection (recist11.md §3.2) is one.
+    checks: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+    #: the error codes its ``checks`` give -> meaning (listed in ``validate.ERROR_CODES``)
+    check_errors: Mapping[str, str] = field(default_factory=dict)
     #: what ``assessments.value`` sums, for remission_model.md §4 ``partial_remission_rule``:
     #: ``diameters`` (unidimensional sum), ``products`` (WHO's bidimensional products), None
     measurement: Literal["diameters", "products"] | None = None
@@ -216,4 +238,4 @@ class Criterion:
         return {**{k.upper(): v for k, v in self.vocabulary.levels.items()}, **{k.upper(): v for k, v in self.canonical.items()}}
 
 
-__all__ = ["BOOL_SPELLINGS", "BestResponseRule", "Criterion", "FindingRule", "boolean_finding", "number_finding", "Presentation", "Tables", "Vocabulary", "lesion_dates"]
+__all__ = ["BOOL_SPELLINGS", "TARGET_CHECK_COLUMNS", "BestResponseRule", "Criterion", "FindingRule", "boolean_finding", "number_finding", "Presentation", "Tables", "Vocabulary", "lesion_dates"]

@@ -728,6 +728,8 @@ CRITERION = Criterion(
     dates=lesion_dates,
     best_response=best_response_rule,
     measurement="diameters",
+    checks=recist11.target_selection_checks,  # targets are selected as RECIST 1.1's (§3.2)
+    check_errors=recist11.TARGET_CHECK_ERRORS,
     vocabulary=Vocabulary(response_codes=("iCR", "iPR", "iSD", "NON-iCR/NON-iUPD", "iUPD", "iCPD", "NE")),
     presentation=Presentation(
         label="iRECIST",

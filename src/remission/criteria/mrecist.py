@@ -243,6 +243,8 @@ CRITERION = Criterion(
     dates=lesion_dates,
     best_response=best_response_rule,
     measurement="diameters",
+    checks=recist11.target_selection_checks,  # targets are selected as RECIST 1.1's (§3.2)
+    check_errors=recist11.TARGET_CHECK_ERRORS,
     vocabulary=Vocabulary(response_codes=recist11.RESPONSE_CODES),
     presentation=Presentation(
         label="mRECIST",

@@ -771,6 +771,101 @@ def best_response_rule(o: RecistOptions) -> BestResponseRule:
     )
 
 
+# --------------------------------------------------------------------------------------
+# Input checks: target selection (recist11.md §3.2-3.3)
+# --------------------------------------------------------------------------------------
+
+#: recist11.md §3.2: at most five target lesions in all, two per organ
+MAX_TARGETS = 5
+MAX_TARGETS_PER_ORGAN = 2
+#: recist11.md §3.2: a pathological lymph node is a target only with a short axis >= 15 mm
+NODAL_TARGET_MIN_MM = 15.0
+
+
+def organ_key(organ: pl.Expr, nodal: pl.Expr) -> pl.Expr:
+    """Organ key for the per-organ target limit (recist11.md §3.2, EORTC RECIST FAQ).
+
+    All lymph nodes count as one organ (``lymph_node``); paired organs count as one
+    (a ``left``/``right`` prefix or suffix is removed).  Null when no organ is known for a
+    non-nodal lesion.
+    """
+    o = organ.str.to_lowercase().str.strip_chars().str.replace_all(r"[\s\-]+", "_")
+    o = o.str.replace(r"^(left|right)_", "").str.replace(r"_(left|right)$", "")
+    o = pl.when(o.is_in(["lymph_nodes", "lymph_node", "node", "nodes"])).then(pl.lit("lymph_node")).otherwise(o)
+    o = pl.when(o == "").then(None).otherwise(o)
+    return pl.when(nodal.fill_null(False)).then(pl.lit("lymph_node")).otherwise(o)
+
+
+def _error_rows(frame: pl.DataFrame, mask: pl.Expr, row: str, column: str, value: pl.Expr, expected: pl.Expr, code: str) -> pl.DataFrame:
+    return frame.filter(mask.fill_null(False)).select(
+        pl.col(row).cast(pl.Int64).alias("row"),
+        pl.col("subject_id").cast(pl.String),
+        pl.lit(column, pl.String).alias("column"),
+        value.cast(pl.String).alias("value"),
+        expected.cast(pl.String).alias("expected"),
+        pl.lit(code, pl.String).alias("code"),
+    )
+
+
+def target_selection_checks(targets: pl.DataFrame) -> pl.DataFrame:
+    """recist11.md §3.2-3.3 target selection, as input errors (``Criterion.checks``).
+
+    ``targets``: one row per target lesion of this criterion's subjects (the
+    :data:`~remission.criteria.base.TARGET_CHECK_COLUMNS` frame validation builds): its
+    first target row ``row`` and date ``first_date``, ``organ``, ``nodal`` and its baseline
+    diameter (``baseline_mm``, as written ``baseline_raw``, on row ``baseline_row``).
+    Errors: a sixth target of a subject (``TOO_MANY_TARGETS``, counted in order of first
+    appearance, then row), a third in one organ (``TOO_MANY_PER_ORGAN``; nodes are one
+    organ, left/right of a paired organ are one), a nodal target with a baseline short axis
+    below 15 mm (``NODAL_TARGET_BELOW_15MM``).  A target counts once per distinct
+    ``lesion_id`` over all dates, so targets re-selected at a later line's baseline still
+    count towards the same limits.  Returns error rows (row, subject_id, column, value,
+    expected, code); the caller adds the file.
+    """
+    per = targets.sort(["subject_id", "first_date", "row"]).with_columns(
+        (pl.int_range(pl.len()).over("subject_id") + 1).alias("__n"),
+    )
+    # organ_key once per distinct organ text (few), mapped back: same values, no regex per row
+    organs_u = per.get_column("organ").drop_nulls().unique()
+    keys_u = pl.DataFrame({"o": organs_u}, schema={"o": pl.String}).select(organ_key(pl.col("o"), pl.lit(False))).to_series()
+    per = per.with_columns(
+        pl.when(pl.col("nodal").fill_null(False))
+        .then(pl.lit("lymph_node"))
+        .otherwise(pl.col("organ").replace_strict(organs_u, keys_u, default=None, return_dtype=pl.String))
+        .alias("__key")
+    )
+    too_many = _error_rows(
+        per, pl.col("__n") > MAX_TARGETS, "row", "lesion_id", pl.col("lesion_id"),
+        pl.format("at most {} target lesions per subject (recist11.md §3.2); this is target number {}",
+                  pl.lit(MAX_TARGETS), pl.col("__n")),
+        "TOO_MANY_TARGETS",
+    )  # fmt: skip
+    per_organ = per.filter(pl.col("__key").is_not_null()).with_columns(
+        (pl.int_range(pl.len()).over(["subject_id", "__key"]) + 1).alias("__n_organ")
+    )
+    organ = _error_rows(
+        per_organ, pl.col("__n_organ") > MAX_TARGETS_PER_ORGAN, "row", "organ", pl.col("organ"),
+        pl.format("at most {} target lesions per organ (recist11.md §3.2); this is target number {} in organ {}",
+                  pl.lit(MAX_TARGETS_PER_ORGAN), pl.col("__n_organ"), pl.col("__key")),
+        "TOO_MANY_PER_ORGAN",
+    )  # fmt: skip
+    nodal = _error_rows(
+        per.drop_nulls("baseline_row"), pl.col("nodal") & (pl.col("baseline_mm") < NODAL_TARGET_MIN_MM),
+        "baseline_row", "diameter_mm", pl.col("baseline_raw"),
+        pl.lit("a baseline short axis >= 15 mm for a nodal target (recist11.md §3.2)"),
+        "NODAL_TARGET_BELOW_15MM",
+    )  # fmt: skip
+    return pl.concat([too_many, organ, nodal])
+
+
+#: the codes :func:`target_selection_checks` gives (``Criterion.check_errors``)
+TARGET_CHECK_ERRORS = {
+    "TOO_MANY_TARGETS": "more than 5 target lesions (recist11.md §3.3)",
+    "TOO_MANY_PER_ORGAN": "more than 2 target lesions in one organ (recist11.md §3.3)",
+    "NODAL_TARGET_BELOW_15MM": "nodal target with baseline short axis < 15 mm (recist11.md §3.3)",
+}
+
+
 #: response codes a ``responses`` row may state (criteria/README.md order table, closed list)
 RESPONSE_CODES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
 
@@ -783,6 +878,8 @@ CRITERION = Criterion(
     run=lambda t, segs, o: evaluate(t["lesions"], segs, o, labs=t.get("labs")),
     best_response=best_response_rule,
     measurement="diameters",
+    checks=target_selection_checks,
+    check_errors=TARGET_CHECK_ERRORS,
     vocabulary=Vocabulary(response_codes=RESPONSE_CODES),
     presentation=Presentation(
         label="RECIST 1.1",

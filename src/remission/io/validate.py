@@ -41,17 +41,10 @@ Choices where the spec is silent:
 * dates after ``death_date`` are errors for lesions, labs, findings and responses dates and
   for treatment start dates (a treatment cannot start after death); a date equal to the
   death date is accepted.
-* RECIST target selection (recist11.md §3.2–3.3; only for subjects whose resolved
-  criterion is recist1.1, irecist or mrecist): a target lesion counts once per distinct
-  ``lesion_id`` over all dates; lesions are ranked by their first date (then row) and
-  every target beyond the 5th per subject (``TOO_MANY_TARGETS``) or the 2nd per organ
-  (``TOO_MANY_PER_ORGAN``) is reported on its first row.  A lesion is nodal when any of its
-  target rows says so; its organ is its first non-empty organ.  All nodal lesions share
-  the organ key ``lymph_node``; paired organs share one key (``left_lung``,
-  ``lung_right``, ``Right kidney`` -> ``lung``, ``kidney``).  The baseline short axis of a
-  nodal target (``NODAL_TARGET_BELOW_15MM``) is its diameter on its first date with a
-  diameter.  Targets re-selected at a later line's baseline still count towards the same
-  limits (distinct lesion ids).
+* each criterion's own input checks (``Criterion.checks``, run on the target lesions of the
+  subjects it assesses, their codes in ``Criterion.check_errors``): RECIST 1.1's target
+  selection (recist11.md §3.2–3.3, shared by iRECIST and mRECIST), see
+  :func:`remission.criteria.recist11.target_selection_checks`.
 * the ``criteria`` argument, when unknown, is a fatal error with file ``--criteria``.
 * response vocabularies (:data:`RESPONSE_CODES`): closed lists for recist1.1/mrecist and
   who; for the other criteria the CDISC codes of remission_model.md §10.2 and the category
@@ -81,14 +74,6 @@ LESION_STATUSES = schema.STATUSES + ("not_evaluated",)
 #: Accepted spellings of booleans (spec/tables.md: true/false, 1/0, yes/no, Y/N, any case).
 TRUE_SPELLINGS = ("true", "1", "yes", "y")
 FALSE_SPELLINGS = ("false", "0", "no", "n")
-
-#: Criteria whose target-lesion selection rules (recist11.md §3.2–3.3) are checked.
-RECIST_FAMILY = ("recist1.1", "irecist", "mrecist")
-
-#: recist11.md §3.2: at most 5 targets, at most 2 per organ; nodal targets >= 15 mm.
-MAX_TARGETS = 5
-MAX_TARGETS_PER_ORGAN = 2
-NODAL_TARGET_MIN_MM = 15.0
 
 SYMPTOMS_VALUES = ("none", "improved", "stable", "worse")
 PHYSICAL_EXAM_VALUES = ("no_evidence", "evidence")
@@ -138,10 +123,11 @@ ERROR_CODES: dict[str, str] = {
     "END_BEFORE_START": "treatment end_date before start_date",
     "DEATH_BEFORE_DIAGNOSIS": "death_date before diagnosis_date",
     "AFTER_DEATH": "assessment, lab, finding or treatment start after death_date",
-    "TOO_MANY_TARGETS": "more than 5 target lesions (recist11.md §3.3)",
-    "TOO_MANY_PER_ORGAN": "more than 2 target lesions in one organ (recist11.md §3.3)",
-    "NODAL_TARGET_BELOW_15MM": "nodal target with baseline short axis < 15 mm (recist11.md §3.3)",
 }
+#: ... and each criterion's own check codes (``Criterion.check_errors``)
+for _c in registry.all_criteria():
+    for _code, _meaning in _c.check_errors.items():
+        ERROR_CODES.setdefault(_code, _meaning)
 
 _ERR_SCHEMA = {
     "row": pl.Int64,
@@ -153,20 +139,6 @@ _ERR_SCHEMA = {
 }
 
 DATE_EXPECTED = "an ISO date YYYY-MM-DD"
-
-
-def organ_key(organ: pl.Expr, nodal: pl.Expr) -> pl.Expr:
-    """Organ key for the per-organ target limit (recist11.md §3.2, EORTC FAQ).
-
-    All lymph nodes count as one organ (``lymph_node``); paired organs count as one
-    (a ``left``/``right`` prefix or suffix is removed).  Null when no organ is known for a
-    non-nodal lesion.
-    """
-    o = organ.str.to_lowercase().str.strip_chars().str.replace_all(r"[\s\-]+", "_")
-    o = o.str.replace(r"^(left|right)_", "").str.replace(r"_(left|right)$", "")
-    o = pl.when(o.is_in(["lymph_nodes", "lymph_node", "node", "nodes"])).then(pl.lit("lymph_node")).otherwise(o)
-    o = pl.when(o == "").then(None).otherwise(o)
-    return pl.when(nodal.fill_null(False)).then(pl.lit("lymph_node")).otherwise(o)
 
 
 # --------------------------------------------------------------------------------------
@@ -602,7 +574,7 @@ def _lesions(work: _Work, info: pl.DataFrame) -> None:
                 "ROLE_CHANGED",
             )
         )
-    _recist_targets(work, info, typed_rows, lesions)
+    _criterion_checks(work, info, typed_rows, lesions)
 
 
 def _per_lesion(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -617,7 +589,7 @@ def _per_lesion(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     by ROW, so ``k`` orders rows by date, then ROW, exactly and without overflow for any
     date range as n < 2**31), and a hash group_by takes plain minima of ``k`` (null on the
     rows that do not count, so every aggregate is a plain min/sum/any); the row of a
-    minimum is ``k mod n`` (see :func:`_recist_targets`).  Returns ``rows`` (ordered by
+    minimum is ``k mod n`` (see :func:`_criterion_checks`).  Returns ``rows`` (ordered by
     ROW) and the per-lesion frame with ``__k_first``, ``__k_organ``, ``__k_base`` (null
     when the lesion has no such target row).
     """
@@ -675,89 +647,49 @@ def _per_lesion(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return rows, lesions.drop("__pos")
 
 
-def _recist_targets(work: _Work, info: pl.DataFrame, rows: pl.DataFrame, lesions: pl.DataFrame) -> None:
-    """recist11.md §3.2–3.3 target selection errors, for the RECIST family only.
+def _criterion_checks(work: _Work, info: pl.DataFrame, rows: pl.DataFrame, lesions: pl.DataFrame) -> None:
+    """Each criterion's own input checks (``Criterion.checks``) on the target lesions of the
+    subjects it assesses.  Validation does the traversal: one frame of target lesions
+    (``base.TARGET_CHECK_COLUMNS``) per distinct check, for the subjects of every criterion
+    declaring it; the criterion declares the rule.
 
     ``rows``/``lesions`` are those of :func:`_per_lesion`: a target lesion's values are
     gathered from ``rows`` at the positions ``k mod n`` of its minimal order keys.
     """
-    recist_ids = info.filter(pl.col("__criteria").is_in(RECIST_FAMILY)).get_column("subject_id")
-    grouped = lesions.filter(
-        pl.col("__k_first").is_not_null() & pl.col("subject_id").is_in(recist_ids.implode())
-    )
+    by_check: dict[object, list[str]] = {}
+    for c in registry.all_criteria():
+        if c.checks is not None:
+            by_check.setdefault(c.checks, []).append(c.code)
+    if not by_check:
+        return
+    grouped = lesions.filter(pl.col("__k_first").is_not_null())
     if grouped.height == 0:
         return
     n = max(rows.height, 1)
     row_no, organs = rows.get_column(ROW), rows.get_column(_t("organ"))
     base, base_raw = rows.get_column(_t("diameter_mm")), rows.get_column("diameter_mm")
-    pos_first = grouped.get_column("__k_first") % n
-    pos_organ = grouped.get_column("__k_organ") % n  # null (no organ) gathers null
-    pos_base = grouped.get_column("__k_base") % n
-    per = (
-        grouped.with_columns(
-            row_no.gather(pos_first).alias(ROW),
-            organs.gather(pos_organ).alias("__organ"),
-            base.gather(pos_base).alias("__base"),
-            base_raw.gather(pos_base).alias("__base_raw"),
-            row_no.gather(pos_base).alias("__base_row"),
+    for check, codes in by_check.items():
+        ids = info.filter(pl.col("__criteria").is_in(codes)).get_column("subject_id")
+        mine = grouped.filter(pl.col("subject_id").is_in(ids.implode()))
+        if mine.height == 0:
+            continue
+        pos_first = mine.get_column("__k_first") % n
+        pos_organ = mine.get_column("__k_organ") % n  # null (no organ) gathers null
+        pos_base = mine.get_column("__k_base") % n
+        targets = pl.DataFrame(
+            [
+                mine.get_column("subject_id").cast(pl.String),
+                mine.get_column("lesion_id").cast(pl.String),
+                row_no.gather(pos_first).cast(pl.Int64).alias("row"),
+                mine.get_column("__first_date").alias("first_date"),
+                organs.gather(pos_organ).alias("organ"),
+                mine.get_column("__nodal").alias("nodal"),
+                base.gather(pos_base).cast(pl.Float64).alias("baseline_mm"),
+                base_raw.gather(pos_base).alias("baseline_raw"),
+                row_no.gather(pos_base).cast(pl.Int64).alias("baseline_row"),
+            ]
         )
-        .sort(["subject_id", "__first_date", ROW])
-        .with_columns(
-            (pl.int_range(pl.len()).over("subject_id") + 1).alias("__n"),
-        )
-    )
-    # organ_key once per distinct organ text (few), mapped back: same values, no regex per row
-    organs_u = per.get_column("__organ").drop_nulls().unique()
-    keys_u = pl.DataFrame({"o": organs_u}).select(organ_key(pl.col("o"), pl.lit(False))).to_series()
-    per = per.with_columns(
-        pl.when(pl.col("__nodal").fill_null(False))
-        .then(pl.lit("lymph_node"))
-        .otherwise(pl.col("__organ").replace_strict(organs_u, keys_u, default=None, return_dtype=pl.String))
-        .alias("__key")
-    )
-    work.add(
-        _fail(
-            per,
-            pl.col("__n") > MAX_TARGETS,
-            "lesion_id",
-            pl.format(
-                "at most {} target lesions per subject (recist11.md §3.2); this is target number {}",
-                pl.lit(MAX_TARGETS),
-                pl.col("__n"),
-            ),
-            "TOO_MANY_TARGETS",
-            value=pl.col("lesion_id"),
-        )
-    )
-    per_organ = per.filter(pl.col("__key").is_not_null()).with_columns(
-        (pl.int_range(pl.len()).over(["subject_id", "__key"]) + 1).alias("__n_organ")
-    )
-    work.add(
-        _fail(
-            per_organ,
-            pl.col("__n_organ") > MAX_TARGETS_PER_ORGAN,
-            "organ",
-            pl.format(
-                "at most {} target lesions per organ (recist11.md §3.2); this is target number {} in organ {}",
-                pl.lit(MAX_TARGETS_PER_ORGAN),
-                pl.col("__n_organ"),
-                pl.col("__key"),
-            ),
-            "TOO_MANY_PER_ORGAN",
-            value=pl.col("__organ"),
-        )
-    )
-    nodal_small = per.with_columns(pl.col("__base_row").alias(ROW)).drop_nulls("__base_row")
-    work.add(
-        _fail(
-            nodal_small,
-            pl.col("__nodal") & (pl.col("__base") < NODAL_TARGET_MIN_MM),
-            "diameter_mm",
-            "a baseline short axis >= 15 mm for a nodal target (recist11.md §3.2)",
-            "NODAL_TARGET_BELOW_15MM",
-            value=pl.col("__base_raw"),
-        )
-    )
+        work.add(check(targets).select(list(_ERR_SCHEMA)))
 
 
 #: findings every criterion shares (remission_model.md §5 rules 2 and 6)
