@@ -505,7 +505,7 @@ def test_registered_and_options_defaults():
         7, True, None, True, False, 2, 180, 7, 28, 1.0, None)
     with pytest.raises(ValueError):
         MrdThresholds(negative_below_pct=0)
-    assert S.DEFAULT_CRITERIA_BY_CANCER["aml"] == "eln2022"
+    assert registry.default_criteria_by_cancer()["aml"] == "eln2022"
 
 
 def test_stated_codes_map():

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from remission import schema
 from remission.errors import InputError, InputErrors
+from remission.criteria import registry
 from remission.io import from_frames, load_dataset
 from remission.io.tables import read_dataset
 from remission.io.validate import ERROR_CODES, LESION_STATUSES, validate
@@ -827,9 +828,23 @@ def test_response_vocabularies_cover_every_criterion_and_are_unambiguous():
     """Case-insensitive lookup needs codes unique per criterion once upper-cased."""
     from remission.io.validate import RESPONSE_CODES
 
-    assert set(RESPONSE_CODES) == set(schema.CRITERIA_CODES)
+    assert set(RESPONSE_CODES) == set(registry.codes())
     for crit, codes in RESPONSE_CODES.items():
         upper = [c.upper() for c in codes]
         assert len(upper) == len(set(upper)), crit
     assert RESPONSE_CODES["recist1.1"] == ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
     assert RESPONSE_CODES["who"] == ("CR", "PR", "NC", "SD", "PD", "NE")
+
+
+def test_cancer_type_defaults_are_the_contracts():
+    """spec/tables.md subjects.criteria, written out: the defaults by cancer_type come from
+    the criteria's declarations (Criterion.cancer_types); everything else is recist1.1."""
+    assert registry.default_criteria_by_cancer() == {
+        "dlbcl": "lugano2014", "follicular_lymphoma": "lugano2014", "hodgkin_lymphoma": "lugano2014",
+        "multiple_myeloma": "imwg2016", "aml": "eln2022", "cll": "iwcll2018", "prostate": "pcwg3",
+        "ovarian": "gcig", "glioma": "rano2", "hcc": "mrecist",
+    }  # fmt: skip
+    assert registry.FALLBACK == "recist1.1"
+    # names kept readable on remission.schema for earlier code
+    assert schema.CRITERIA_CODES == registry.codes() and schema.FALLBACK_CRITERIA == "recist1.1"
+    assert schema.DEFAULT_CRITERIA_BY_CANCER == registry.default_criteria_by_cancer()

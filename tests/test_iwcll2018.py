@@ -390,7 +390,7 @@ def test_options_defaults_and_registration():
             o.relapse_min_months_after_response, o.alc_pd_reference, o.refractory_window_months) == (
         56, 56, 90, 13.0, "excess_over_normal", True, 1e-4, 6, "baseline", 6)
     assert registry.get("iwcll2018").order == ORDER
-    assert S.DEFAULT_CRITERIA_BY_CANCER["cll"] == "iwcll2018"
+    assert registry.default_criteria_by_cancer()["cll"] == "iwcll2018"
 
 
 def test_stated_codes_map():

@@ -180,9 +180,7 @@ def test_new_lesion_size_pattern_rules_s43():
 
 def test_registered_and_cancer_default():
     assert registry.get("mrecist").order[0] == "CR"
-    from remission.schema import DEFAULT_CRITERIA_BY_CANCER
-
-    assert DEFAULT_CRITERIA_BY_CANCER["hcc"] == "mrecist"
+    assert registry.default_criteria_by_cancer()["hcc"] == "mrecist"
 
 
 def test_example_dataset_mrecist():

@@ -108,8 +108,10 @@ def assess(
     """Assess a dataset: per-assessment responses, remission episodes and a summary per subject."""
     from remission.options import AssessOptions, options_from_toml
 
-    if criteria is not None and criteria.lower() not in S.CRITERIA_CODES:
-        raise typer.BadParameter(f"unknown criteria {criteria!r}; known: {', '.join(S.CRITERIA_CODES)}")
+    from remission.criteria import registry
+
+    if criteria is not None and criteria.lower() not in registry.codes():
+        raise typer.BadParameter(f"unknown criteria {criteria!r}; known: {', '.join(registry.codes())}")
     given = dict(criteria=criteria.lower() if criteria else None, as_of=_parse_date(as_of), skip_invalid=skip_invalid or None)
     try:
         options = options_from_toml(options_file, **given) if options_file is not None else AssessOptions(

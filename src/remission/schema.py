@@ -121,34 +121,19 @@ NON_BLOCKING_INTENTS = frozenset({"maintenance", "continuous"})
 IGNORED_INTENTS = frozenset({"supportive"})
 EVIDENCE = ("imaging", "lab", "physical_exam", "symptoms", "pathology")
 
-CRITERIA_CODES = (
-    "recist1.1",
-    "irecist",
-    "who",
-    "mrecist",
-    "rano2",
-    "lugano2014",
-    "imwg2016",
-    "iwcll2018",
-    "eln2022",
-    "pcwg3",
-    "gcig",
-)
+# The criteria codes, their cancer-type defaults and the fallback are declared by the
+# criteria themselves (criteria/registry.py, ``Criterion.cancer_types``); these names stay
+# readable here for code written against earlier versions.
+def __getattr__(name: str):
+    if name in ("CRITERIA_CODES", "DEFAULT_CRITERIA_BY_CANCER", "FALLBACK_CRITERIA"):
+        from remission.criteria import registry
 
-# spec/tables.md, subjects.criteria: defaults by cancer_type.
-DEFAULT_CRITERIA_BY_CANCER = {
-    "dlbcl": "lugano2014",
-    "follicular_lymphoma": "lugano2014",
-    "hodgkin_lymphoma": "lugano2014",
-    "multiple_myeloma": "imwg2016",
-    "aml": "eln2022",
-    "cll": "iwcll2018",
-    "prostate": "pcwg3",
-    "ovarian": "gcig",
-    "glioma": "rano2",
-    "hcc": "mrecist",
-}
-FALLBACK_CRITERIA = "recist1.1"
+        return {
+            "CRITERIA_CODES": registry.codes,
+            "DEFAULT_CRITERIA_BY_CANCER": registry.default_criteria_by_cancer,
+            "FALLBACK_CRITERIA": lambda: registry.FALLBACK,
+        }[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # --------------------------------------------------------------------------------------
 # Internal tables

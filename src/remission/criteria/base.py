@@ -217,6 +217,9 @@ class Criterion:
     #: result has ``row, subject_id, column, value, expected, code`` (no file: validation
     #: adds it).  RECIST 1.1's target selection (recist11.md §3.2) is one.
     checks: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+    #: ``subjects.cancer_type`` codes whose default criterion this is (spec/tables.md,
+    #: subjects.criteria); a cancer type is claimed by at most one criterion
+    cancer_types: tuple[str, ...] = ()
     #: the error codes its ``checks`` give -> meaning (listed in ``validate.ERROR_CODES``)
     check_errors: Mapping[str, str] = field(default_factory=dict)
     #: what ``assessments.value`` sums, for remission_model.md §4 ``partial_remission_rule``:

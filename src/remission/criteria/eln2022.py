@@ -1142,6 +1142,7 @@ def best_response_rule(o: Eln2022Options) -> BestResponseRule:
 
 CRITERION = Criterion(
     code=CODE,
+    cancer_types=("aml",),  # spec/tables.md: default criterion of these cancer types
     order=ORDER,
     canonical=CANONICAL,
     options_model=Eln2022Options,

@@ -391,6 +391,7 @@ def best_response_rule(o: GcigOptions) -> BestResponseRule:
 
 CRITERION = Criterion(
     code=CODE,
+    cancer_types=("ovarian",),  # spec/tables.md: default criterion of these cancer types
     order=ORDER,
     canonical=dict(CANONICAL),
     options_model=GcigOptions,

@@ -798,6 +798,7 @@ def best_response_rule(o: ImwgOptions) -> BestResponseRule:
 
 CRITERION = Criterion(
     code=CODE,
+    cancer_types=("multiple_myeloma",),  # spec/tables.md: default criterion of these cancer types
     order=ORDER,
     canonical=dict(CANONICAL),
     options_model=ImwgOptions,

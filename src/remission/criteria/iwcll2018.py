@@ -604,6 +604,7 @@ def best_response_rule(o: Iwcll2018Options) -> BestResponseRule:
 
 CRITERION = Criterion(
     code=CODE,
+    cancer_types=("cll",),  # spec/tables.md: default criterion of these cancer types
     order=ORDER,
     canonical=CANONICAL,
     options_model=Iwcll2018Options,

@@ -649,6 +649,7 @@ def best_response_rule(o: LuganoOptions) -> BestResponseRule:
 
 CRITERION = Criterion(
     code=CODE,
+    cancer_types=("dlbcl", "follicular_lymphoma", "hodgkin_lymphoma"),  # spec/tables.md: default criterion of these cancer types
     order=ORDER,
     canonical=CANONICAL,
     options_model=LuganoOptions,

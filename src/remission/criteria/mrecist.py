@@ -236,6 +236,7 @@ def best_response_rule(o: MRecistOptions) -> BestResponseRule:
 
 CRITERION = Criterion(
     code=CODE,
+    cancer_types=("hcc",),  # spec/tables.md: default criterion of these cancer types
     order=ORDER,
     canonical=CANONICAL,
     options_model=MRecistOptions,

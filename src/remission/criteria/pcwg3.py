@@ -369,6 +369,7 @@ def best_response_rule(o: Pcwg3Options) -> BestResponseRule:
 
 CRITERION = Criterion(
     code=CODE,
+    cancer_types=("prostate",),  # spec/tables.md: default criterion of these cancer types
     order=ORDER,
     canonical=dict(CANONICAL),
     options_model=Pcwg3Options,

@@ -576,6 +576,7 @@ def best_response_rule(o: RanoOptions) -> BestResponseRule:
 
 CRITERION = Criterion(
     code=CODE,
+    cancer_types=("glioma",),  # spec/tables.md: default criterion of these cancer types
     order=ORDER,
     canonical=CANONICAL,
     options_model=RanoOptions,

@@ -1,6 +1,6 @@
 """The registered criteria: one explicit list, each module loaded when first asked for.
 
-``MODULES`` maps a criteria code (the ``criteria`` column, schema.CRITERIA_CODES) to the
+``MODULES`` maps a criteria code (the ``criteria`` column of spec/tables.md) to the
 module of :mod:`remission.criteria` that declares it (a module-level ``CRITERION``, a
 :class:`~remission.criteria.base.Criterion`).  ``get(code)`` imports that module and returns
 its declaration; ``CRITERIA`` is the same as a read-only mapping; ``all_criteria()`` loads
@@ -36,6 +36,10 @@ MODULES: dict[str, str] = {
 
 _EXTRA: dict[str, Criterion] = {}
 
+#: spec/tables.md subjects.criteria: the criterion of a subject whose cancer_type no
+#: criterion claims (``Criterion.cancer_types``) and who names none
+FALLBACK = "recist1.1"
+
 
 def get(code: str) -> Criterion:
     """The declaration of ``code``; ``KeyError`` listing the known codes otherwise."""
@@ -58,6 +62,17 @@ def codes() -> tuple[str, ...]:
 
 def all_criteria() -> tuple[Criterion, ...]:
     return tuple(get(c) for c in codes())
+
+
+def default_criteria_by_cancer() -> dict[str, str]:
+    """``cancer_type`` -> default criteria code, from each criterion's ``cancer_types``
+    (spec/tables.md: e.g. ``dlbcl`` -> ``lugano2014``); unclaimed types get :data:`FALLBACK`."""
+    out: dict[str, str] = {}
+    for c in all_criteria():
+        for t in c.cancer_types:
+            if out.setdefault(t, c.code) != c.code:
+                raise RuntimeError(f"cancer_type {t!r} claimed by {out[t]!r} and {c.code!r}")
+    return out
 
 
 def register(criterion: Criterion) -> Criterion:
@@ -92,4 +107,4 @@ class _Registered(Mapping[str, Criterion]):
 
 CRITERIA: Mapping[str, Criterion] = _Registered()
 
-__all__ = ["CRITERIA", "Criterion", "MODULES", "Tables", "all_criteria", "codes", "get", "lesion_dates", "register", "unregister"]
+__all__ = ["CRITERIA", "Criterion", "FALLBACK", "MODULES", "default_criteria_by_cancer", "Tables", "all_criteria", "codes", "get", "lesion_dates", "register", "unregister"]

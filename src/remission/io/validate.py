@@ -55,6 +55,7 @@ Choices where the spec is silent:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import polars as pl
 
@@ -109,7 +110,7 @@ ERROR_CODES: dict[str, str] = {
     "UNKNOWN_METHOD": "method not in schema.METHODS",
     "UNKNOWN_MODALITY": "modality not in schema.MODALITIES",
     "UNKNOWN_INTENT": "intent not in schema.INTENTS",
-    "UNKNOWN_CRITERIA": "criteria code not in schema.CRITERIA_CODES",
+    "UNKNOWN_CRITERIA": "criteria code not registered (criteria.registry.codes())",
     "UNKNOWN_EVIDENCE": "evidence not in schema.EVIDENCE",
     "UNKNOWN_RESPONSE": "response code not known for the subject's criteria",
     "BAD_FINDING_VALUE": "finding value invalid for its finding code",
@@ -152,6 +153,11 @@ class _Kind:
     allowed: tuple[str, ...] = ()
     code: str = ""
     min_value: float | None = None
+    #: codes known only when validating (the registered criteria, plug-ins included)
+    allowed_now: Callable[[], tuple[str, ...]] | None = None
+
+    def values(self) -> tuple[str, ...]:
+        return self.allowed_now() if self.allowed_now is not None else self.allowed
 
 
 _TEXT = _Kind("text")
@@ -163,7 +169,7 @@ COLUMN_KINDS: dict[str, dict[str, _Kind]] = {
     "subjects": {
         "subject_id": _TEXT,
         "cancer_type": _LOWER,
-        "criteria": _Kind("code", schema.CRITERIA_CODES, "UNKNOWN_CRITERIA"),
+        "criteria": _Kind("code", code="UNKNOWN_CRITERIA", allowed_now=registry.codes),
         "diagnosis_date": _DATE,
         "death_date": _DATE,
         "last_contact_date": _DATE,
@@ -252,7 +258,7 @@ def _typed_expr(col: str, kind: _Kind, dtype: pl.DataType = pl.String) -> pl.Exp
         out = out.cast(pl.Boolean)
     elif kind.kind == "code":
         low = raw.str.to_lowercase()
-        out = pl.when(low.is_in(kind.allowed)).then(low)
+        out = pl.when(low.is_in(kind.values())).then(low)
     elif kind.kind == "method":
         out = raw.str.to_lowercase().replace_strict(_METHOD_CANON, default=None, return_dtype=pl.String)
     else:  # pragma: no cover - programming error
@@ -291,7 +297,7 @@ def _expected_of(kind: _Kind) -> str:
         return f"an integer >= {int(kind.min_value)}" if kind.min_value is not None else "an integer"
     if kind.kind == "bool":
         return "a boolean (true/false, 1/0, yes/no, y/n)"
-    return "one of " + ", ".join(kind.allowed)
+    return "one of " + ", ".join(kind.values())
 
 
 def _bad_code(kind: _Kind) -> str:
@@ -426,12 +432,12 @@ def _subjects(work: _Work, forced: str | None) -> pl.DataFrame:
         resolved = pl.lit(forced, pl.String)
     else:
         by_cancer = pl.col(_t("cancer_type")).replace_strict(
-            schema.DEFAULT_CRITERIA_BY_CANCER, default=None, return_dtype=pl.String
+            registry.default_criteria_by_cancer(), default=None, return_dtype=pl.String
         )
         resolved = (
             pl.when(column_bad)
             .then(pl.lit(None, pl.String))
-            .otherwise(pl.coalesce(column_value, by_cancer, pl.lit(schema.FALLBACK_CRITERIA)))
+            .otherwise(pl.coalesce(column_value, by_cancer, pl.lit(registry.FALLBACK)))
         )
     work.frame = f.with_columns(resolved.alias(_t("criteria")))
     info = (
@@ -854,7 +860,7 @@ def validate(raw: RawDataset, *, criteria: str | None = None) -> tuple[Dataset, 
     forced = None
     if criteria is not None:
         forced = criteria.strip().lower()
-        if forced not in schema.CRITERIA_CODES:
+        if forced not in registry.codes():
             errors.append(
                 InputError(
                     "--criteria",
@@ -862,7 +868,7 @@ def validate(raw: RawDataset, *, criteria: str | None = None) -> tuple[Dataset, 
                     None,
                     "criteria",
                     criteria,
-                    "one of " + ", ".join(schema.CRITERIA_CODES),
+                    "one of " + ", ".join(registry.codes()),
                     "UNKNOWN_CRITERIA",
                 )
             )

@@ -74,6 +74,7 @@ from typing import Iterable
 import polars as pl
 
 from remission import schema
+from remission.criteria import registry
 from remission.options import FollowupSchedule, RemissionOptions
 from remission.timeline.followup import next_followup_due_expr
 
@@ -283,7 +284,7 @@ def _treatments_as_of(tc: pl.DataFrame, as_of: dt.date | None) -> pl.DataFrame:
 
 def _confirm_days(criteria: str | None, options: RemissionOptions) -> int:
     table = options.confirm_days_by_criteria
-    return table.get(criteria or "", table.get(schema.FALLBACK_CRITERIA, 28))
+    return table.get(criteria or "", table.get(registry.FALLBACK, 28))
 
 
 def _subjects(subjects: pl.DataFrame, options: RemissionOptions, as_of: dt.date | None) -> pl.DataFrame:
@@ -295,7 +296,7 @@ def _subjects(subjects: pl.DataFrame, options: RemissionOptions, as_of: dt.date 
     if as_of is not None:
         death = pl.when(death > as_of).then(None).otherwise(death)
     table = options.confirm_days_by_criteria
-    default_cd = table.get(schema.FALLBACK_CRITERIA, 28)
+    default_cd = table.get(registry.FALLBACK, 28)
     return s.select(
         pl.col("subject_id").cast(pl.String),
         pl.col("cancer_type").cast(pl.String),
