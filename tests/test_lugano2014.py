@@ -287,8 +287,20 @@ def test_best_response_per_modality():
     tp = pl.DataFrame({"subject_id": ["S"] * 4, "date": [T1, T2, T3, D(2022, 1, 1)],
                        "overall_response": ["NMR", "PMR", "PMD", "CMR"], "non_target_response": ["NMR", "PMR", "PMD", "CMR"],
                        "target_response": ["SD", "PR", "PR", "CR"]})
-    assert L.best_response(tp).row(0) == ("S", "PMR", T2)
-    assert L.best_response(tp, column="target_response").row(0) == ("S", "CR", D(2022, 1, 1))
+    from remission.timeline.best_response import best_responses
+
+    ref = pl.DataFrame({"subject_id": ["S"], "reference_start": [BASE]})
+    rule = L.CRITERION.best_response(L.LuganoOptions())
+
+    def best(column):
+        frame = tp.select("subject_id", "date", overall_response=pl.col(column))
+        out = best_responses(frame, ref, rule, levels=L.CRITERION.levels())
+        return out.select("subject_id", "best_response", "best_response_date", "confirmed_best_response").row(0)
+
+    # PET: PMD on T3 ends the window, so the later CMR is not counted; no confirmation needed
+    assert best("non_target_response") == ("S", "PMR", T2, "PMR")
+    # CT: no PD, so CR on 2022-01-01 is the best (and needs no confirmation)
+    assert best("target_response") == ("S", "CR", D(2022, 1, 1), "CR")
 
 
 # ---------------------------------------------------------------- bundled example

@@ -36,6 +36,8 @@ from remission.criteria import lugano2014 as L
 from remission.errors import InputError, InputErrors
 from remission.io.sdtm import REQUIRED, ROW, SdtmData, as_sdtm, impute_dtc, read_sdtm, require_columns
 
+from remission.timeline.best_response import best_responses
+
 from .adrs import _resolve_adsl, _select_evaluator
 
 __all__ = ["derive_adrs_lugano", "CODE_MAP", "AVAL_LUGANO"]
@@ -125,16 +127,16 @@ def derive_adrs_lugano(
     comb = wide.select(
         "USUBJID", "ADT", AVALC=pl.coalesce(primary_modality, other), MOD=pl.when(c(primary_modality).is_null()).then(pl.lit(other)).otherwise(pl.lit(primary_modality))
     ).with_columns(PARAMCD=pl.lit("OVR"), AVAL=c("AVALC").replace_strict(AVAL_LUGANO, return_dtype=pl.Float64))
-    ref = adsl_t.select("USUBJID", c(reference).alias("_ref"))
+    reference = adsl_t.select(subject_id=c("USUBJID"), reference_start=c(reference).cast(pl.Date))
+    rule = L.CRITERION.best_response(L.LuganoOptions())
     subjects = adsl_t.select("USUBJID").join(rs.select("USUBJID").unique(), on="USUBJID", how="semi")
     bors = []
     for src, paramcd in ((usable.filter(c("MOD") == "PET"), "BORPET"), (usable.filter(c("MOD") == "CT"), "BORCT"), (comb, "BOR")):
-        tp = (
-            src.join(ref, on="USUBJID", how="left")
-            .filter((c("ADT") >= c("_ref")).fill_null(False))
-            .select(subject_id=c("USUBJID"), date=c("ADT"), overall_response=c("AVALC"))
+        tp = src.select(subject_id=c("USUBJID"), date=c("ADT"), overall_response=c("AVALC"))
+        # the one engine, with Lugano's declared rule (lugano2014.md §5: no confirmation)
+        best = best_responses(tp, reference, rule, levels=L.CRITERION.levels(), rules=False).select(
+            "subject_id", "best_response", "best_response_date"
         )
-        best = L.best_response(tp) if tp.height else pl.DataFrame(schema={"subject_id": pl.String, "best_response": pl.String, "best_response_date": pl.Date})
         b = subjects.join(best.rename({"subject_id": "USUBJID", "best_response": "AVALC", "best_response_date": "ADT"}), on="USUBJID", how="left").with_columns(
             c("AVALC").fill_null("MISSING"), PARAMCD=pl.lit(paramcd)
         )

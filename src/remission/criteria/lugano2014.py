@@ -620,26 +620,6 @@ def evaluate(tables, segments: pl.DataFrame, options: LuganoOptions | None = Non
     return out.sort("subject_id", "date")
 
 
-def best_response(timepoints: pl.DataFrame, *, column: str = "overall_response") -> pl.DataFrame:
-    """Best response per subject (lugano2014.md §5): no confirmation; order CMR/CR >
-    PMR/PR > NMR/SD > PMD/PD > NE (by canonical level, so that a fallback CT category
-    ranks with its PET peer); time points after the first PD/PMD are ignored
-    (criteria/README.md convention); ties: the earliest date.  ``column`` may be
-    ``non_target_response`` (PET) or ``target_response`` (CT) for the per-modality best
-    responses.  Returns ``subject_id, best_response, best_response_date`` (``MISSING``
-    when no time point has a category)."""
-    c = pl.col
-    rank = {"CMR": 0, "CR": 0, "PMR": 1, "PR": 1, "NMR": 2, "SD": 2, "PMD": 3, "PD": 3, "NE": 4}
-    tp = timepoints.filter(c(column).is_in(list(rank))).select("subject_id", "date", r=c(column)).sort("subject_id", "date")
-    tp = tp.with_columns(_k=c("r").replace_strict(rank, return_dtype=pl.Int8))
-    first_pd = tp.filter(c("_k") == 3).group_by("subject_id").agg(_pd=c("date").min())
-    tp = tp.join(first_pd, on="subject_id", how="left").filter(c("_pd").is_null() | (c("date") <= c("_pd")))
-    best = tp.sort("subject_id", "_k", "date").group_by("subject_id", maintain_order=True).agg(
-        best_response=c("r").first(), best_response_date=c("date").first()
-    )
-    subj = timepoints.select("subject_id").unique()
-    return subj.join(best, on="subject_id", how="left").with_columns(c("best_response").fill_null("MISSING")).sort("subject_id")
-
 #: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
 _GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
 
