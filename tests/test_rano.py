@@ -74,8 +74,17 @@ def test_worked_example_a_response_then_progression():
     assert r[w(20)]["overall_response"] == "PR" and r[w(20)]["value"] == 300
     assert r[w(32)]["overall_response"] == "PD" and r[w(32)]["change_from_nadir_pct"] == pytest.approx(73.333, abs=1e-3)
     assert r[w(32)]["progression_event_date"] == w(32)
-    best = R.best_response(_example_a_tp(), pl.DataFrame({"subject_id": ["S"], "reference_start": [D(2020, 1, 2)]}))
-    assert best.row(0) == ("S", "PR", w(16))
+    best = _best(_example_a_tp(), pl.DataFrame({"subject_id": ["S"], "reference_start": [D(2020, 1, 2)]}))
+    assert best.select("subject_id", "best_response", "best_response_date").row(0) == ("S", "PR", w(16))
+    assert best["confirmed_best_response"][0] == "PR"
+
+
+def _best(tp, ref, **opts):
+    """The criterion's best-response rule (rano.md §5.3) run by the one engine."""
+    from remission.timeline import best_response as engine
+
+    crit = registry.get("rano2")
+    return engine.best_responses(tp, ref, crit.best_response(R.RanoOptions(**opts)), levels=crit.levels())
 
 
 def _example_a_tp():
@@ -277,13 +286,40 @@ def test_vectorised_combination_equals_reference(cats):
 
 
 def test_best_response_needs_confirmation_and_sd_duration():
-    """§5.3: an unconfirmed PR counts as SD only >= 56 days after the start."""
+    """§5.3: an unconfirmed PR counts as SD only >= 56 days after the start (the rule run
+    by the engine; best and confirmed best alike, "only confirmed CR/PR/MR count")."""
     tp = pl.DataFrame({"subject_id": ["S", "S"], "date": [D(2020, 2, 1), D(2020, 4, 1)], "overall_response": ["PR", "PD"],
                        "rule_ids": ["G8,C0", "G4"]})
     ref = pl.DataFrame({"subject_id": ["S"], "reference_start": [D(2020, 1, 2)]})
-    assert R.best_response(tp, ref).row(0) == ("S", "PD", D(2020, 4, 1))  # day 30 < 56: PR not SD
+    cols = ("subject_id", "best_response", "best_response_date", "confirmed_best_response", "confirmed_best_response_date")
+    # day 30 < 56: the unconfirmed PR counts as SD, too early -> NE; the PD is the best
+    assert _best(tp, ref).select(cols).row(0) == ("S", "PD", D(2020, 4, 1), "PD", D(2020, 4, 1))
     tp = tp.with_columns(date=pl.Series([D(2020, 3, 1), D(2020, 4, 1)]))
-    assert R.best_response(tp, ref).row(0) == ("S", "SD", D(2020, 3, 1))  # day 59 >= 56
+    # day 59 >= 56: the unconfirmed PR counts as SD
+    assert _best(tp, ref).select(cols).row(0) == ("S", "SD", D(2020, 3, 1), "SD", D(2020, 3, 1))
+    # sd_min_days drives it (one option for time points and best response)
+    assert _best(tp, ref, sd_min_days=60).select(cols).row(0) == ("S", "PD", D(2020, 4, 1), "PD", D(2020, 4, 1))
+
+
+def test_best_response_confirmed_pr_sd_without_confirmation_and_pending_rows():
+    """§5.1/§5.3 by hand: reference start 2020-01-02.
+    A: SD d30 (NE: < 56), PR d60, PR d90 (30 d later, confirmed) -> best PR d60, confirmed PR.
+    B: SD d60 alone -> SD, needs no confirmation.
+    C: SD_PENDING_STEROIDS d60 then PRELIMINARY_PD d90: pending rows are never a best
+       response (G5 "not SD, not PD"; §5.2) -> NE.
+    D: PR d60, PR d80 (20 d < 28: not confirmed) -> SD (d60 >= 56), not PR."""
+    s0 = D(2020, 1, 2)
+    rows = [("A", 30, "SD"), ("A", 60, "PR"), ("A", 90, "PR"), ("B", 60, "SD"), ("C", 60, "SD_PENDING_STEROIDS"),
+            ("C", 90, "PRELIMINARY_PD"), ("D", 60, "PR"), ("D", 80, "PR")]
+    tp = pl.DataFrame({"subject_id": [r[0] for r in rows], "date": [s0 + dt.timedelta(r[1]) for r in rows],
+                       "overall_response": [r[2] for r in rows]})
+    ref = pl.DataFrame({"subject_id": list("ABCD"), "reference_start": [s0] * 4})
+    got = {r["subject_id"]: r for r in _best(tp, ref).iter_rows(named=True)}
+    day = lambda n: s0 + dt.timedelta(n)  # noqa: E731
+    assert (got["A"]["best_response"], got["A"]["best_response_date"], got["A"]["confirmed_best_response"]) == ("PR", day(60), "PR")
+    assert (got["B"]["best_response"], got["B"]["confirmed_best_response"]) == ("SD", "SD")
+    assert (got["C"]["best_response"], got["C"]["confirmed_best_response"]) == ("NE", "NE")
+    assert (got["D"]["best_response"], got["D"]["best_response_date"], got["D"]["confirmed_best_response"]) == ("SD", day(60), "SD")
 
 
 def test_bundled_rano_example_end_to_end():

@@ -56,10 +56,6 @@ def test_worked_example_a_sd_then_confirmed_pr_then_pd(b):
     assert (sm["status"], sm["progression_date"]) == ("progression", b.day(224))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §5.3: best_response counts an SD before sd_min_days (G02 SD d28 then PD d84 gives SD, expected PD; G04 SD d28 only gives SD, expected NE) and confirmed_best_response ignores SD (G03 SD d56 gives MISSING, expected SD; G04 gives MISSING, expected NE)',
-)
 def test_sd_counts_only_after_minimum_interval(b):
     """rano.md §5.3 (issue 13 §3): SD counts as best response only >= sd_min_days (56) after the
     reference start; SD itself needs no confirmation.
@@ -77,10 +73,6 @@ def test_sd_counts_only_after_minimum_interval(b):
         assert (sid, sm["best_response"], sm["confirmed_best_response"]) == (sid, exp, exp)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §5.1/§5.3: an unconfirmed (preliminary) PR is the best_response (gives PR d70, expected SD d56) and confirmed_best_response ignores the SD (gives PD, expected SD)',
-)
 def test_unsustained_pr_does_not_count_and_sd_is_not_ignored(b):
     """rano.md §5.1/§5.3 (issue 13 §3): PR counts only when sustained >= 28 d; a confirmed best
     response never ignores SD. SD d56 (560), preliminary PR d70 (15x20 = 300, -50 %), PD d98
@@ -96,10 +88,6 @@ def test_unsustained_pr_does_not_count_and_sd_is_not_ignored(b):
     assert all(not e["qualified"] for e in b.episodes(r, s))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §5.3: unconfirmed PR d56 then PD: best_response gives PR (expected SD), confirmed_best_response gives PD (expected SD: the d56 scan is at least stable, >= sd_min_days)',
-)
 def test_unsustained_pr_after_minimum_is_sd(b):
     """rano.md §5.3 read with recist11.md §5.4 step 3 (an unconfirmed response falls back to
     SD): preliminary PR d56 (-50 %), PD d84 (800 vs nadir 300). The PR is not sustained -> it

@@ -534,45 +534,32 @@ def evaluate(tables, segments: pl.DataFrame, options: RanoOptions | None = None)
     return out.sort("subject_id", "date")
 
 
-def best_response(timepoints: pl.DataFrame, reference: pl.DataFrame, options: RanoOptions | None = None) -> pl.DataFrame:
-    """Best response per subject (rano.md §5.3): order CR > PR > MR > SD > PD > NE; only
-    CR/PR/MR confirmed by a same-or-better category ≥ ``confirm_response_days`` later (no
-    PD in between) count; an unconfirmed one, SD and SD_PENDING_STEROIDS count as SD when
-    ≥ ``sd_min_days`` after ``reference_start``; time points after the first PD are ignored.
-    ``reference``: ``subject_id, reference_start``.  Returns ``subject_id, best_response,
-    best_response_date`` (``MISSING`` without any time point)."""
-    o = options or RanoOptions()
-    c = pl.col
-    rank = {"CR": 0, "PR": 1, "MR": 2, "SD": 3, "PD": 4, "NE": 5}
-    tp = (
-        timepoints.filter(c("overall_response").is_not_null())
-        .join(reference, on="subject_id", how="left")
-        .select("subject_id", "date", "reference_start", r=c("overall_response").replace({"SD_PENDING_STEROIDS": "SD", "PRELIMINARY_PD": "NE"}), rules=c("rule_ids"))
-        .sort("subject_id", "date")
-    )
-    first_pd = tp.filter(c("r") == "PD").group_by("subject_id").agg(_pd=c("date").min())
-    tp = tp.join(first_pd, on="subject_id", how="left").filter(c("_pd").is_null() | (c("date") <= c("_pd")))
-    late = ((c("date") - c("reference_start")).dt.total_days() >= o.sd_min_days).fill_null(False)
-    confirmed = c("rules").str.contains(r"(^|,)C1(,|$)").fill_null(False)
-    tp = tp.with_columns(
-        cat=pl.when(c("r").is_in(["CR", "PR", "MR"]) & confirmed).then(c("r"))
-        .when(c("r").is_in(["CR", "PR", "MR", "SD"])).then(pl.when(late).then(pl.lit("SD")).otherwise(pl.lit("NE")))
-        .otherwise(c("r"))
-    ).with_columns(_k=c("cat").replace_strict(rank, default=5, return_dtype=pl.Int8))
-    best = tp.sort("subject_id", "_k", "date").group_by("subject_id", maintain_order=True).agg(
-        best_response=c("cat").first(), best_response_date=c("date").first()
-    )
-    return timepoints.select("subject_id").unique().join(best, on="subject_id", how="left").with_columns(
-        c("best_response").fill_null("MISSING")
-    ).sort("subject_id")
-
 #: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
 _GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
 
 def best_response_rule(o: RanoOptions) -> BestResponseRule:
-    """rano.md §5.3: the best category reached, confirmed by an as-good result at least
-    ``confirm_response_days`` later."""
-    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.confirm_response_days)
+    """rano.md §5.3 (order CR > PR > MR > SD > PD > NE; "only confirmed CR/PR/MR count"; SD
+    needs ``sd_min_days`` from the treatment start) with §5.1 (a response is sustained when a
+    scan at least ``confirm_response_days`` later shows the same or better category):
+
+    * CR/PR/MR count only when confirmed, in the best response too (``confirmed_only``);
+      an unconfirmed one counts as SD (``unconfirmed_as``, recist11.md §5.4 step 3 reading);
+    * SD needs no confirmation and counts only from ``sd_min_days`` after the reference
+      start; earlier it is NE (``sd_codes``);
+    * ``PRELIMINARY_PD`` (§5.2) and ``SD_PENDING_STEROIDS`` (§4.2 G5: "not SD, not PD") are
+      pending, never a best response: they count as NE (``never_best``); the later scan
+      that resolves them carries its own category."""
+    return BestResponseRule(
+        order=ORDER,
+        confirmation="as_good_later",
+        confirm_days=o.confirm_response_days,
+        sd_codes=("SD",),
+        sd_min_days=o.sd_min_days,
+        no_confirmation=("SD",),
+        unconfirmed_as="SD",
+        never_best=("PRELIMINARY_PD", "SD_PENDING_STEROIDS"),
+        confirmed_only=True,
+    )
 
 CRITERION = Criterion(
     code=CODE,
@@ -601,4 +588,4 @@ CRITERION = Criterion(
 )
 
 
-__all__ = ["CRITERION", "CODE", "RanoOptions", "evaluate", "best_response", "dates", "CANONICAL", "FINDING_VALUES"]
+__all__ = ["CRITERION", "CODE", "RanoOptions", "evaluate", "best_response_rule", "dates", "CANONICAL", "FINDING_VALUES"]
