@@ -106,14 +106,17 @@ def _example_b(day84=(26, 25)):
 def test_worked_example_b_pseudoprogression():
     """§7 B: RT ends day 0; post-RT baseline day 28 SPD 600 (not the post-op scan, 875);
     day 56 SPD 800 = +33.3 % inside the field, 56 <= 84 days -> PRELIMINARY_PD; day 84
-    SPD 650 (26x25) = +8.3 % vs nadir 600 -> SD and day 56 re-labelled SD (PSP)."""
+    SPD 650 (26x25) = +8.3 % vs nadir 600 -> SD, and day 84 says the day-56 scan was
+    pseudoprogression (PSP); the day-56 row stays PRELIMINARY_PD (spec/tables.md: rows are
+    never rewritten)."""
     c, rt_end = _example_b()
     r = c.run(baseline=D(2020, 1, 10), start=D(2020, 1, 20))
     d28, d56, d84 = (rt_end + dt.timedelta(n) for n in (28, 56, 84))
     assert r[d28]["overall_response"] is None and r[d28]["value"] == 600 and "post-radiotherapy" in r[d28]["explanation"]
-    assert r[d56]["overall_response"] == "SD" and "PSP" in r[d56]["rule_ids"] and r[d56]["warnings"] == "PSEUDOPROGRESSION"
+    assert r[d56]["overall_response"] == "PRELIMINARY_PD" and "PSP" not in r[d56]["rule_ids"] and r[d56]["warnings"] is None
     assert r[d56]["change_from_nadir_pct"] == pytest.approx(33.333, abs=1e-3)
     assert r[d84]["overall_response"] == "SD" and r[d84]["change_from_nadir_pct"] == pytest.approx(8.333, abs=1e-3)
+    assert "PSP" in r[d84]["rule_ids"] and r[d84]["warnings"] == "PSEUDOPROGRESSION" and str(d56) in r[d84]["explanation"]
     assert r[d84]["nadir_value"] == 600
 
 
@@ -169,11 +172,13 @@ def _stable(c, weeks=(8,), dose_rows=(), clin_rows=()):
 
 def test_edge1_steroids_up_for_other_reason_is_pending_then_sd():
     """Edge 1 / G5: stable imaging (580 vs 600), dose 4 -> 8 mg for oedema -> SD_PENDING_STEROIDS;
-    dose back to 4 mg at week 16 -> the week-8 scan becomes SD (G5r)."""
+    dose back to 4 mg at week 16 -> week 16 is SD and resolves the pending week-8 scan (G5r,
+    on the week-16 row); the week-8 row stays SD_PENDING_STEROIDS (spec/tables.md)."""
     c = _stable(Case(), (8, 16), [(B0, 4), (w(7), 8), (w(15), 4)])
     c.F(w(7), "steroid_increase_reason", "other")
     r = c.run()
-    assert r[w(8)]["overall_response"] == "SD" and "G5r" in r[w(8)]["rule_ids"]
+    assert r[w(8)]["overall_response"] == "SD_PENDING_STEROIDS" and "G5r" not in r[w(8)]["rule_ids"]
+    assert r[w(16)]["overall_response"] == "SD" and "G5r" in r[w(16)]["rule_ids"] and str(w(8)) in r[w(16)]["explanation"]
     c = _stable(Case(), (8,), [(B0, 4), (w(7), 8)])
     c.F(w(7), "steroid_increase_reason", "other")
     r = c.run()

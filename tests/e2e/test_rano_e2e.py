@@ -126,10 +126,6 @@ def _steroid_case(b, s, later):
     return les, fnd
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §4.2 G5 + tables.md (rows never rewritten): the d56 SD_PENDING_STEROIDS row is rewritten to SD (rule_ids G5,G5r) from the later scan whose dose is back at baseline',
-)
 def test_steroid_pending_row_is_not_rewritten(b):
     """rano.md §4.2 G5, §6 edge 1, spec/tables.md ("rows are never rewritten"), issue 13 §3:
     stable imaging d56 (580, -3 %) while dexamethasone rose 2 -> 6 mg for another reason ->
@@ -245,10 +241,6 @@ def test_clinical_deterioration(b):
     assert s14["status"] == "active_disease"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §5.2 + tables.md (rows never rewritten): the d56 PRELIMINARY_PD row is rewritten to SD (rule_ids G6,PSP) once d84 shows pseudoprogression (BOR SD, no progression are right)',
-)
 def test_pseudoprogression_after_radiotherapy(b):
     """rano.md §7 B / §4.2 G6 / §5.2: chemoradiotherapy d-42..d0; pre-RT MRI d-49; post-RT
     baseline d28 SPD 600; d56 800 (+33 %, inside the field, 8 weeks after RT) ->

@@ -29,14 +29,17 @@ cause such as seizures, drug toxicity, stroke, infection), ``outside_radiation_f
 (``end_date``) for the post-radiotherapy baseline and the 12-week early-PD window (§2, G6).
 
 Outputs: ``overall_response`` ∈ CR, PR, MR, SD, PD, NE, ``PRELIMINARY_PD``
-(PROGRESSION_PENDING), ``SD_PENDING_STEROIDS`` (STABLE with ``pending_progression``);
+(PROGRESSION_PENDING), ``SD_PENDING_STEROIDS`` (STABLE with ``pending_progression``), each
+row as it stood on its date (spec/tables.md: rows are never rewritten; the later scan that
+confirms, resolves or back-dates a pending row says so on its own row);
 ``target_response`` = the imaging category; ``non_target_response`` = ``WORSE`` /
 ``STABLE_OR_CR`` / ``NA``; ``value`` = SPD of all targets (mm²).  Rule ids: ``G1``–``G11``,
 ``C1`` (response confirmed ≥ 28 days later) / ``C0`` (preliminary), ``PDc`` (preliminary PD
-confirmed, dated back), ``PSP`` (pseudoprogression: the preliminary-PD scan re-labelled
-SD), ``G5r`` (steroid-pending scan re-labelled SD after the dose came back to baseline),
-``G5p`` (tumour-related deterioration after a steroid increase: PD dated to the first
-pending scan), ``RTB`` (post-radiotherapy baseline used).
+confirmed, dated back), ``PSP`` (on the scan showing the preliminary PD was
+pseudoprogression; warning ``PSEUDOPROGRESSION``), ``G5r`` (on the scan whose dose is back
+to baseline, resolving the steroid-pending scans as stable), ``G5p`` (tumour-related
+deterioration after a steroid increase: PD dated to the first pending scan), ``RTB``
+(post-radiotherapy baseline used).
 
 Choices where the spec is silent or unclear (also in the docs file):
 
@@ -45,14 +48,16 @@ Choices where the spec is silent or unclear (also in the docs file):
    date (option ``post_rt_baseline``); earlier scans of the segment are "before the
    post-radiotherapy baseline" (no response).
 2. G5 applies when the imaging category is SD ("stable imaging"); an imaging CR/PR/MR with a
-   dose above baseline is SD by G10 (edge case 2).  A steroid-pending block ends as SD
-   (``G5r``) at the first later scan whose dose is ≤ the baseline dose, or as PD dated to
-   its first scan (``G5p``) at a later scan with tumour-related deterioration.
+   dose above baseline is SD by G10 (edge case 2).  A steroid-pending block is resolved as
+   stable (``G5r``) by the first later scan whose dose is ≤ the baseline dose, or as PD
+   dated to its first scan (``G5p``) by a later scan with tumour-related deterioration;
+   the pending rows keep ``SD_PENDING_STEROIDS`` (spec/tables.md over §4.2's "becomes SD").
 3. Confirmation of a preliminary PD (§5.2): at the next evaluable scan (no minimum
    interval), by a further ≥ ``confirm_pd_further_increase_pct`` % SPD increase vs the
    preliminary scan, a new measurable lesion not present at the preliminary scan, or
-   tumour-related deterioration; a next scan no longer PD vs the nadir re-labels the
-   preliminary scan SD (pseudoprogression); otherwise the scan stays PRELIMINARY_PD
+   tumour-related deterioration; a next scan no longer PD vs the nadir shows it was
+   pseudoprogression (``PSP`` on that scan; the preliminary row keeps PRELIMINARY_PD,
+   spec/tables.md over §5.2's "re-labelled SD"); otherwise the scan stays PRELIMINARY_PD
    and the one after it decides (still against the first preliminary scan).
 4. Clinical status at a scan: the latest ``clinical_status`` dated after the previous
    scan of the segment and on or before this one; none = stable.  ``worse_other`` is not
@@ -426,10 +431,10 @@ def _sequence(rows: list[dict], o: RanoOptions) -> list[dict]:
                 r["overall"] = "PRELIMINARY_PD"
                 r["note"] = f"; still >= {B.fmt(o.pd_threshold_pct)}% above nadir without further increase vs {p['date']}: preliminary PD continues"
             else:
-                p["overall"] = "SD"
-                p["rules"].append("PSP")
-                p["warn"].append("PSEUDOPROGRESSION")
-                p["note"] += f"; pseudoprogression: re-labelled SD after {r['date']} (no longer PD vs nadir)"
+                # the preliminary row stays as it stood (spec/tables.md); this scan resolves it
+                r["rules"].append("PSP")
+                r["warn"].append("PSEUDOPROGRESSION")
+                r["note"] += f"; no longer PD vs nadir: the preliminary PD of {p['date']} was pseudoprogression"
                 prelim = None
         elif r["raw"] == "PRELIMINARY_PD":
             prelim = i
@@ -444,10 +449,10 @@ def _sequence(rows: list[dict], o: RanoOptions) -> list[dict]:
                 r["note"] += f"; PD dated to {first['date']}, when the steroid increase was first needed"
                 pending = []
             elif r["scan"] and r["dose"] <= r["base_dose"]:
-                for j in pending:
-                    out[j]["overall"] = "SD"
-                    out[j]["rules"].append("G5r")
-                    out[j]["note"] += f"; steroid dose back to baseline on {r['date']}: SD"
+                # the pending rows stay as they stood (spec/tables.md); this scan resolves them
+                r["rules"].append("G5r")
+                since = ", ".join(str(out[j]["date"]) for j in pending)
+                r["note"] += f"; steroid dose back to baseline: the steroid-pending scan of {since} resolved as stable"
                 pending = []
     # §5.1 confirmation of CR/PR/MR (annotation; the remission model confirms on its own)
     for i, r in enumerate(out):
