@@ -208,6 +208,65 @@ def test_edge3_imaging_cr_on_2mg(base_dose, expected):
     assert c.run()[w(8)]["overall_response"] == expected
 
 
+@pytest.mark.parametrize(
+    "dose, marked, opts, expected",
+    [
+        (0.75, None, {}, "CR"),  # <= default physiologic replacement (20 mg hydrocortisone)
+        (0.8, None, {}, "PR"),  # above it, <= baseline 4 mg -> G8
+        (0.5, None, {"physiologic_steroid_mg": 0.0}, "PR"),  # the option drives G7
+        (2, "true", {}, "CR"),  # reader marks it physiologic replacement only (rano.md §2)
+        (2, "no", {}, "PR"),
+    ],
+)
+def test_g7_cr_allowed_on_physiologic_replacement(dose, marked, opts, expected):
+    """G7 "no corticosteroids (physiologic replacement allowed)" and rano.md §2 input
+    ``physiologic_replacement_only``: imaging CR at week 8, baseline dose 4 mg."""
+    c = Case().L(B0, "T1", "target", 30, 20).L(w(8), "T1", "target", status="absent")
+    c.F(B0, "steroid_dose_mg", 4).F(w(7), "steroid_dose_mg", dose)
+    if marked is not None:
+        c.F(w(7), "physiologic_replacement_only", marked)
+    r = c.run(**opts)[w(8)]
+    assert r["overall_response"] == expected
+    if expected == "CR":
+        assert "physiologic replacement" in r["explanation"]
+
+
+def test_physiologic_replacement_only_is_the_latest_value_before_the_scan():
+    """Marked true at week 7, false at week 11: the week-8 CR counts (G7), the week-12 scan
+    on the same 2 mg is PR (G8, 2 mg <= baseline 4 mg)."""
+    c = Case().L(B0, "T1", "target", 30, 20).L(w(8), "T1", "target", status="absent").L(w(12), "T1", "target", status="absent")
+    c.F(B0, "steroid_dose_mg", 4).F(w(7), "steroid_dose_mg", 2).F(w(7), "physiologic_replacement_only", "true")
+    c.F(w(11), "physiologic_replacement_only", "false")
+    r = c.run()
+    assert (r[w(8)]["overall_response"], r[w(12)]["overall_response"]) == ("CR", "PR")
+
+
+def test_physiologic_steroid_default_is_sourced_and_reachable_from_options_file(tmp_path):
+    """The default (0.75 mg/day dexamethasone-equivalent) names its source, and
+    ``--options`` sets it ([rano2] table, docs/options.md)."""
+    from remission.options import options_from_toml
+
+    field = R.RanoOptions.model_fields["physiologic_steroid_mg"]
+    assert field.default == 0.75 and "Endocrine Society" in field.description and "hydrocortisone" in field.description
+    p = tmp_path / "o.toml"
+    p.write_text("[rano2]\nphysiologic_steroid_mg = 0.5\n", encoding="utf-8")
+    assert options_from_toml(p).rano2.physiologic_steroid_mg == 0.5
+
+
+def test_physiologic_replacement_only_value_is_validated():
+    """A value outside the boolean spellings is a located input error (not silently false)."""
+    from remission.errors import InputErrors
+    from remission.io import from_frames
+
+    subjects = pl.DataFrame({"subject_id": ["S"], "criteria": ["rano2"]})
+    lesions = pl.DataFrame([dict(subject_id="S", date="2020-01-01", lesion_id="T1", role="target", organ="brain",
+                                 diameter_mm="30", perpendicular_mm="20", method="MRI")])
+    findings = pl.DataFrame([dict(subject_id="S", date="2020-01-01", finding="physiologic_replacement_only", value="maybe")])
+    with pytest.raises(InputErrors) as exc:
+        from_frames(subjects=subjects, lesions=lesions, findings=findings, criteria=None, skip_invalid=False)
+    assert "BAD_FINDING_VALUE" in str(exc.value) and "row 1" in str(exc.value) and "'maybe'" in str(exc.value)
+
+
 def test_cr_off_steroids():
     """G7: imaging CR, no steroids, clinically stable -> CR."""
     r = Case().L(B0, "T1", "target", 30, 20).L(w(8), "T1", "target", status="absent").run()
@@ -283,7 +342,7 @@ def test_vectorised_combination_equals_reference(cats):
     """The polars expression of _raw equals combine_reference on any component categories."""
     e = pl.DataFrame({"cats": [cats], "n_targets": [len(cats)], "rt_end": [None], "date": [B0], "outside": [None], "histo": [None],
                       "nl": [False], "nt_worse": [False], "clin": ["stable"], "scan": [True], "dose": [0.0], "base_dose": [0.0],
-                      "reason": [None], "nl_any": [False], "nt_present": [False], "nl_text": [None], "nt_ids": [None],
+                      "phys_only": [False], "reason": [None], "nl_any": [False], "nt_present": [False], "nl_text": [None], "nt_ids": [None],
                       "missing": [None], "ctext": [None]},
                      schema_overrides={"rt_end": pl.Date, "outside": pl.String, "histo": pl.String, "reason": pl.String,
                                        "nl_text": pl.String, "nt_ids": pl.String, "missing": pl.String, "ctext": pl.String})

@@ -170,10 +170,6 @@ def _cr_on_steroids(b, s, dose):
     return les, fnd
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §4.2 G7: physiologic_steroid_mg defaults to 0, so imaging CR on 0.5 mg/day dexamethasone (physiologic replacement) gives PR (G8) on both rows, BOR PR and a partial episode (expected CR, complete)',
-)
 def test_cr_allowed_on_physiologic_replacement_dose(b):
     """rano.md §4.2 G7 (CR needs no corticosteroids, physiologic replacement allowed) and
     issue 13 §3: physiologic hydrocortisone replacement (15-25 mg/day) is ~0.5-0.75 mg/day
@@ -191,10 +187,6 @@ def test_cr_allowed_on_physiologic_replacement_dose(b):
     assert sm["status"] == "complete_remission"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §2 inputs physiologic_replacement_only: not honoured; CR on 1 mg/day marked physiologic_replacement_only=true gives PR (G8) rows, BOR PR (expected CR)',
-)
 def test_cr_allowed_when_marked_physiologic_replacement_only(b):
     """rano.md §2 inputs (``corticosteroid_dose``; ``physiologic_replacement_only`` bool) and
     G7, issue 13 §3: 1 mg/day recorded with finding physiologic_replacement_only = true (the

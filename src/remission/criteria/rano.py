@@ -23,7 +23,9 @@ mg/day; the latest value on or before a scan; none recorded = 0),
 ``stable``, ``worse`` = tumour-related deterioration, ``worse_other`` = worse for another
 cause such as seizures, drug toxicity, stroke, infection), ``outside_radiation_field``
 (``yes``/``no``: most new enhancement outside the high-dose region),
-``histology_confirms_progression`` (``yes``/``no``).
+``histology_confirms_progression`` (``yes``/``no``), ``physiologic_replacement_only``
+(boolean: the dose in force is physiologic replacement only, rano.md §2; latest value on or
+before a scan).
 
 ``treatments``: modality ``radiation`` gives the radiotherapy completion date
 (``end_date``) for the post-radiotherapy baseline and the 12-week early-PD window (§2, G6).
@@ -64,7 +66,11 @@ Choices where the spec is silent or unclear (also in the docs file):
    PD (edge 6) but is not "stable/improved" either, so it blocks CR/PR/MR (G10 → SD);
    so does any unrecognised value (``clinical_status`` is free text in spec/tables.md).
    A ``worse`` finding on a date without a scan is an assessment date of its own (G3 PD).
-5. Steroids: physiologic replacement = a dose ≤ ``physiologic_steroid_mg`` (default 0).
+5. Steroids (G7 "no corticosteroids, physiologic replacement allowed"): physiologic
+   replacement = a dose ≤ ``physiologic_steroid_mg`` (default 0.75 mg/day
+   dexamethasone-equivalent, the option's description gives the source), or any dose while
+   the latest ``physiologic_replacement_only`` finding on or before the scan is true
+   (rano.md §2 inputs).
 6. "Too small" targets without diameters count 5 × 5 mm; a new lesion is measurable when
    both diameters are ≥ 10 mm; any new lesion present blocks CR/PR/MR; a non-target
    "worse" is status ``progression`` or a non-measurable lesion (diameter < 10 mm or none
@@ -84,7 +90,7 @@ from remission import schema as S
 from remission.schema import TIMEPOINTS
 
 from . import _bidimensional as B
-from .base import BestResponseRule, Criterion, FindingRule, Presentation, Vocabulary, boolean_finding, number_finding
+from .base import TRUE_SPELLINGS, BestResponseRule, Criterion, FindingRule, Presentation, Vocabulary, boolean_finding, number_finding
 
 CODE = "rano2"
 ORDER = ("CR", "PR", "MR", "SD", "PD", "NE", "MISSING")
@@ -125,7 +131,17 @@ class RanoOptions(BaseModel):
     confirm_pd_further_increase_pct: float = Field(25.0, gt=0)
     sd_min_days: int = Field(56, ge=0)
     post_rt_baseline: bool = True
-    physiologic_steroid_mg: float = Field(0.0, ge=0)
+    physiologic_steroid_mg: float = Field(
+        0.75,
+        ge=0,
+        description=(
+            "G7 'no corticosteroids (physiologic replacement allowed)': a dexamethasone-equivalent dose <= this "
+            "(mg/day) counts as physiologic replacement. Default 0.75 mg: physiologic hydrocortisone replacement is "
+            "15-25 mg/day (Bornstein et al., Endocrine Society guideline, J Clin Endocrinol Metab 2016;101:364-389), "
+            "midpoint 20 mg = 0.75 mg dexamethasone by the usual equivalence (dexamethasone ~25-30x hydrocortisone; "
+            "Roth, Happold, Weller, Neuro-Oncol Pract 2015;2:6-12, Table 1), i.e. 15-25 mg ~ 0.5-0.9 mg."
+        ),
+    )
     tstm_default_mm: float = Field(5.0, gt=0)
 
 
@@ -305,6 +321,7 @@ def _frame(tables, segments: pl.DataFrame, o: RanoOptions):
     e = B.finding_asof(findings, "steroid_dose_mg", e, "dose", numeric=True)
     e = B.finding_asof(findings, "steroid_dose_mg", e, "base_dose", on="baseline_date", numeric=True)
     e = B.finding_asof(findings, "steroid_increase_reason", e, "reason")
+    e = B.finding_asof(findings, "physiologic_replacement_only", e, "phys_only")
     e = e.with_columns(prev=c("date").shift(1).over(B.SEG).fill_null(c("baseline_date")))
     e = B.finding_asof(findings, "clinical_status", e, "clin")
     e = B.finding_on(findings, "outside_radiation_field", e, "outside")
@@ -312,6 +329,7 @@ def _frame(tables, segments: pl.DataFrame, o: RanoOptions):
     e = e.with_columns(
         dose=c("dose").fill_null(0.0),
         base_dose=c("base_dose").fill_null(0.0),
+        phys_only=c("phys_only").str.strip_chars().is_in(list(TRUE_SPELLINGS)).fill_null(False),
         clin=pl.when(c("clin_date") > c("prev")).then(c("clin")).otherwise(pl.lit("stable")).fill_null("stable"),
     )
     return e, baseline_rows, other_rows, targets, plain, seg
@@ -349,7 +367,9 @@ def _raw(e: pl.DataFrame, o: RanoOptions) -> pl.DataFrame:
     prelim = early | pl.lit(o.confirm_pd_always)
     img_pd = c("img") == "PD"
     img_trig = c("nl") | c("nt_worse") | img_pd
-    no_steroids = c("dose") <= o.physiologic_steroid_mg
+    # G7 "no corticosteroids (physiologic replacement allowed)": a dose <= the physiologic
+    # replacement dose, or one the reader marks physiologic_replacement_only (rano.md §2)
+    no_steroids = (c("dose") <= o.physiologic_steroid_mg) | c("phys_only")
     clin_ok = c("clin").is_in(["stable", "improved"])
     no_nt = ~c("nt_present")
     resp_ok = clin_ok & ~c("nl_any")
@@ -405,7 +425,15 @@ def _raw(e: pl.DataFrame, o: RanoOptions) -> pl.DataFrame:
                 ignore_nulls=True,
             )
         )
-        .otherwise(pl.concat_str(pl.lit("imaging "), c("img"), pl.lit(", "), steroid, pl.format(", clinically {}", c("clin"))))
+        .otherwise(pl.concat_str(
+            pl.lit("imaging "), c("img"), pl.lit(", "), steroid,
+            pl.when((c("rule") == "G7") & (c("dose") > 0)).then(
+                pl.when(c("phys_only")).then(pl.lit(" marked physiologic replacement only"))
+                .otherwise(pl.format(" <= physiologic replacement {} mg", pl.lit(B.fmt(o.physiologic_steroid_mg))))
+            ),
+            pl.format(", clinically {}", c("clin")),
+            ignore_nulls=True,
+        ))
     )
     return e.with_columns(raw_text=pl.concat_str(text, pl.when(c("ctext").is_not_null()).then(pl.concat_str(pl.lit(" ["), c("ctext"), pl.lit("]"))), ignore_nulls=True))
 
@@ -581,6 +609,7 @@ CRITERION = Criterion(
             "steroid_increase_reason": FindingRule(values=("tumour", "other")),
             "outside_radiation_field": FindingRule(values=("yes", "no")),
             "histology_confirms_progression": FindingRule(values=("yes", "no")),
+            "physiologic_replacement_only": boolean_finding(),
         },
     ),
     presentation=Presentation(
