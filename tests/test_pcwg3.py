@@ -111,3 +111,42 @@ def test_combined_table(soft, bone, targets, expected):
     """§6: every row of the combined soft tissue × bone table."""
     df = pl.DataFrame({"s": [soft], "b": [bone], "t": [targets]})
     assert df.select(pcwg3.combined(pl.col("s"), pl.col("b"), pl.col("t"))).item() == expected
+
+
+def _engine(rows, start=dt.date(2024, 1, 2), **opts):
+    """The criterion's best-response rule run by the one engine on ``(date, response, ped)``."""
+    from remission.criteria import registry
+    from remission.timeline import best_response as engine
+
+    tp = pl.DataFrame(
+        {"subject_id": ["S"] * len(rows), "date": [r[0] for r in rows], "overall_response": [r[1] for r in rows],
+         "progression_event_date": [r[2] for r in rows]},
+        schema={"subject_id": pl.String, "date": pl.Date, "overall_response": pl.String, "progression_event_date": pl.Date},
+    )
+    crit = registry.get("pcwg3")
+    ref = pl.DataFrame({"subject_id": ["S"], "reference_start": [start]})
+    return engine.best_responses(tp, ref, crit.best_response(pcwg3.Pcwg3Options(**opts)), levels=crit.levels()).row(0, named=True)
+
+
+def test_best_response_pd_dated_to_the_pdu_scan_whatever_that_row_says():
+    """§4 ("the PDu time point is re-labelled PD; progression date = date of the PDu scan")
+    with §6 (soft SD x bone PDu = SD on 02-26 as it stood): the 04-22 scan confirms the bone
+    PD dated 02-26 -> best and confirmed best response PD dated 02-26, not the SD."""
+    d = dt.date
+    got = _engine([(d(2024, 2, 26), "SD", None), (d(2024, 4, 22), "PD", d(2024, 2, 26))])
+    assert (got["best_response"], got["best_response_date"]) == ("PD", d(2024, 2, 26))
+    assert (got["confirmed_best_response"], got["confirmed_best_response_date"]) == ("PD", d(2024, 2, 26))
+    # the time points themselves are not rewritten by the view
+    tp = pl.DataFrame({"subject_id": ["S"], "date": [d(2024, 2, 26)], "overall_response": ["PDu"], "progression_event_date": [None]},
+                      schema_overrides={"progression_event_date": pl.Date})
+    assert pcwg3.pd_at_pdu_scan(tp).equals(tp)
+
+
+def test_pdu_is_never_a_best_response():
+    """Issue 13 §3: a PDu (pending) counts as NE; a PD soft-tissue progression after it is
+    the best response, dated to itself (no back-dating: its event date is its own)."""
+    d = dt.date
+    got = _engine([(d(2024, 2, 26), "PDu", None)])
+    assert (got["best_response"], got["confirmed_best_response"]) == ("NE", "NE")
+    got = _engine([(d(2024, 2, 26), "PDu", None), (d(2024, 3, 25), "PD", d(2024, 3, 25))])
+    assert (got["best_response"], got["best_response_date"]) == ("PD", d(2024, 3, 25))

@@ -74,8 +74,17 @@ def test_worked_example_a_response_then_progression():
     assert r[w(20)]["overall_response"] == "PR" and r[w(20)]["value"] == 300
     assert r[w(32)]["overall_response"] == "PD" and r[w(32)]["change_from_nadir_pct"] == pytest.approx(73.333, abs=1e-3)
     assert r[w(32)]["progression_event_date"] == w(32)
-    best = R.best_response(_example_a_tp(), pl.DataFrame({"subject_id": ["S"], "reference_start": [D(2020, 1, 2)]}))
-    assert best.row(0) == ("S", "PR", w(16))
+    best = _best(_example_a_tp(), pl.DataFrame({"subject_id": ["S"], "reference_start": [D(2020, 1, 2)]}))
+    assert best.select("subject_id", "best_response", "best_response_date").row(0) == ("S", "PR", w(16))
+    assert best["confirmed_best_response"][0] == "PR"
+
+
+def _best(tp, ref, **opts):
+    """The criterion's best-response rule (rano.md §5.3) run by the one engine."""
+    from remission.timeline import best_response as engine
+
+    crit = registry.get("rano2")
+    return engine.best_responses(tp, ref, crit.best_response(R.RanoOptions(**opts)), levels=crit.levels())
 
 
 def _example_a_tp():
@@ -97,14 +106,17 @@ def _example_b(day84=(26, 25)):
 def test_worked_example_b_pseudoprogression():
     """§7 B: RT ends day 0; post-RT baseline day 28 SPD 600 (not the post-op scan, 875);
     day 56 SPD 800 = +33.3 % inside the field, 56 <= 84 days -> PRELIMINARY_PD; day 84
-    SPD 650 (26x25) = +8.3 % vs nadir 600 -> SD and day 56 re-labelled SD (PSP)."""
+    SPD 650 (26x25) = +8.3 % vs nadir 600 -> SD, and day 84 says the day-56 scan was
+    pseudoprogression (PSP); the day-56 row stays PRELIMINARY_PD (spec/tables.md: rows are
+    never rewritten)."""
     c, rt_end = _example_b()
     r = c.run(baseline=D(2020, 1, 10), start=D(2020, 1, 20))
     d28, d56, d84 = (rt_end + dt.timedelta(n) for n in (28, 56, 84))
     assert r[d28]["overall_response"] is None and r[d28]["value"] == 600 and "post-radiotherapy" in r[d28]["explanation"]
-    assert r[d56]["overall_response"] == "SD" and "PSP" in r[d56]["rule_ids"] and r[d56]["warnings"] == "PSEUDOPROGRESSION"
+    assert r[d56]["overall_response"] == "PRELIMINARY_PD" and "PSP" not in r[d56]["rule_ids"] and r[d56]["warnings"] is None
     assert r[d56]["change_from_nadir_pct"] == pytest.approx(33.333, abs=1e-3)
     assert r[d84]["overall_response"] == "SD" and r[d84]["change_from_nadir_pct"] == pytest.approx(8.333, abs=1e-3)
+    assert "PSP" in r[d84]["rule_ids"] and r[d84]["warnings"] == "PSEUDOPROGRESSION" and str(d56) in r[d84]["explanation"]
     assert r[d84]["nadir_value"] == 600
 
 
@@ -160,11 +172,13 @@ def _stable(c, weeks=(8,), dose_rows=(), clin_rows=()):
 
 def test_edge1_steroids_up_for_other_reason_is_pending_then_sd():
     """Edge 1 / G5: stable imaging (580 vs 600), dose 4 -> 8 mg for oedema -> SD_PENDING_STEROIDS;
-    dose back to 4 mg at week 16 -> the week-8 scan becomes SD (G5r)."""
+    dose back to 4 mg at week 16 -> week 16 is SD and resolves the pending week-8 scan (G5r,
+    on the week-16 row); the week-8 row stays SD_PENDING_STEROIDS (spec/tables.md)."""
     c = _stable(Case(), (8, 16), [(B0, 4), (w(7), 8), (w(15), 4)])
     c.F(w(7), "steroid_increase_reason", "other")
     r = c.run()
-    assert r[w(8)]["overall_response"] == "SD" and "G5r" in r[w(8)]["rule_ids"]
+    assert r[w(8)]["overall_response"] == "SD_PENDING_STEROIDS" and "G5r" not in r[w(8)]["rule_ids"]
+    assert r[w(16)]["overall_response"] == "SD" and "G5r" in r[w(16)]["rule_ids"] and str(w(8)) in r[w(16)]["explanation"]
     c = _stable(Case(), (8,), [(B0, 4), (w(7), 8)])
     c.F(w(7), "steroid_increase_reason", "other")
     r = c.run()
@@ -192,6 +206,65 @@ def test_edge3_imaging_cr_on_2mg(base_dose, expected):
     c = Case().L(B0, "T1", "target", 30, 20).L(w(8), "T1", "target", status="absent")
     c.F(B0, "steroid_dose_mg", base_dose).F(w(8), "steroid_dose_mg", 2)
     assert c.run()[w(8)]["overall_response"] == expected
+
+
+@pytest.mark.parametrize(
+    "dose, marked, opts, expected",
+    [
+        (0.75, None, {}, "CR"),  # <= default physiologic replacement (20 mg hydrocortisone)
+        (0.8, None, {}, "PR"),  # above it, <= baseline 4 mg -> G8
+        (0.5, None, {"physiologic_steroid_mg": 0.0}, "PR"),  # the option drives G7
+        (2, "true", {}, "CR"),  # reader marks it physiologic replacement only (rano.md §2)
+        (2, "no", {}, "PR"),
+    ],
+)
+def test_g7_cr_allowed_on_physiologic_replacement(dose, marked, opts, expected):
+    """G7 "no corticosteroids (physiologic replacement allowed)" and rano.md §2 input
+    ``physiologic_replacement_only``: imaging CR at week 8, baseline dose 4 mg."""
+    c = Case().L(B0, "T1", "target", 30, 20).L(w(8), "T1", "target", status="absent")
+    c.F(B0, "steroid_dose_mg", 4).F(w(7), "steroid_dose_mg", dose)
+    if marked is not None:
+        c.F(w(7), "physiologic_replacement_only", marked)
+    r = c.run(**opts)[w(8)]
+    assert r["overall_response"] == expected
+    if expected == "CR":
+        assert "physiologic replacement" in r["explanation"]
+
+
+def test_physiologic_replacement_only_is_the_latest_value_before_the_scan():
+    """Marked true at week 7, false at week 11: the week-8 CR counts (G7), the week-12 scan
+    on the same 2 mg is PR (G8, 2 mg <= baseline 4 mg)."""
+    c = Case().L(B0, "T1", "target", 30, 20).L(w(8), "T1", "target", status="absent").L(w(12), "T1", "target", status="absent")
+    c.F(B0, "steroid_dose_mg", 4).F(w(7), "steroid_dose_mg", 2).F(w(7), "physiologic_replacement_only", "true")
+    c.F(w(11), "physiologic_replacement_only", "false")
+    r = c.run()
+    assert (r[w(8)]["overall_response"], r[w(12)]["overall_response"]) == ("CR", "PR")
+
+
+def test_physiologic_steroid_default_is_sourced_and_reachable_from_options_file(tmp_path):
+    """The default (0.75 mg/day dexamethasone-equivalent) names its source, and
+    ``--options`` sets it ([rano2] table, docs/options.md)."""
+    from remission.options import options_from_toml
+
+    field = R.RanoOptions.model_fields["physiologic_steroid_mg"]
+    assert field.default == 0.75 and "Endocrine Society" in field.description and "hydrocortisone" in field.description
+    p = tmp_path / "o.toml"
+    p.write_text("[rano2]\nphysiologic_steroid_mg = 0.5\n", encoding="utf-8")
+    assert options_from_toml(p).rano2.physiologic_steroid_mg == 0.5
+
+
+def test_physiologic_replacement_only_value_is_validated():
+    """A value outside the boolean spellings is a located input error (not silently false)."""
+    from remission.errors import InputErrors
+    from remission.io import from_frames
+
+    subjects = pl.DataFrame({"subject_id": ["S"], "criteria": ["rano2"]})
+    lesions = pl.DataFrame([dict(subject_id="S", date="2020-01-01", lesion_id="T1", role="target", organ="brain",
+                                 diameter_mm="30", perpendicular_mm="20", method="MRI")])
+    findings = pl.DataFrame([dict(subject_id="S", date="2020-01-01", finding="physiologic_replacement_only", value="maybe")])
+    with pytest.raises(InputErrors) as exc:
+        from_frames(subjects=subjects, lesions=lesions, findings=findings, criteria=None, skip_invalid=False)
+    assert "BAD_FINDING_VALUE" in str(exc.value) and "row 1" in str(exc.value) and "'maybe'" in str(exc.value)
 
 
 def test_cr_off_steroids():
@@ -269,7 +342,7 @@ def test_vectorised_combination_equals_reference(cats):
     """The polars expression of _raw equals combine_reference on any component categories."""
     e = pl.DataFrame({"cats": [cats], "n_targets": [len(cats)], "rt_end": [None], "date": [B0], "outside": [None], "histo": [None],
                       "nl": [False], "nt_worse": [False], "clin": ["stable"], "scan": [True], "dose": [0.0], "base_dose": [0.0],
-                      "reason": [None], "nl_any": [False], "nt_present": [False], "nl_text": [None], "nt_ids": [None],
+                      "phys_only": [False], "reason": [None], "nl_any": [False], "nt_present": [False], "nl_text": [None], "nt_ids": [None],
                       "missing": [None], "ctext": [None]},
                      schema_overrides={"rt_end": pl.Date, "outside": pl.String, "histo": pl.String, "reason": pl.String,
                                        "nl_text": pl.String, "nt_ids": pl.String, "missing": pl.String, "ctext": pl.String})
@@ -277,13 +350,40 @@ def test_vectorised_combination_equals_reference(cats):
 
 
 def test_best_response_needs_confirmation_and_sd_duration():
-    """§5.3: an unconfirmed PR counts as SD only >= 56 days after the start."""
+    """§5.3: an unconfirmed PR counts as SD only >= 56 days after the start (the rule run
+    by the engine; best and confirmed best alike, "only confirmed CR/PR/MR count")."""
     tp = pl.DataFrame({"subject_id": ["S", "S"], "date": [D(2020, 2, 1), D(2020, 4, 1)], "overall_response": ["PR", "PD"],
                        "rule_ids": ["G8,C0", "G4"]})
     ref = pl.DataFrame({"subject_id": ["S"], "reference_start": [D(2020, 1, 2)]})
-    assert R.best_response(tp, ref).row(0) == ("S", "PD", D(2020, 4, 1))  # day 30 < 56: PR not SD
+    cols = ("subject_id", "best_response", "best_response_date", "confirmed_best_response", "confirmed_best_response_date")
+    # day 30 < 56: the unconfirmed PR counts as SD, too early -> NE; the PD is the best
+    assert _best(tp, ref).select(cols).row(0) == ("S", "PD", D(2020, 4, 1), "PD", D(2020, 4, 1))
     tp = tp.with_columns(date=pl.Series([D(2020, 3, 1), D(2020, 4, 1)]))
-    assert R.best_response(tp, ref).row(0) == ("S", "SD", D(2020, 3, 1))  # day 59 >= 56
+    # day 59 >= 56: the unconfirmed PR counts as SD
+    assert _best(tp, ref).select(cols).row(0) == ("S", "SD", D(2020, 3, 1), "SD", D(2020, 3, 1))
+    # sd_min_days drives it (one option for time points and best response)
+    assert _best(tp, ref, sd_min_days=60).select(cols).row(0) == ("S", "PD", D(2020, 4, 1), "PD", D(2020, 4, 1))
+
+
+def test_best_response_confirmed_pr_sd_without_confirmation_and_pending_rows():
+    """§5.1/§5.3 by hand: reference start 2020-01-02.
+    A: SD d30 (NE: < 56), PR d60, PR d90 (30 d later, confirmed) -> best PR d60, confirmed PR.
+    B: SD d60 alone -> SD, needs no confirmation.
+    C: SD_PENDING_STEROIDS d60 then PRELIMINARY_PD d90: pending rows are never a best
+       response (G5 "not SD, not PD"; §5.2) -> NE.
+    D: PR d60, PR d80 (20 d < 28: not confirmed) -> SD (d60 >= 56), not PR."""
+    s0 = D(2020, 1, 2)
+    rows = [("A", 30, "SD"), ("A", 60, "PR"), ("A", 90, "PR"), ("B", 60, "SD"), ("C", 60, "SD_PENDING_STEROIDS"),
+            ("C", 90, "PRELIMINARY_PD"), ("D", 60, "PR"), ("D", 80, "PR")]
+    tp = pl.DataFrame({"subject_id": [r[0] for r in rows], "date": [s0 + dt.timedelta(r[1]) for r in rows],
+                       "overall_response": [r[2] for r in rows]})
+    ref = pl.DataFrame({"subject_id": list("ABCD"), "reference_start": [s0] * 4})
+    got = {r["subject_id"]: r for r in _best(tp, ref).iter_rows(named=True)}
+    day = lambda n: s0 + dt.timedelta(n)  # noqa: E731
+    assert (got["A"]["best_response"], got["A"]["best_response_date"], got["A"]["confirmed_best_response"]) == ("PR", day(60), "PR")
+    assert (got["B"]["best_response"], got["B"]["confirmed_best_response"]) == ("SD", "SD")
+    assert (got["C"]["best_response"], got["C"]["confirmed_best_response"]) == ("NE", "NE")
+    assert (got["D"]["best_response"], got["D"]["best_response_date"], got["D"]["confirmed_best_response"]) == ("SD", day(60), "SD")
 
 
 def test_bundled_rano_example_end_to_end():

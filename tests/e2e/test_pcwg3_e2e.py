@@ -72,7 +72,6 @@ def row(r, date) -> dict:
 
 
 # ---- cases -----------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="issue 13: pcwg3 §4: best response is the PDu (not PD) and confirmed best PD is dated at the confirming scan 04-22, not the PDu scan 02-26")
 def test_two_plus_two_confirmed_pd_dated_to_pdu_scan():
     """pcwg3.md §4 and §7 "Bone": 02-26 (first post-treatment scan) 2 new -> PDu; 04-22
     (56 d later, >= 42) 5 new = 3 additional vs the PDu scan (>= 2) -> PD confirmed,
@@ -91,7 +90,6 @@ def test_two_plus_two_confirmed_pd_dated_to_pdu_scan():
     assert s["confirmed_best_response_date"] == D("2024-02-26")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: pcwg3 §4: best and confirmed best response PDu; expected PD (dated 02-26) once the 2+2 rule is met")
 def test_early_scan_is_not_confirmatory():
     """pcwg3.md §4 row "Scan < 42 days after a PDu scan: not a confirmatory scan; the PDu
     stays pending". 02-26 PDu (2 new); 03-25 (28 d later) 4 new: not confirmatory, still PDu
@@ -104,7 +102,6 @@ def test_early_scan_is_not_confirmatory():
     assert (s["best_response"], s["confirmed_best_response"]) == ("PD", "PD")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: pcwg3 §4: an unconfirmed PDu is the best response (PDu) and confirmed best is MISSING; expected NE/NE")
 def test_pdu_pending_at_data_cut_is_never_best_response():
     """Issue 13 §3 (PCWG3): a provisional progression (PDu) is never a best or confirmed best
     response. 02-26 PDu with no later scan (§4 "No later scan after PDu: stays PDu").

@@ -56,10 +56,6 @@ def test_worked_example_a_sd_then_confirmed_pr_then_pd(b):
     assert (sm["status"], sm["progression_date"]) == ("progression", b.day(224))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §5.3: best_response counts an SD before sd_min_days (G02 SD d28 then PD d84 gives SD, expected PD; G04 SD d28 only gives SD, expected NE) and confirmed_best_response ignores SD (G03 SD d56 gives MISSING, expected SD; G04 gives MISSING, expected NE)',
-)
 def test_sd_counts_only_after_minimum_interval(b):
     """rano.md §5.3 (issue 13 §3): SD counts as best response only >= sd_min_days (56) after the
     reference start; SD itself needs no confirmation.
@@ -77,10 +73,6 @@ def test_sd_counts_only_after_minimum_interval(b):
         assert (sid, sm["best_response"], sm["confirmed_best_response"]) == (sid, exp, exp)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §5.1/§5.3: an unconfirmed (preliminary) PR is the best_response (gives PR d70, expected SD d56) and confirmed_best_response ignores the SD (gives PD, expected SD)',
-)
 def test_unsustained_pr_does_not_count_and_sd_is_not_ignored(b):
     """rano.md §5.1/§5.3 (issue 13 §3): PR counts only when sustained >= 28 d; a confirmed best
     response never ignores SD. SD d56 (560), preliminary PR d70 (15x20 = 300, -50 %), PD d98
@@ -96,10 +88,6 @@ def test_unsustained_pr_does_not_count_and_sd_is_not_ignored(b):
     assert all(not e["qualified"] for e in b.episodes(r, s))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §5.3: unconfirmed PR d56 then PD: best_response gives PR (expected SD), confirmed_best_response gives PD (expected SD: the d56 scan is at least stable, >= sd_min_days)',
-)
 def test_unsustained_pr_after_minimum_is_sd(b):
     """rano.md §5.3 read with recist11.md §5.4 step 3 (an unconfirmed response falls back to
     SD): preliminary PR d56 (-50 %), PD d84 (800 vs nadir 300). The PR is not sustained -> it
@@ -138,10 +126,6 @@ def _steroid_case(b, s, later):
     return les, fnd
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §4.2 G5 + tables.md (rows never rewritten): the d56 SD_PENDING_STEROIDS row is rewritten to SD (rule_ids G5,G5r) from the later scan whose dose is back at baseline',
-)
 def test_steroid_pending_row_is_not_rewritten(b):
     """rano.md §4.2 G5, §6 edge 1, spec/tables.md ("rows are never rewritten"), issue 13 §3:
     stable imaging d56 (580, -3 %) while dexamethasone rose 2 -> 6 mg for another reason ->
@@ -186,10 +170,6 @@ def _cr_on_steroids(b, s, dose):
     return les, fnd
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §4.2 G7: physiologic_steroid_mg defaults to 0, so imaging CR on 0.5 mg/day dexamethasone (physiologic replacement) gives PR (G8) on both rows, BOR PR and a partial episode (expected CR, complete)',
-)
 def test_cr_allowed_on_physiologic_replacement_dose(b):
     """rano.md §4.2 G7 (CR needs no corticosteroids, physiologic replacement allowed) and
     issue 13 §3: physiologic hydrocortisone replacement (15-25 mg/day) is ~0.5-0.75 mg/day
@@ -207,10 +187,6 @@ def test_cr_allowed_on_physiologic_replacement_dose(b):
     assert sm["status"] == "complete_remission"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §2 inputs physiologic_replacement_only: not honoured; CR on 1 mg/day marked physiologic_replacement_only=true gives PR (G8) rows, BOR PR (expected CR)',
-)
 def test_cr_allowed_when_marked_physiologic_replacement_only(b):
     """rano.md §2 inputs (``corticosteroid_dose``; ``physiologic_replacement_only`` bool) and
     G7, issue 13 §3: 1 mg/day recorded with finding physiologic_replacement_only = true (the
@@ -257,10 +233,6 @@ def test_clinical_deterioration(b):
     assert s14["status"] == "active_disease"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='issue 13: rano2 §5.2 + tables.md (rows never rewritten): the d56 PRELIMINARY_PD row is rewritten to SD (rule_ids G6,PSP) once d84 shows pseudoprogression (BOR SD, no progression are right)',
-)
 def test_pseudoprogression_after_radiotherapy(b):
     """rano.md §7 B / §4.2 G6 / §5.2: chemoradiotherapy d-42..d0; pre-RT MRI d-49; post-RT
     baseline d28 SPD 600; d56 800 (+33 %, inside the field, 8 weeks after RT) ->

@@ -190,6 +190,10 @@ class BestResponseRule:
     #: "an unconfirmed response counts as stable disease"), subject to ``sd_codes``; None:
     #: an unconfirmed response does not count at all
     unconfirmed_as: str | None = None
+    #: ``as_good_later``: the best response, too, counts only confirmed responses (and what
+    #: an unconfirmed one counts as): it equals the confirmed best response (rano.md §5.3
+    #: "only confirmed CR/PR/MR count")
+    confirmed_only: bool = False
     #: RECIST style: code -> RECIST code for the engine (CR, PR, SD, NON-CR/NON-PD, PD, NE)
     recist_codes: Mapping[str, str] | None = None
     prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None

@@ -362,10 +362,46 @@ def run(tables, segments: pl.DataFrame, options: Pcwg3Options | None) -> pl.Data
 #: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
 _GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
 
+def pd_at_pdu_scan(timepoints: pl.DataFrame) -> pl.DataFrame:
+    """The best-response view of the time points (the rule's ``prepare`` hook), pcwg3.md §4:
+    once a scan confirms a PDu (2 + 2 at the first reassessment, or the persistence of the
+    later-scan lesions) "the PDu time point is re-labelled PD; progression date = date of the
+    PDu scan".  A ``PD`` time point whose ``progression_event_date`` is earlier than its own
+    date makes the time point on that earlier date PD, so the best response is PD dated to
+    the PDu scan.  The assessment rows keep their categories as they stood (spec/tables.md);
+    only this view changes.  Time points without ``progression_event_date`` are returned
+    unchanged."""
+    col = "overall_response" if "overall_response" in timepoints.columns else "response"
+    if "progression_event_date" not in timepoints.columns or timepoints.height == 0:
+        return timepoints
+    c = pl.col
+    back = (
+        timepoints.filter((c(col) == "PD") & (c("progression_event_date") < c("date")))
+        .select("subject_id", date=c("progression_event_date"))
+        .unique()
+        .with_columns(_back=pl.lit(True))
+    )
+    if back.height == 0:
+        return timepoints
+    return (
+        timepoints.join(back, on=["subject_id", "date"], how="left")
+        .with_columns(pl.when(c("_back").fill_null(False)).then(pl.lit("PD")).otherwise(c(col)).alias(col))
+        .drop("_back")
+    )
+
+
 def best_response_rule(o: Pcwg3Options) -> BestResponseRule:
-    """pcwg3.md §5: the best category reached, confirmed by an as-good result at least
-    ``psa_confirm_days`` later."""
-    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.psa_confirm_days)
+    """The best category reached by :data:`ORDER`, confirmed by an as-good result at least
+    ``psa_confirm_days`` later, with pcwg3.md §4: a provisional progression (``PDu``) is
+    never a best response (it counts as NE: pending, neither progression nor disease
+    control); once confirmed it is PD dated to the PDu scan (:func:`pd_at_pdu_scan`)."""
+    return BestResponseRule(
+        order=ORDER,
+        confirmation="as_good_later",
+        confirm_days=o.psa_confirm_days,
+        never_best=("PDu",),
+        prepare=pd_at_pdu_scan,
+    )
 
 CRITERION = Criterion(
     code=CODE,
@@ -395,4 +431,4 @@ CRITERION = Criterion(
 )
 
 
-__all__ = ["CODE", "ORDER", "CANONICAL", "Pcwg3Options", "psa_timepoints", "bone_timepoints", "combined", "evaluate", "run", "dates", "CRITERION"]
+__all__ = ["CODE", "ORDER", "CANONICAL", "Pcwg3Options", "psa_timepoints", "bone_timepoints", "combined", "evaluate", "run", "dates", "best_response_rule", "pd_at_pdu_scan", "CRITERION"]

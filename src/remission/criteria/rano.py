@@ -23,20 +23,25 @@ mg/day; the latest value on or before a scan; none recorded = 0),
 ``stable``, ``worse`` = tumour-related deterioration, ``worse_other`` = worse for another
 cause such as seizures, drug toxicity, stroke, infection), ``outside_radiation_field``
 (``yes``/``no``: most new enhancement outside the high-dose region),
-``histology_confirms_progression`` (``yes``/``no``).
+``histology_confirms_progression`` (``yes``/``no``), ``physiologic_replacement_only``
+(boolean: the dose in force is physiologic replacement only, rano.md §2; latest value on or
+before a scan).
 
 ``treatments``: modality ``radiation`` gives the radiotherapy completion date
 (``end_date``) for the post-radiotherapy baseline and the 12-week early-PD window (§2, G6).
 
 Outputs: ``overall_response`` ∈ CR, PR, MR, SD, PD, NE, ``PRELIMINARY_PD``
-(PROGRESSION_PENDING), ``SD_PENDING_STEROIDS`` (STABLE with ``pending_progression``);
+(PROGRESSION_PENDING), ``SD_PENDING_STEROIDS`` (STABLE with ``pending_progression``), each
+row as it stood on its date (spec/tables.md: rows are never rewritten; the later scan that
+confirms, resolves or back-dates a pending row says so on its own row);
 ``target_response`` = the imaging category; ``non_target_response`` = ``WORSE`` /
 ``STABLE_OR_CR`` / ``NA``; ``value`` = SPD of all targets (mm²).  Rule ids: ``G1``–``G11``,
 ``C1`` (response confirmed ≥ 28 days later) / ``C0`` (preliminary), ``PDc`` (preliminary PD
-confirmed, dated back), ``PSP`` (pseudoprogression: the preliminary-PD scan re-labelled
-SD), ``G5r`` (steroid-pending scan re-labelled SD after the dose came back to baseline),
-``G5p`` (tumour-related deterioration after a steroid increase: PD dated to the first
-pending scan), ``RTB`` (post-radiotherapy baseline used).
+confirmed, dated back), ``PSP`` (on the scan showing the preliminary PD was
+pseudoprogression; warning ``PSEUDOPROGRESSION``), ``G5r`` (on the scan whose dose is back
+to baseline, resolving the steroid-pending scans as stable), ``G5p`` (tumour-related
+deterioration after a steroid increase: PD dated to the first pending scan), ``RTB``
+(post-radiotherapy baseline used).
 
 Choices where the spec is silent or unclear (also in the docs file):
 
@@ -45,21 +50,27 @@ Choices where the spec is silent or unclear (also in the docs file):
    date (option ``post_rt_baseline``); earlier scans of the segment are "before the
    post-radiotherapy baseline" (no response).
 2. G5 applies when the imaging category is SD ("stable imaging"); an imaging CR/PR/MR with a
-   dose above baseline is SD by G10 (edge case 2).  A steroid-pending block ends as SD
-   (``G5r``) at the first later scan whose dose is ≤ the baseline dose, or as PD dated to
-   its first scan (``G5p``) at a later scan with tumour-related deterioration.
+   dose above baseline is SD by G10 (edge case 2).  A steroid-pending block is resolved as
+   stable (``G5r``) by the first later scan whose dose is ≤ the baseline dose, or as PD
+   dated to its first scan (``G5p``) by a later scan with tumour-related deterioration;
+   the pending rows keep ``SD_PENDING_STEROIDS`` (spec/tables.md over §4.2's "becomes SD").
 3. Confirmation of a preliminary PD (§5.2): at the next evaluable scan (no minimum
    interval), by a further ≥ ``confirm_pd_further_increase_pct`` % SPD increase vs the
    preliminary scan, a new measurable lesion not present at the preliminary scan, or
-   tumour-related deterioration; a next scan no longer PD vs the nadir re-labels the
-   preliminary scan SD (pseudoprogression); otherwise the scan stays PRELIMINARY_PD
+   tumour-related deterioration; a next scan no longer PD vs the nadir shows it was
+   pseudoprogression (``PSP`` on that scan; the preliminary row keeps PRELIMINARY_PD,
+   spec/tables.md over §5.2's "re-labelled SD"); otherwise the scan stays PRELIMINARY_PD
    and the one after it decides (still against the first preliminary scan).
 4. Clinical status at a scan: the latest ``clinical_status`` dated after the previous
    scan of the segment and on or before this one; none = stable.  ``worse_other`` is not
    PD (edge 6) but is not "stable/improved" either, so it blocks CR/PR/MR (G10 → SD);
    so does any unrecognised value (``clinical_status`` is free text in spec/tables.md).
    A ``worse`` finding on a date without a scan is an assessment date of its own (G3 PD).
-5. Steroids: physiologic replacement = a dose ≤ ``physiologic_steroid_mg`` (default 0).
+5. Steroids (G7 "no corticosteroids, physiologic replacement allowed"): physiologic
+   replacement = a dose ≤ ``physiologic_steroid_mg`` (default 0.75 mg/day
+   dexamethasone-equivalent, the option's description gives the source), or any dose while
+   the latest ``physiologic_replacement_only`` finding on or before the scan is true
+   (rano.md §2 inputs).
 6. "Too small" targets without diameters count 5 × 5 mm; a new lesion is measurable when
    both diameters are ≥ 10 mm; any new lesion present blocks CR/PR/MR; a non-target
    "worse" is status ``progression`` or a non-measurable lesion (diameter < 10 mm or none
@@ -79,7 +90,7 @@ from remission import schema as S
 from remission.schema import TIMEPOINTS
 
 from . import _bidimensional as B
-from .base import BestResponseRule, Criterion, FindingRule, Presentation, Vocabulary, boolean_finding, number_finding
+from .base import TRUE_SPELLINGS, BestResponseRule, Criterion, FindingRule, Presentation, Vocabulary, boolean_finding, number_finding
 
 CODE = "rano2"
 ORDER = ("CR", "PR", "MR", "SD", "PD", "NE", "MISSING")
@@ -120,7 +131,17 @@ class RanoOptions(BaseModel):
     confirm_pd_further_increase_pct: float = Field(25.0, gt=0)
     sd_min_days: int = Field(56, ge=0)
     post_rt_baseline: bool = True
-    physiologic_steroid_mg: float = Field(0.0, ge=0)
+    physiologic_steroid_mg: float = Field(
+        0.75,
+        ge=0,
+        description=(
+            "G7 'no corticosteroids (physiologic replacement allowed)': a dexamethasone-equivalent dose <= this "
+            "(mg/day) counts as physiologic replacement. Default 0.75 mg: physiologic hydrocortisone replacement is "
+            "15-25 mg/day (Bornstein et al., Endocrine Society guideline, J Clin Endocrinol Metab 2016;101:364-389), "
+            "midpoint 20 mg = 0.75 mg dexamethasone by the usual equivalence (dexamethasone ~25-30x hydrocortisone; "
+            "Roth, Happold, Weller, Neuro-Oncol Pract 2015;2:6-12, Table 1), i.e. 15-25 mg ~ 0.5-0.9 mg."
+        ),
+    )
     tstm_default_mm: float = Field(5.0, gt=0)
 
 
@@ -300,6 +321,7 @@ def _frame(tables, segments: pl.DataFrame, o: RanoOptions):
     e = B.finding_asof(findings, "steroid_dose_mg", e, "dose", numeric=True)
     e = B.finding_asof(findings, "steroid_dose_mg", e, "base_dose", on="baseline_date", numeric=True)
     e = B.finding_asof(findings, "steroid_increase_reason", e, "reason")
+    e = B.finding_asof(findings, "physiologic_replacement_only", e, "phys_only")
     e = e.with_columns(prev=c("date").shift(1).over(B.SEG).fill_null(c("baseline_date")))
     e = B.finding_asof(findings, "clinical_status", e, "clin")
     e = B.finding_on(findings, "outside_radiation_field", e, "outside")
@@ -307,6 +329,7 @@ def _frame(tables, segments: pl.DataFrame, o: RanoOptions):
     e = e.with_columns(
         dose=c("dose").fill_null(0.0),
         base_dose=c("base_dose").fill_null(0.0),
+        phys_only=c("phys_only").str.strip_chars().is_in(list(TRUE_SPELLINGS)).fill_null(False),
         clin=pl.when(c("clin_date") > c("prev")).then(c("clin")).otherwise(pl.lit("stable")).fill_null("stable"),
     )
     return e, baseline_rows, other_rows, targets, plain, seg
@@ -344,7 +367,9 @@ def _raw(e: pl.DataFrame, o: RanoOptions) -> pl.DataFrame:
     prelim = early | pl.lit(o.confirm_pd_always)
     img_pd = c("img") == "PD"
     img_trig = c("nl") | c("nt_worse") | img_pd
-    no_steroids = c("dose") <= o.physiologic_steroid_mg
+    # G7 "no corticosteroids (physiologic replacement allowed)": a dose <= the physiologic
+    # replacement dose, or one the reader marks physiologic_replacement_only (rano.md §2)
+    no_steroids = (c("dose") <= o.physiologic_steroid_mg) | c("phys_only")
     clin_ok = c("clin").is_in(["stable", "improved"])
     no_nt = ~c("nt_present")
     resp_ok = clin_ok & ~c("nl_any")
@@ -400,7 +425,15 @@ def _raw(e: pl.DataFrame, o: RanoOptions) -> pl.DataFrame:
                 ignore_nulls=True,
             )
         )
-        .otherwise(pl.concat_str(pl.lit("imaging "), c("img"), pl.lit(", "), steroid, pl.format(", clinically {}", c("clin"))))
+        .otherwise(pl.concat_str(
+            pl.lit("imaging "), c("img"), pl.lit(", "), steroid,
+            pl.when((c("rule") == "G7") & (c("dose") > 0)).then(
+                pl.when(c("phys_only")).then(pl.lit(" marked physiologic replacement only"))
+                .otherwise(pl.format(" <= physiologic replacement {} mg", pl.lit(B.fmt(o.physiologic_steroid_mg))))
+            ),
+            pl.format(", clinically {}", c("clin")),
+            ignore_nulls=True,
+        ))
     )
     return e.with_columns(raw_text=pl.concat_str(text, pl.when(c("ctext").is_not_null()).then(pl.concat_str(pl.lit(" ["), c("ctext"), pl.lit("]"))), ignore_nulls=True))
 
@@ -426,10 +459,10 @@ def _sequence(rows: list[dict], o: RanoOptions) -> list[dict]:
                 r["overall"] = "PRELIMINARY_PD"
                 r["note"] = f"; still >= {B.fmt(o.pd_threshold_pct)}% above nadir without further increase vs {p['date']}: preliminary PD continues"
             else:
-                p["overall"] = "SD"
-                p["rules"].append("PSP")
-                p["warn"].append("PSEUDOPROGRESSION")
-                p["note"] += f"; pseudoprogression: re-labelled SD after {r['date']} (no longer PD vs nadir)"
+                # the preliminary row stays as it stood (spec/tables.md); this scan resolves it
+                r["rules"].append("PSP")
+                r["warn"].append("PSEUDOPROGRESSION")
+                r["note"] += f"; no longer PD vs nadir: the preliminary PD of {p['date']} was pseudoprogression"
                 prelim = None
         elif r["raw"] == "PRELIMINARY_PD":
             prelim = i
@@ -444,10 +477,10 @@ def _sequence(rows: list[dict], o: RanoOptions) -> list[dict]:
                 r["note"] += f"; PD dated to {first['date']}, when the steroid increase was first needed"
                 pending = []
             elif r["scan"] and r["dose"] <= r["base_dose"]:
-                for j in pending:
-                    out[j]["overall"] = "SD"
-                    out[j]["rules"].append("G5r")
-                    out[j]["note"] += f"; steroid dose back to baseline on {r['date']}: SD"
+                # the pending rows stay as they stood (spec/tables.md); this scan resolves them
+                r["rules"].append("G5r")
+                since = ", ".join(str(out[j]["date"]) for j in pending)
+                r["note"] += f"; steroid dose back to baseline: the steroid-pending scan of {since} resolved as stable"
                 pending = []
     # §5.1 confirmation of CR/PR/MR (annotation; the remission model confirms on its own)
     for i, r in enumerate(out):
@@ -534,45 +567,32 @@ def evaluate(tables, segments: pl.DataFrame, options: RanoOptions | None = None)
     return out.sort("subject_id", "date")
 
 
-def best_response(timepoints: pl.DataFrame, reference: pl.DataFrame, options: RanoOptions | None = None) -> pl.DataFrame:
-    """Best response per subject (rano.md §5.3): order CR > PR > MR > SD > PD > NE; only
-    CR/PR/MR confirmed by a same-or-better category ≥ ``confirm_response_days`` later (no
-    PD in between) count; an unconfirmed one, SD and SD_PENDING_STEROIDS count as SD when
-    ≥ ``sd_min_days`` after ``reference_start``; time points after the first PD are ignored.
-    ``reference``: ``subject_id, reference_start``.  Returns ``subject_id, best_response,
-    best_response_date`` (``MISSING`` without any time point)."""
-    o = options or RanoOptions()
-    c = pl.col
-    rank = {"CR": 0, "PR": 1, "MR": 2, "SD": 3, "PD": 4, "NE": 5}
-    tp = (
-        timepoints.filter(c("overall_response").is_not_null())
-        .join(reference, on="subject_id", how="left")
-        .select("subject_id", "date", "reference_start", r=c("overall_response").replace({"SD_PENDING_STEROIDS": "SD", "PRELIMINARY_PD": "NE"}), rules=c("rule_ids"))
-        .sort("subject_id", "date")
-    )
-    first_pd = tp.filter(c("r") == "PD").group_by("subject_id").agg(_pd=c("date").min())
-    tp = tp.join(first_pd, on="subject_id", how="left").filter(c("_pd").is_null() | (c("date") <= c("_pd")))
-    late = ((c("date") - c("reference_start")).dt.total_days() >= o.sd_min_days).fill_null(False)
-    confirmed = c("rules").str.contains(r"(^|,)C1(,|$)").fill_null(False)
-    tp = tp.with_columns(
-        cat=pl.when(c("r").is_in(["CR", "PR", "MR"]) & confirmed).then(c("r"))
-        .when(c("r").is_in(["CR", "PR", "MR", "SD"])).then(pl.when(late).then(pl.lit("SD")).otherwise(pl.lit("NE")))
-        .otherwise(c("r"))
-    ).with_columns(_k=c("cat").replace_strict(rank, default=5, return_dtype=pl.Int8))
-    best = tp.sort("subject_id", "_k", "date").group_by("subject_id", maintain_order=True).agg(
-        best_response=c("cat").first(), best_response_date=c("date").first()
-    )
-    return timepoints.select("subject_id").unique().join(best, on="subject_id", how="left").with_columns(
-        c("best_response").fill_null("MISSING")
-    ).sort("subject_id")
-
 #: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
 _GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
 
 def best_response_rule(o: RanoOptions) -> BestResponseRule:
-    """rano.md §5.3: the best category reached, confirmed by an as-good result at least
-    ``confirm_response_days`` later."""
-    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.confirm_response_days)
+    """rano.md §5.3 (order CR > PR > MR > SD > PD > NE; "only confirmed CR/PR/MR count"; SD
+    needs ``sd_min_days`` from the treatment start) with §5.1 (a response is sustained when a
+    scan at least ``confirm_response_days`` later shows the same or better category):
+
+    * CR/PR/MR count only when confirmed, in the best response too (``confirmed_only``);
+      an unconfirmed one counts as SD (``unconfirmed_as``, recist11.md §5.4 step 3 reading);
+    * SD needs no confirmation and counts only from ``sd_min_days`` after the reference
+      start; earlier it is NE (``sd_codes``);
+    * ``PRELIMINARY_PD`` (§5.2) and ``SD_PENDING_STEROIDS`` (§4.2 G5: "not SD, not PD") are
+      pending, never a best response: they count as NE (``never_best``); the later scan
+      that resolves them carries its own category."""
+    return BestResponseRule(
+        order=ORDER,
+        confirmation="as_good_later",
+        confirm_days=o.confirm_response_days,
+        sd_codes=("SD",),
+        sd_min_days=o.sd_min_days,
+        no_confirmation=("SD",),
+        unconfirmed_as="SD",
+        never_best=("PRELIMINARY_PD", "SD_PENDING_STEROIDS"),
+        confirmed_only=True,
+    )
 
 CRITERION = Criterion(
     code=CODE,
@@ -590,6 +610,7 @@ CRITERION = Criterion(
             "steroid_increase_reason": FindingRule(values=("tumour", "other")),
             "outside_radiation_field": FindingRule(values=("yes", "no")),
             "histology_confirms_progression": FindingRule(values=("yes", "no")),
+            "physiologic_replacement_only": boolean_finding(),
         },
     ),
     presentation=Presentation(
@@ -602,4 +623,4 @@ CRITERION = Criterion(
 )
 
 
-__all__ = ["CRITERION", "CODE", "RanoOptions", "evaluate", "best_response", "dates", "CANONICAL", "FINDING_VALUES"]
+__all__ = ["CRITERION", "CODE", "RanoOptions", "evaluate", "best_response_rule", "dates", "CANONICAL", "FINDING_VALUES"]

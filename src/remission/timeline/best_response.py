@@ -17,7 +17,8 @@ Confirmation styles (the rule's ``confirmation``):
   after the reference start, before the cutoff, up to and including the first progression;
   ties → the earliest date.  A time point is confirmed by a later one of the window at least
   ``confirm_days`` later that is at least as good; progression, NE and the rule's
-  ``no_confirmation`` codes need none (``at_time_point``: none does).
+  ``no_confirmation`` codes need none (``at_time_point``: none does).  With the rule's
+  ``confirmed_only`` the best response is the confirmed one (rano.md §5.3).
 """
 
 from __future__ import annotations
@@ -281,6 +282,13 @@ def _by_order(
             .otherwise(pl.format("{} on {} (needs no confirmation)", pl.col("response"), pl.col("date"))),
         )
     )
+    if rule.confirmed_only:
+        best = cbest.select(
+            "subject_id",
+            best_response=pl.col("confirmed_best_response"),
+            best_response_date=pl.col("confirmed_best_response_date"),
+            best_response_rule=pl.col("confirmed_best_response_rule"),
+        )
     out = reference.select("subject_id").join(best, on="subject_id", how="left").join(cbest, on="subject_id", how="left")
     return out.with_columns(
         pl.col("best_response").fill_null("MISSING"),
