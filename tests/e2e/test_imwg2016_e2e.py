@@ -371,7 +371,6 @@ def test_death_in_cr_ends_episode_with_death():
     assert s["status"] == "deceased"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: imwg2016 §4 / §6 edge 7: a PD sample after a new line starts does not confirm the first line's PD (the 10-01 PD stays pending, no progression date, episode censored)")
 def test_pd_confirmed_by_sample_after_new_therapy():
     """imwg.md §4 and §6 edge case 7 (pd_confirm_after_new_therapy = True, default): worked
     example 1 with a second line starting 2024-10-15, between C9 (10-01, first PD sample) and

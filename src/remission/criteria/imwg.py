@@ -365,6 +365,24 @@ def _frame(tables, segments: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame
         m_c=~c("m_s") & ~c("m_u") & ~c("m_f") & ~c("m_b") & (c("base_pb_plasma_cells") > 0).fill_null(False),
     )
     rows = L.assign_segments(w, segments)
+    # §4 / §6 edge case 7: the samples of the next line are also evaluated against this
+    # line's baseline and nadir (role ``confirm``), only to confirm (or not) this line's
+    # last result: a PD sample after new therapy confirms PD (pd_confirm_after_new_therapy),
+    # a response is never confirmed by it.  They are dropped after the confirmation (_confirm).
+    nxt = (
+        segments.select("subject_id", "line", "reference_start", "baseline_date", "end_date")
+        .sort("subject_id", "line")
+        .with_columns(_next=c("line").shift(-1).over("subject_id"))
+        .filter(c("_next").is_not_null())
+    )
+    confirm = (
+        rows.filter(c("role") == "followup")
+        .drop("reference_start", "baseline_date", "end_date")
+        .join(nxt.rename({"line": "_line"}), left_on=["subject_id", "line"], right_on=["subject_id", "_next"], how="inner")
+        .with_columns(line=c("_line").cast(rows.schema["line"]), role=pl.lit("confirm"))
+        .drop("_line")
+    )
+    rows = pl.concat([rows, confirm.select(rows.columns)], how="vertical_relaxed")
     e = rows.filter(c("role") != "other").join(base, on=L.SEG, how="left")
     e = e.with_columns(
         inv=pl.coalesce("involved_flc", pl.when(c("clone") == "kappa").then(c("flc_kappa")).otherwise(c("flc_lambda"))),
@@ -378,7 +396,7 @@ def _frame(tables, segments: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame
 def _levels(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
     c = pl.col
     lo, hi = options.flc_ratio_normal_range
-    fu = c("role") == "followup"
+    fu = c("role").is_in(["followup", "confirm"])
     seg = L.SEG
     # nadirs (§3.1): baseline and earlier follow-ups of the line
     # values flagged exclude_from_nadir (§2.2) are left out of the nadir, also at baseline
@@ -509,13 +527,15 @@ def _levels(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
 def _confirm(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
     """§4: confirmed value per assessment and running maximum per line."""
     c = pl.col
-    f = e.filter(c("role") == "followup").sort("subject_id", "date")
+    # the line's follow-ups and, after them, the next line's samples seen from this line
+    # (role ``confirm``, _frame): the next evaluable result of each follow-up (NE skipped)
+    f = e.filter(c("role").is_in(["followup", "confirm"])).sort("subject_id", "line", "date")
     ev = c("u") != 1
     f = f.with_columns(
-        u_next=pl.when(ev).then(c("u")).shift(-1).backward_fill().over("subject_id"),
-        d_next=pl.when(ev).then(c("date")).shift(-1).backward_fill().over("subject_id"),
-        l_next=pl.when(ev).then(c("line")).shift(-1).backward_fill().over("subject_id"),
-    ).with_columns(after_nact=(c("l_next") != c("line")).fill_null(False))
+        u_next=pl.when(ev).then(c("u")).shift(-1).backward_fill().over(L.SEG),
+        d_next=pl.when(ev).then(c("date")).shift(-1).backward_fill().over(L.SEG),
+        after_nact=pl.when(ev).then(c("role") == "confirm").shift(-1).backward_fill().over(L.SEG).fill_null(False),
+    ).filter(c("role") == "followup").sort("subject_id", "date")
     resp = c("u").is_between(3, 7)
     conf = (
         pl.when(c("u") == 1).then(1)
