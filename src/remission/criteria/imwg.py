@@ -190,8 +190,8 @@ class ImwgOptions(BaseModel):
     include_mr_as_response: bool = True
     pd_confirm_after_new_therapy: bool = True
     best_response_confirm_days: int = Field(
-        1, ge=0, description="Best response: confirmed by an as-good later assessment at least this many days later "
-        "(imwg.md §4: two consecutive assessments; 1 = the next sample)."
+        1, ge=0, description="Confirmed best response: a time point is confirmed by the next evaluable assessment "
+        "at least this many days later (imwg.md §4: two consecutive assessments; 1 = the next sample)."
     )
     carry_forward_marrow_imaging: bool = True
 
@@ -811,10 +811,15 @@ def run(tables, segments: pl.DataFrame, options: ImwgOptions | None) -> pl.DataF
 _GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
 
 def best_response_rule(o: ImwgOptions) -> BestResponseRule:
-    """imwg.md §4: the best category reached, confirmed by an as-good result on a later
-    assessment (``best_response_confirm_days``: 1 = the next sample, two consecutive
-    assessments)."""
-    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.best_response_confirm_days)
+    """imwg.md §4: best response = the best category reached; confirmed best response = the
+    best confirmed value of the §4 table, ranked by the response order (sCR > … > SD > PD):
+    a response confirmed by the next evaluable sample (``best_response_confirm_days``: 1 = the
+    next sample), as the lower response when that is lower, else counted as SD (an
+    unconfirmed PR followed by PD gives SD, not PD); PD confirmed as the time point says
+    (biochemical PD by the next sample, imaging PD at once); dated at the first of the two."""
+    return BestResponseRule(
+        order=ORDER, confirmation="next_assessment", confirm_days=o.best_response_confirm_days, unconfirmed_as="SD"
+    )
 
 CRITERION = Criterion(
     code=CODE,
