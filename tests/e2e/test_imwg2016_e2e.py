@@ -228,7 +228,6 @@ def _cr_labs():
     return labs, f
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: remission_model §9: status is progression on the date the PD after CR is confirmed, though the episode ends as recurrence")
 def test_cr_then_confirmed_pd_is_recurrence_on_confirmation_date():
     """Lifecycle, remission_model.md §9 and §6.3: PROGRESSION ending an episode whose
     current_type is COMPLETE -> end_reason recurrence and status `recurrence`.
