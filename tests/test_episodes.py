@@ -177,6 +177,26 @@ def test_case1_regrowth_20_days_after_chemo_not_qualified():
     assert s["status"] == "recurrence" and s["qualified_remission_count"] == 0
 
 
+def test_recurrence_state_on_the_date_the_progression_is_confirmed():
+    """§9 RECURRENCE ("PROGRESSION status ending an episode whose current_type was COMPLETE")
+    and choice J: a PROGRESSION confirmed by a later sample (IMWG / GCIG: status dated 07-15,
+    event dated 07-01) is the progression that ended the complete episode, so the state on
+    the confirmation date is recurrence, as the episode's end reason; a later PROGRESSION
+    with an event of its own (no episode left to end) is progression."""
+    rows = [("2020-03-01", "COMPLETE"), ("2020-04-01", "COMPLETE"), ("2020-05-01", "COMPLETE"),
+            ("2020-07-01", "PROGRESSION", "2020-07-01"), ("2020-07-15", "PROGRESSION", "2020-07-01")]
+    st = statuses(*rows)
+    (e,) = derive(st).to_dicts()
+    assert (e["end_date"], e["end_reason"]) == (D("2020-07-01"), "recurrence")
+    s = life(st, as_of=D("2020-07-15"))
+    assert (s["status"], s["status_date"], s["recurrence_date"]) == ("recurrence", D("2020-07-15"), D("2020-07-01"))
+    later = statuses(*rows, ("2020-09-01", "STABLE"), ("2020-11-01", "PROGRESSION", "2020-11-01"))
+    assert life(later, as_of=D("2020-11-01"))["status"] == "progression"
+    partial = statuses(("2020-03-01", "PARTIAL"), ("2020-04-01", "PARTIAL"),
+                       ("2020-07-01", "PROGRESSION", "2020-07-01"), ("2020-07-15", "PROGRESSION", "2020-07-01"))
+    assert life(partial, as_of=D("2020-07-15"))["status"] == "progression"
+
+
 def test_case2_single_cr_insufficient_follow_up():
     """§11.2: one CR and nothing after -> unconfirmed, insufficient_follow_up."""
     (e,) = derive(statuses(("2020-03-01", "COMPLETE"))).to_dicts()

@@ -213,7 +213,6 @@ def test_combined_progression_is_earlier_of_recist_and_ca125():
     assert (e["end_date"], e["end_reason"]) == (D("2024-07-01"), "progression")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: remission_model §9: status on the date the CA-125 PD after a CR is confirmed (06-12) is progression, though the episode ends as recurrence")
 def test_ca125_cr_then_category_a_pd_is_recurrence():
     """§4 category A (elevated, normalised on treatment -> threshold 2 x ULRR = 70) after a
     normalised response (CA-125 CR, §3.2 C5). 01-22 150 candidate, 02-19 30 confirms (CR);

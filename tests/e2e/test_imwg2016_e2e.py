@@ -128,7 +128,6 @@ def test_worked_example_1_before_confirmation_pd_is_pending():
     assert e["end_date"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: imwg2016 §4: confirmed best response ranks PD above the response categories (gives PD; expected SD, the unconfirmed PR counts as stable disease)")
 def test_unconfirmed_pr_then_confirmed_pd_gives_sd():
     """Issue 13 §3 / imwg.md §4 confirmation table: a response followed by PD is confirmed as
     max(SD, last confirmed level) = SD. Confirmed best response is a *response* category
@@ -149,7 +148,6 @@ def test_unconfirmed_pr_then_confirmed_pd_gives_sd():
     assert s["confirmed_best_response"] == "SD"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: imwg2016 §4: confirmed best response date is the confirming assessment (04-01), not the first of the two (03-01)")
 def test_vgpr_confirmed_only_as_pr_when_next_is_lower():
     """imwg.md §4 table row "response | lower response -> max(L(next), last confirmed)".
     03-01 serum 0.2 (-93 %), urine 50 (< 100) -> VGPR. 04-01 and 05-01 serum 0.5 (-83 %),
@@ -205,7 +203,6 @@ def test_imaging_pd_needs_no_confirmation():
     assert (e["end_date"], e["end_reason"]) == (D("2024-05-01"), "progression")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: imwg2016 §4: a response whose only later sample follows new therapy gives confirmed best response MISSING; expected SD")
 def test_response_after_new_therapy_does_not_confirm():
     """imwg.md §4: "A response cannot be confirmed by an assessment dated after the start of
     new therapy"; §6 edge case 7 ("responses after new therapy never confirm responses").
@@ -231,7 +228,6 @@ def _cr_labs():
     return labs, f
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: remission_model §9: status is progression on the date the PD after CR is confirmed, though the episode ends as recurrence")
 def test_cr_then_confirmed_pd_is_recurrence_on_confirmation_date():
     """Lifecycle, remission_model.md §9 and §6.3: PROGRESSION ending an episode whose
     current_type is COMPLETE -> end_reason recurrence and status `recurrence`.
@@ -371,7 +367,6 @@ def test_death_in_cr_ends_episode_with_death():
     assert s["status"] == "deceased"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: imwg2016 §4 / §6 edge 7: a PD sample after a new line starts does not confirm the first line's PD (the 10-01 PD stays pending, no progression date, episode censored)")
 def test_pd_confirmed_by_sample_after_new_therapy():
     """imwg.md §4 and §6 edge case 7 (pd_confirm_after_new_therapy = True, default): worked
     example 1 with a second line starting 2024-10-15, between C9 (10-01, first PD sample) and

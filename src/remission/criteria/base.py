@@ -160,6 +160,11 @@ class BestResponseRule:
       ``sd_min_days`` after the reference start (before: NE); ``never_best`` codes count as
       NE; ``unconfirmed_as`` is what an unconfirmed response counts as in the confirmed
       best response.
+    * ``"next_assessment"``: imwg.md §4's confirmed-response table (admiralonco): a time
+      point is confirmed by the next evaluable one at least ``confirm_days`` later: a
+      response by an as-good response, as the lower response by a lower one, else it
+      counts as ``unconfirmed_as``; progression is confirmed when the time point's
+      ``canonical_level`` says so (without it: by a next progression).
     * ``"at_time_point"``: the time-point categories are already confirmed (RANO's
       confirmed CR/PR, Lugano's and ELN's single assessments): as ``as_good_later`` with no
       confirmation needed.
@@ -172,7 +177,7 @@ class BestResponseRule:
 
     order: tuple[str, ...]
     progression: tuple[str, ...] = ("PD",)
-    confirmation: Literal["recist", "as_good_later", "at_time_point"] = "as_good_later"
+    confirmation: Literal["recist", "as_good_later", "at_time_point", "next_assessment"] = "as_good_later"
     confirm_days: int = 28
     max_ne_between: int = 1
     accept_sd_between: bool = False

@@ -190,8 +190,8 @@ class ImwgOptions(BaseModel):
     include_mr_as_response: bool = True
     pd_confirm_after_new_therapy: bool = True
     best_response_confirm_days: int = Field(
-        1, ge=0, description="Best response: confirmed by an as-good later assessment at least this many days later "
-        "(imwg.md §4: two consecutive assessments; 1 = the next sample)."
+        1, ge=0, description="Confirmed best response: a time point is confirmed by the next evaluable assessment "
+        "at least this many days later (imwg.md §4: two consecutive assessments; 1 = the next sample)."
     )
     carry_forward_marrow_imaging: bool = True
 
@@ -365,6 +365,24 @@ def _frame(tables, segments: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame
         m_c=~c("m_s") & ~c("m_u") & ~c("m_f") & ~c("m_b") & (c("base_pb_plasma_cells") > 0).fill_null(False),
     )
     rows = L.assign_segments(w, segments)
+    # §4 / §6 edge case 7: the samples of the next line are also evaluated against this
+    # line's baseline and nadir (role ``confirm``), only to confirm (or not) this line's
+    # last result: a PD sample after new therapy confirms PD (pd_confirm_after_new_therapy),
+    # a response is never confirmed by it.  They are dropped after the confirmation (_confirm).
+    nxt = (
+        segments.select("subject_id", "line", "reference_start", "baseline_date", "end_date")
+        .sort("subject_id", "line")
+        .with_columns(_next=c("line").shift(-1).over("subject_id"))
+        .filter(c("_next").is_not_null())
+    )
+    confirm = (
+        rows.filter(c("role") == "followup")
+        .drop("reference_start", "baseline_date", "end_date")
+        .join(nxt.rename({"line": "_line"}), left_on=["subject_id", "line"], right_on=["subject_id", "_next"], how="inner")
+        .with_columns(line=c("_line").cast(rows.schema["line"]), role=pl.lit("confirm"))
+        .drop("_line")
+    )
+    rows = pl.concat([rows, confirm.select(rows.columns)], how="vertical_relaxed")
     e = rows.filter(c("role") != "other").join(base, on=L.SEG, how="left")
     e = e.with_columns(
         inv=pl.coalesce("involved_flc", pl.when(c("clone") == "kappa").then(c("flc_kappa")).otherwise(c("flc_lambda"))),
@@ -378,7 +396,7 @@ def _frame(tables, segments: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame
 def _levels(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
     c = pl.col
     lo, hi = options.flc_ratio_normal_range
-    fu = c("role") == "followup"
+    fu = c("role").is_in(["followup", "confirm"])
     seg = L.SEG
     # nadirs (§3.1): baseline and earlier follow-ups of the line
     # values flagged exclude_from_nadir (§2.2) are left out of the nadir, also at baseline
@@ -509,13 +527,15 @@ def _levels(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
 def _confirm(e: pl.DataFrame, options: ImwgOptions) -> pl.DataFrame:
     """§4: confirmed value per assessment and running maximum per line."""
     c = pl.col
-    f = e.filter(c("role") == "followup").sort("subject_id", "date")
+    # the line's follow-ups and, after them, the next line's samples seen from this line
+    # (role ``confirm``, _frame): the next evaluable result of each follow-up (NE skipped)
+    f = e.filter(c("role").is_in(["followup", "confirm"])).sort("subject_id", "line", "date")
     ev = c("u") != 1
     f = f.with_columns(
-        u_next=pl.when(ev).then(c("u")).shift(-1).backward_fill().over("subject_id"),
-        d_next=pl.when(ev).then(c("date")).shift(-1).backward_fill().over("subject_id"),
-        l_next=pl.when(ev).then(c("line")).shift(-1).backward_fill().over("subject_id"),
-    ).with_columns(after_nact=(c("l_next") != c("line")).fill_null(False))
+        u_next=pl.when(ev).then(c("u")).shift(-1).backward_fill().over(L.SEG),
+        d_next=pl.when(ev).then(c("date")).shift(-1).backward_fill().over(L.SEG),
+        after_nact=pl.when(ev).then(c("role") == "confirm").shift(-1).backward_fill().over(L.SEG).fill_null(False),
+    ).filter(c("role") == "followup").sort("subject_id", "date")
     resp = c("u").is_between(3, 7)
     conf = (
         pl.when(c("u") == 1).then(1)
@@ -791,10 +811,15 @@ def run(tables, segments: pl.DataFrame, options: ImwgOptions | None) -> pl.DataF
 _GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
 
 def best_response_rule(o: ImwgOptions) -> BestResponseRule:
-    """imwg.md §4: the best category reached, confirmed by an as-good result on a later
-    assessment (``best_response_confirm_days``: 1 = the next sample, two consecutive
-    assessments)."""
-    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.best_response_confirm_days)
+    """imwg.md §4: best response = the best category reached; confirmed best response = the
+    best confirmed value of the §4 table, ranked by the response order (sCR > … > SD > PD):
+    a response confirmed by the next evaluable sample (``best_response_confirm_days``: 1 = the
+    next sample), as the lower response when that is lower, else counted as SD (an
+    unconfirmed PR followed by PD gives SD, not PD); PD confirmed as the time point says
+    (biochemical PD by the next sample, imaging PD at once); dated at the first of the two."""
+    return BestResponseRule(
+        order=ORDER, confirmation="next_assessment", confirm_days=o.best_response_confirm_days, unconfirmed_as="SD"
+    )
 
 CRITERION = Criterion(
     code=CODE,

@@ -12,6 +12,8 @@ Confirmation styles (the rule's ``confirmation``):
 
 * ``recist``: recist11.md §5.3–5.4 (Table 6) by :mod:`remission.timeline.bor`, parity with
   admiralonco tested on the oracle;
+* ``next_assessment``: the confirmed-response table of imwg.md §4 (admiralonco's IMWG
+  table): each time point confirmed by the next evaluable one (:func:`_next_assessment`);
 * ``as_good_later`` and ``at_time_point``: the best category reached by the rule's order
   (codes outside the order ranked after it by canonical level); window: time points on or
   after the reference start, before the cutoff, up to and including the first progression;
@@ -23,6 +25,7 @@ Confirmation styles (the rule's ``confirmation``):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Mapping
 
 import polars as pl
@@ -121,6 +124,8 @@ def best_responses(
     tp = _responses(timepoints)
     if rule.confirmation == "recist":
         return _recist(tp, reference, rule, cutoff, rules)
+    if rule.confirmation == "next_assessment":
+        return _next_assessment(timepoints, tp, reference, rule, levels or {}, cutoff)
     return _by_order(tp, reference, rule, levels or {}, cutoff)
 
 
@@ -294,6 +299,140 @@ def _by_order(
         pl.col("best_response").fill_null("MISSING"),
         pl.col("confirmed_best_response").fill_null("MISSING"),
     )
+
+
+def _next_assessment(
+    timepoints: pl.DataFrame, tp: pl.DataFrame, reference: pl.DataFrame, rule: BestResponseRule,
+    levels: Mapping[str, str], cutoff,
+) -> pl.DataFrame:
+    """``next_assessment``: imwg.md §4 "Confirmed status per assessment" (admiralonco's table).
+
+    The best response is that of ``at_time_point`` (the best category reached).  The
+    confirmed best response is the best *confirmed value* of a time point, ranked by the
+    rule's order (a response category; progression ranks last, as in the order), dated at
+    the time point (the first of the two assessments, §4).  Window: on or after the
+    reference start, before the cutoff (new therapy: a later assessment never confirms a
+    response, §4), up to and including the first confirmed progression.  With ``L(next)``
+    the next evaluable (not NE) time point at least ``confirm_days`` (>= 1) later:
+
+    * a response (ranked before ``unconfirmed_as``): itself when ``L(next)`` is a response at
+      least as good; ``L(next)`` when that is a lower response; else (``unconfirmed_as``,
+      SD: next is SD, PD, missing or after new therapy) ``unconfirmed_as``;
+    * SD and other non-response, non-progression codes: themselves (no confirmation);
+    * progression: confirmed when the criterion says so at the time point
+      (``canonical_level`` PROGRESSION: a confirming sample, imaging PD) or, without that
+      column, when ``L(next)`` is progression; otherwise it counts as NE (pending);
+    * NE (and ``never_best``, ``sd_codes`` before ``sd_min_days``): no confirmed value.
+
+    None confirmed but time points in the window: NE; no time point: MISSING.
+    """
+    if rule.unconfirmed_as is None:
+        raise ValueError("the next_assessment style needs unconfirmed_as (what an unconfirmed response counts as)")
+    best = _by_order(tp, reference, replace(rule, confirmation="at_time_point"), levels, cutoff).select(
+        "subject_id", "best_response", "best_response_date", "best_response_rule"
+    )
+    levels = {k.upper(): v for k, v in levels.items()}
+    present = tp.get_column("response").drop_nulls().unique().to_list()
+    extra = sorted(
+        {c for c in present if c not in rule.order},
+        key=lambda k: (RANK_BY_LEVEL.get(levels.get(k.upper(), ""), 99), k),
+    )
+    order = tuple(rule.order) + tuple(extra)
+    if "NE" not in {c.upper() for c in order}:
+        order = order + ("NE",)
+    rank = {code.upper(): i for i, code in enumerate(order)}
+    canon = {code.upper(): code for code in order}
+    prog = [p.upper() for p in (tuple(k for k, v in levels.items() if v == S.PROGRESSION) or tuple(rule.progression))]
+    floor = rule.unconfirmed_as.upper()
+    if floor not in rank:
+        raise ValueError(f"unconfirmed_as {rule.unconfirmed_as!r} is not in the order {order}")
+    c = pl.col
+    cols = ["subject_id", "date", "response"] + (["canonical_level"] if "canonical_level" in timepoints.columns else [])
+    src = timepoints if "canonical_level" in cols else tp
+    if "overall_response" in src.columns and "response" not in src.columns:
+        src = src.filter(c("overall_response").is_not_null()).rename({"overall_response": "response"})
+    w = (
+        src.select(cols)
+        .join(reference, on="subject_id", how="inner")
+        .with_columns(_code=c("response").str.to_uppercase())
+        .with_columns(_rank=c("_code").replace_strict(rank, default=None, return_dtype=pl.Int64))
+        .filter(c("_rank").is_not_null() & (c("date") >= c("reference_start")))
+        .with_columns(_days=(c("date") - c("reference_start")).dt.total_days())
+    )
+    if cutoff is not None:
+        w = w.join(cutoff, on="subject_id", how="left").filter(
+            c("cutoff_date").is_null() | (c("date") < c("cutoff_date"))
+        ).drop("cutoff_date")
+    too_early = c("_code").is_in([x.upper() for x in rule.sd_codes]) & (c("_days") < rule.sd_min_days)
+    is_ne = (c("_code") == "NE") | c("_code").is_in([x.upper() for x in rule.never_best]) | too_early
+    w = w.with_columns(_ne=is_ne).sort("subject_id", "date")
+    # L(next): the first evaluable time point at least confirm_days (>= 1) later
+    nxt = (
+        w.filter(~c("_ne"))
+        .select("subject_id", c("date").alias("_d2"), c("_code").alias("_c2"), c("_rank").alias("_r2"), c("response").alias("_s2"))
+        .sort("_d2")
+    )
+    w = (
+        w.with_columns(_look=c("date") + pl.duration(days=max(rule.confirm_days, 1)))
+        .sort("_look")
+        .join_asof(nxt, left_on="_look", right_on="_d2", by="subject_id", strategy="forward", check_sortedness=False)
+        .sort("subject_id", "date")
+    )
+    is_resp = ~c("_ne") & (c("_rank") < rank[floor])
+    is_prog = ~c("_ne") & c("_code").is_in(prog)
+    next_resp = c("_r2").is_not_null() & (c("_r2") < rank[floor])
+    if "canonical_level" in cols:
+        pd_confirmed = c("canonical_level") == S.PROGRESSION
+    else:
+        pd_confirmed = c("_c2").is_in(prog)
+    w = w.with_columns(_pdc=(is_prog & pd_confirmed).fill_null(False))
+    # up to and including the first confirmed progression
+    first = w.filter(c("_pdc")).group_by("subject_id").agg(_pd=c("date").min())
+    w = w.join(first, on="subject_id", how="left").filter(c("_pd").is_null() | (c("date") <= c("_pd")))
+    d, d2 = c("date").cast(pl.String), c("_d2").cast(pl.String)
+    w = w.with_columns(
+        _crank=pl.when(is_resp & next_resp & (c("_r2") <= c("_rank"))).then(c("_rank"))
+        .when(is_resp & next_resp).then(c("_r2"))
+        .when(is_resp).then(pl.lit(rank[floor], pl.Int64))
+        .when(is_prog & c("_pdc")).then(c("_rank"))
+        .when(~c("_ne") & ~is_prog).then(c("_rank")),
+        _why=pl.when(is_resp & next_resp & (c("_r2") <= c("_rank")))
+        .then(pl.format("{} on {} confirmed by the next assessment ({} on {})", c("response"), d, c("_s2"), d2))
+        .when(is_resp & next_resp)
+        .then(pl.format("{} on {} confirmed as {}: the next assessment ({}) is lower", c("response"), d, c("_s2"), d2))
+        .when(is_resp & c("_d2").is_not_null())
+        .then(pl.format("{} on {} not confirmed (next assessment {} on {}); counts as {}", c("response"), d, c("_s2"), d2, pl.lit(canon[floor])))
+        .when(is_resp)
+        .then(pl.format("{} on {} not confirmed (no later assessment before new therapy or the data cut); counts as {}",
+                        c("response"), d, pl.lit(canon[floor])))  # fmt: skip
+        .when(is_prog & c("_pdc"))
+        .then(pl.format("{} on {} confirmed progression", c("response"), d))
+        .otherwise(pl.format("{} on {} (needs no confirmation)", c("response"), d)),
+    )
+    name = {i: canon[k] for k, i in rank.items()}
+    conf = (
+        w.filter(c("_crank").is_not_null())
+        .sort("subject_id", "_crank", "date")
+        .group_by("subject_id", maintain_order=True)
+        .first()
+        .select(
+            "subject_id",
+            confirmed_best_response=c("_crank").replace_strict(name, return_dtype=pl.String),
+            confirmed_best_response_date=c("date"),
+            confirmed_best_response_rule=c("_why"),
+        )
+    )
+    seen = w.select("subject_id").unique().with_columns(_seen=pl.lit(True))
+    out = best.join(conf, on="subject_id", how="left").join(seen, on="subject_id", how="left")
+    return out.with_columns(
+        confirmed_best_response=pl.coalesce(
+            "confirmed_best_response", pl.when(c("_seen")).then(pl.lit(canon["NE"])), pl.lit("MISSING")
+        ),
+        confirmed_best_response_rule=pl.coalesce(
+            "confirmed_best_response_rule",
+            pl.when(c("_seen")).then(pl.lit("no time point with a confirmed value (NE, or progression awaiting confirmation)")),
+        ),
+    ).drop("_seen")
 
 
 __all__ = ["OUTPUT_SCHEMA", "RANK_BY_LEVEL", "RECIST_CODES", "best_responses", "empty"]

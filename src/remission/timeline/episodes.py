@@ -57,7 +57,10 @@ I. *Recurrence extent* (§6.8): ``recurrence_sites`` tokens are relations
 J. *Lifecycle*: the state (§9) is PROGRESSION_PENDING when the latest status that is not
    NOT_EVALUABLE is PROGRESSION_PENDING (an iRECIST reset to iSD ends the signal), even
    inside an open episode; PROGRESSION/RECURRENCE when the latest status is the
-   PROGRESSION (RECURRENCE when it ended an episode whose current type was COMPLETE);
+   PROGRESSION (RECURRENCE when it ended an episode whose current type was COMPLETE; a
+   later PROGRESSION status with the same progression event date, e.g. the confirming
+   sample, is the same progression, so the state on the confirmation date is RECURRENCE
+   too, as the episode's end reason says);
    ``status_date`` is the death date for ``deceased``, else the date of the latest status.
    The milestone (§8) is evaluated on the current complete sub-period of the open
    episode; when the subject is not in complete remission, on the latest complete
@@ -966,6 +969,7 @@ def lifecycle(
         pl.col("level").last().alias("_last_level"),
         pl.col("level").filter(pl.col("level") != NE).last().alias("_last_evaluable"),
         pl.col("eff").filter(pl.col("level") == PROG).min().alias("progression_date"),
+        pl.col("eff").last().alias("_last_eff"),
     )
     # -- episodes aggregates (§6.9, §7) -------------------------------------------------
     agg = ep.group_by("subject_id").agg(
@@ -986,6 +990,15 @@ def lifecycle(
     )
     ended_by_last = ep.filter(pl.col("end_recognised_date").is_not_null()).select(
         "subject_id", pl.col("end_recognised_date").alias("_last_date"), pl.col("end_reason").alias("_ended_reason")
+    )
+    # choice J: a later PROGRESSION status of the same progression event (e.g. the sample
+    # that confirms it, dated later, with the event date of the first) is still "the"
+    # PROGRESSION that ended the episode (remission_model.md §9: RECURRENCE after COMPLETE)
+    ended_by_event = (
+        ep.filter(pl.col("end_reason").is_in([RECURRENCE, PROGRESSION_END]) & pl.col("end_date").is_not_null())
+        .sort("subject_id", "episode")
+        .unique(subset=["subject_id", "end_date"], keep="last", maintain_order=True)
+        .select("subject_id", pl.col("end_date").alias("_last_eff"), pl.col("end_reason").alias("_event_reason"))
     )
 
     # -- milestone (§8, choice J): the relevant complete sub-period ---------------------
@@ -1097,6 +1110,12 @@ def lifecycle(
         .join(agg, on="subject_id", how="left")
         .join(open_ep, on="subject_id", how="left")
         .join(ended_by_last, on=["subject_id", "_last_date"], how="left")
+        .join(ended_by_event, on=["subject_id", "_last_eff"], how="left")
+        .with_columns(
+            _ended_reason=pl.coalesce(
+                "_ended_reason", pl.when(pl.col("_last_level") == PROG).then(pl.col("_event_reason"))
+            )
+        )
         .join(periods, on="subject_id", how="left")
         .join(at, on="subject_id", how="left")
     )
