@@ -77,25 +77,22 @@ _FILE_ROW = "__file_row__"
 
 def _table_files(folder: Path) -> tuple[dict[str, Path], list[InputError]]:
     """``NAME.csv`` / ``NAME.parquet`` of the folder, with the errors of
-    :func:`remission.io.tables.read_dataset` (duplicate or missing tables)."""
-    files: dict[str, Path] = {}
-    errors: list[InputError] = []
-    if not folder.is_dir():
-        return files, [InputError(str(folder), None, None, None, None, "a dataset folder", "MISSING_TABLE")]
-    for name in schema.INPUT_TABLES:
-        present = [p for p in (folder / f"{name}.csv", folder / f"{name}.parquet") if p.is_file()]
-        if len(present) > 1:
-            errors.append(
-                InputError(f"{name}.csv", None, None, None, f"{name}.parquet",
-                           f"only one of {name}.csv and {name}.parquet", "DUPLICATE_TABLE")
-            )
-        elif present:
-            files[name] = present[0]
-        elif name == "subjects":
-            errors.append(
-                InputError("subjects.csv", None, None, None, None, "a subjects.csv or subjects.parquet file", "MISSING_TABLE")
-            )
-    return files, errors
+    :func:`remission.io.tables.read_dataset` (duplicate or missing tables); files that are
+    not known tables are checked once per run by :func:`layout_errors`."""
+    from remission.io.layout import dataset_files
+
+    return dataset_files(folder, schema.INPUT_TABLES, ignore_unknown=True)
+
+
+def layout_errors(folder: str | Path, options: AssessOptions) -> list[InputError]:
+    """The ``UNKNOWN_FILE`` errors of the folder (:mod:`remission.io.layout`), unless
+    ``options.ignore_unknown_files``; a batched run raises them before reading a batch."""
+    from remission.io.layout import UNKNOWN_FILE, dataset_files
+
+    if options.ignore_unknown_files or not Path(folder).is_dir():
+        return []
+    _, errors = dataset_files(folder, schema.INPUT_TABLES)
+    return [e for e in errors if e.code == UNKNOWN_FILE]
 
 
 def _scan(path: Path) -> pl.LazyFrame:
@@ -410,6 +407,9 @@ def iter_batches(
     elif isinstance(options, dict):
         options = AssessOptions(**options)
     folder = Path(data)
+    unknown = layout_errors(folder, options)
+    if unknown:
+        raise InputErrors(unknown)
     if batch_plan is None:
         batch_plan = plan(folder, batch_size)
     total = 2 * batch_plan.batches
@@ -729,6 +729,9 @@ def assess_to_files(
         options = AssessOptions()
     elif isinstance(options, dict):
         options = AssessOptions(**options)
+    unknown = layout_errors(data, options)
+    if unknown:
+        raise InputErrors(unknown)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ext = "parquet" if fmt == "parquet" else "csv"

@@ -313,42 +313,24 @@ def read_table(path: str | Path, name: str | None = None) -> tuple[RawTable | No
     return RawTable(name, file, frame), errors
 
 
-def read_dataset(path: str | Path) -> RawDataset:
+def read_dataset(path: str | Path, *, ignore_unknown_files: bool = False) -> RawDataset:
     """Read every ``NAME.csv`` / ``NAME.parquet`` of a dataset folder as text.
 
-    Only ``subjects`` is required; other files of the folder are ignored.  A table given
-    both as CSV and as Parquet is an error (``DUPLICATE_TABLE``), as is a missing or
-    unreadable ``subjects`` table.
+    Only ``subjects`` is required.  The folder's layout is checked by
+    :func:`remission.io.layout.dataset_files`: a table given both as CSV and as Parquet
+    (``DUPLICATE_TABLE``), a missing ``subjects`` table (``MISSING_TABLE``) and any other
+    table-like file that is not a known table (``UNKNOWN_FILE``, off with
+    ``ignore_unknown_files``) are errors.
     """
-    folder = Path(path)
-    errors: list[InputError] = []
+    from remission.io.layout import dataset_files
+
+    files, layout_errors = dataset_files(path, schema.INPUT_TABLES, ignore_unknown=ignore_unknown_files)
+    errors: list[InputError] = list(layout_errors)
     tables: dict[str, RawTable] = {}
-    if not folder.is_dir():
-        errors.append(InputError(str(folder), None, None, None, None, "a dataset folder", "MISSING_TABLE"))
-        return RawDataset({}, tuple(errors))
     for name in schema.INPUT_TABLES:
-        candidates = [folder / f"{name}.csv", folder / f"{name}.parquet"]
-        present = [p for p in candidates if p.is_file()]
-        if len(present) > 1:
-            errors.append(
-                InputError(
-                    f"{name}.csv",
-                    None,
-                    None,
-                    None,
-                    f"{name}.parquet",
-                    f"only one of {name}.csv and {name}.parquet",
-                    "DUPLICATE_TABLE",
-                )
-            )
+        if name not in files:
             continue
-        if not present:
-            if name == "subjects":
-                errors.append(
-                    InputError("subjects.csv", None, None, None, None, "a subjects.csv or subjects.parquet file", "MISSING_TABLE")
-                )
-            continue
-        table, errs = read_table(present[0], name)
+        table, errs = read_table(files[name], name)
         errors.extend(errs)
         if table is not None:
             tables[name] = table

@@ -131,7 +131,6 @@ ERROR_CODES: dict[str, str] = {
     "DUPLICATE_SUBJECT": "subject_id repeated in subjects",
     "DUPLICATE_LESION_ROW": "(subject_id, date, lesion_id) repeated in lesions",
     "UNKNOWN_SUBJECT": "row for a subject_id absent from subjects",
-    "TARGET_WITHOUT_VALUE": "target row with neither diameter_mm nor status",
     "MISSING_STATUS": "non_target or new row without status",
     "STATUS_NOT_ALLOWED": "too_small on a non_target or new row",
     "ROLE_CHANGED": "a lesion's role differs from its first role",
@@ -528,8 +527,14 @@ def _strictly_increasing(frame: pl.DataFrame, keys: list[str]) -> bool:
 
 
 def _lesions(work: _Work, info: pl.DataFrame) -> None:
-    work.frame = work.frame.with_columns(pl.col(_t("nodal")).fill_null(False))
     role, status = pl.col(_t("role")), pl.col(_t("status"))
+    # spec/tables.md lesions.diameter_mm: on a target row "empty = not evaluated at this
+    # assessment"; with no status either, the row is read as status not_evaluated
+    unevaluated = (role == "target") & pl.col("diameter_mm").is_null() & pl.col("status").is_null()
+    work.frame = work.frame.with_columns(
+        pl.col(_t("nodal")).fill_null(False),
+        pl.when(unevaluated).then(pl.lit("not_evaluated")).otherwise(status).alias(_t("status")),
+    )
     keys = ["subject_id", _t("date"), "lesion_id"]
     keyed = pl.all_horizontal([pl.col(k).is_not_null() for k in keys])
 
@@ -551,16 +556,6 @@ def _lesions(work: _Work, info: pl.DataFrame) -> None:
                 "DUPLICATE_LESION_ROW",
             )
         )
-    # spec/tables.md lesions: diameter_mm required on target rows (or a status, extension)
-    work.add(
-        _fail(
-            f,
-            (role == "target") & pl.col("diameter_mm").is_null() & pl.col("status").is_null(),
-            "diameter_mm",
-            "a diameter_mm or a status on a target row",
-            "TARGET_WITHOUT_VALUE",
-        )
-    )
     # spec/tables.md lesions: status required on non-target and new rows
     work.add(
         _fail(
