@@ -107,11 +107,12 @@ def test_unreadable_files_are_errors_not_tracebacks(tmp_path):
     found = located(errs(folder))
     assert found == [
         ("labs.parquet", None, None, None, None, "READ_ERROR"),
-        ("lesions.csv", None, None, None, None, "READ_ERROR"),
+        ("lesions.csv", 1, None, None, "11 fields", "RAGGED_LINE"),  # issue 14: located on its line
     ]
+    assert errs(folder)[1].label == "line 2"
     with pytest.raises(InputErrors) as info:
         load_dataset(folder)
-    assert "READ_ERROR" in str(info.value)
+    assert "READ_ERROR" in str(info.value) and "RAGGED_LINE" in str(info.value)
 
 
 def test_absent_tables_are_empty_frames_with_the_schema(tmp_path):

@@ -98,7 +98,7 @@ def layout_errors(folder: str | Path, options: AssessOptions) -> list[InputError
 def _scan(path: Path) -> pl.LazyFrame:
     """The file as a lazy frame with stripped column names and the 1-based file row."""
     if path.suffix.lower() == ".csv":
-        lf = pl.scan_csv(path, infer_schema=False, encoding="utf8")
+        lf = pl.scan_csv(path, infer_schema=False, encoding="utf8", separator=_csv_dialect(path).separator)
     else:
         lf = pl.scan_parquet(path)
     names = lf.collect_schema().names()
@@ -106,6 +106,15 @@ def _scan(path: Path) -> pl.LazyFrame:
     if renamed:
         lf = lf.rename(renamed)
     return lf.with_row_index(_FILE_ROW, offset=1)
+
+
+def _csv_dialect(path: Path):
+    """The CSV dialect of a file (:func:`remission.io.dialect.sniff` of its first 64 KiB)."""
+    from remission.io.dialect import BOM, sniff
+
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    return sniff(head.removeprefix(BOM).decode("utf-8", errors="replace"))
 
 
 def _sid_expr(lf: pl.LazyFrame) -> pl.Expr | None:
@@ -233,6 +242,11 @@ def _read_batch_table(
         file_rows = frame.get_column(_FILE_ROW)
         frame = frame.drop(_FILE_ROW)
         if path.suffix.lower() == ".csv":
+            from remission.io.dialect import decimal_commas
+            from remission.io.tables import numeric_columns
+
+            if _csv_dialect(path).decimal_comma:
+                frame = decimal_commas(frame, numeric_columns(name))
             text = frame.with_columns(file_rows.cast(pl.Int64).alias(ROW))
             text = _drop_blank_records(_clean(text))
             errors: list[InputError] = []
@@ -248,7 +262,22 @@ def _read_batch_table(
     if text is None:
         return None, errors
     text = text.select([ROW] + [c for c in text.columns if c != ROW])
-    return RawTable(name, file, text), errors
+    labels = None
+    if path.suffix.lower() == ".csv" and not _has_quotes(path):
+        from remission.io.tables import RowLabels
+
+        labels = RowLabels("line", 1)  # no quoted line break: record r is on line r + 1
+    return RawTable(name, file, text, labels), errors
+
+
+def _has_quotes(path: Path) -> bool:
+    """Whether a file holds a ``"`` (only a quoted value can hold a line break, which would
+    shift the line numbers of the records after it; batches then give no line labels)."""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            if b'"' in chunk:
+                return True
+    return False
 
 
 def read_batch(folder: str | Path, lo: str | None, hi: str | None, clean: frozenset[str] = frozenset()) -> RawDataset:

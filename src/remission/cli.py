@@ -105,11 +105,17 @@ def _report_errors(exc: InputErrors, out: Optional[Path] = None, hint: Optional[
     from rich.markup import escape
 
     err_console.print(f"[bold red]{len(exc.errors)} input error(s)[/]; no outputs written.")
-    table = Table("file", "row", "subject", "column", "value", "expected", show_lines=False)
+    labelled = any(e.label for e in exc.errors[:100])
+    if labelled:  # issue 14 item 5: say which row convention each column uses
+        err_console.print("row = data row (1-based, header not counted); at = where your tool shows it: "
+                          "'line N' as a text editor numbers the CSV file's lines (header = line 1), "
+                          "'index X' the data frame's index label.")  # fmt: skip
+    heads = ("file", "row") + (("at",) if labelled else ()) + ("subject", "column", "value", "expected")
+    table = Table(*heads, show_lines=False)
     for e in exc.errors[:100]:
         # the cells are data, never markup (a value "[rano2]" must show as written)
-        cells = (e.file, "" if e.row is None else str(e.row), e.subject_id or "", e.column or "",
-                 "" if e.value is None else str(e.value), e.expected)  # fmt: skip
+        cells = (e.file, "" if e.row is None else str(e.row)) + ((e.label or "",) if labelled else ()) + (
+            e.subject_id or "", e.column or "", "" if e.value is None else str(e.value), e.expected)  # fmt: skip
         table.add_row(*(escape(c) for c in cells))
     err_console.print(table)
     if len(exc.errors) > 100:

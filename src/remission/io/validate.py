@@ -111,6 +111,11 @@ ERROR_CODES: dict[str, str] = {
     "READ_ERROR": "file (or data frame column) cannot be read",
     "MISSING_TABLE": "subjects table (or the dataset folder) missing",
     "DUPLICATE_TABLE": "a table given both as NAME.csv and NAME.parquet",
+    "UNKNOWN_FILE": "a file of the dataset folder that is not a known table (remission.io.layout)",
+    "DUPLICATE_COLUMN": "a CSV header naming one column twice (remission.io.dialect)",
+    "RAGGED_LINE": "a CSV line with more fields than the header",
+    "EMPTY_FILE": "a CSV file without a header line",
+    "BAD_ENCODING": "a CSV file that is not UTF-8 text",
     "MISSING_COLUMN": "a required column is absent",
     "MISSING_VALUE": "a required value is empty",
     "BAD_DATE": "not an ISO calendar date YYYY-MM-DD",
@@ -321,6 +326,34 @@ def _expected_of(kind: _Kind) -> str:
     return "one of " + ", ".join(kind.allowed)
 
 
+#: a number written with a decimal comma (read only in ``;``-separated CSV files)
+_DECIMAL_COMMA = r"^\s*[+-]?\d+,\d+\s*$"
+#: a date with a time of day (``2024-03-17T10:30:00``, ``2024-03-17 10:30``)
+_DATE_TIME = r"^\s*\d{4}-\d{2}-\d{2}[T ]\d"
+
+
+def _expected_hint(col: str, kind: _Kind, dtype: pl.DataType) -> str | pl.Expr:
+    """``expected`` of a format error, with a hint for the usual ways a value was written
+    (issue 14 items 2 and 4): a decimal comma, a date with a time of day."""
+    base = _expected_of(kind)
+    if dtype != pl.String:
+        return base
+    raw = pl.col(col)
+    if kind.kind in ("number", "int"):
+        return (
+            pl.when(raw.str.contains(_DECIMAL_COMMA))
+            .then(pl.lit(base + " with '.' as the decimal mark (decimal commas are read only in a file separated by ';')"))
+            .otherwise(pl.lit(base))
+        )
+    if kind.kind == "date":
+        return (
+            pl.when(raw.str.contains(_DATE_TIME))
+            .then(pl.lit(base + " without a time of day (a data frame column: pass .dt.date or .dt.normalize())"))
+            .otherwise(pl.lit(base))
+        )
+    return base
+
+
 def _bad_code(kind: _Kind) -> str:
     return {
         "date": "BAD_DATE",
@@ -408,7 +441,7 @@ def _type_columns(work: _Work) -> None:
             continue
         if not _is_typed(kind, dtypes[col]):
             bad = pl.col(col).is_not_null() & pl.col(_t(col)).is_null()
-            work.add(_fail(f, bad, col, _expected_of(kind), _bad_code(kind)))
+            work.add(_fail(f, bad, col, _expected_hint(col, kind, dtypes[col]), _bad_code(kind)))
         if kind.kind in ("number", "int") and kind.min_value is not None:
             low = pl.col(_t(col)) < kind.min_value
             code = "NEGATIVE_NUMBER" if kind.kind == "number" else "OUT_OF_RANGE"
@@ -963,7 +996,9 @@ def validate(raw: RawDataset, *, criteria: str | None = None) -> tuple[Dataset, 
         errors.extend(work.fatal)
         if work.errors:
             err = pl.concat(work.errors, how="vertical")
-            errors.extend(InputError(work.file, *r) for r in err.select(list(_ERR_SCHEMA)).iter_rows())
+            table = raw.tables.get(name)
+            label = table.labels if table is not None and table.labels is not None else (lambda _row: None)
+            errors.extend(InputError(work.file, *r, label=label(r[0])) for r in err.select(list(_ERR_SCHEMA)).iter_rows())
     return Dataset(**frames, files=files, rows=rows, validated=not errors), sorted(set(errors), key=_error_order)
 
 
