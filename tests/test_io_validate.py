@@ -108,11 +108,12 @@ def test_unreadable_files_are_errors_not_tracebacks(tmp_path):
     found = located(errs(folder))
     assert found == [
         ("labs.parquet", None, None, None, None, "READ_ERROR"),
-        ("lesions.csv", None, None, None, None, "READ_ERROR"),
+        ("lesions.csv", 1, None, None, "11 fields", "RAGGED_LINE"),  # issue 14: located on its line
     ]
+    assert errs(folder)[1].label == "line 2"
     with pytest.raises(InputErrors) as info:
         load_dataset(folder)
-    assert "READ_ERROR" in str(info.value)
+    assert "READ_ERROR" in str(info.value) and "RAGGED_LINE" in str(info.value)
 
 
 def test_absent_tables_are_empty_frames_with_the_schema(tmp_path):
@@ -339,8 +340,9 @@ def test_rows_for_unknown_subjects(tmp_path, table, text):
     assert located(errs(folder)) == [(f"{table}.csv", 2, "P7", "subject_id", "P7", "UNKNOWN_SUBJECT")]
 
 
-def test_target_row_needs_diameter_or_status(tmp_path):
-    """spec/tables.md lesions: diameter_mm required on target rows; extension: a status also gives a value."""
+def test_target_row_without_diameter_or_status_is_not_evaluated(tmp_path):
+    """spec/tables.md lesions.diameter_mm: "empty = not evaluated at this assessment"; a
+    status also gives a value (extension). No error; the empty row reads as not_evaluated."""
     lesions = LESION_HEADER + (
         "P1,2024-01-01,L1,target,lung,,20,,CT\n"
         "P1,2024-03-01,L1,target,lung,,,,CT\n"
@@ -348,9 +350,9 @@ def test_target_row_needs_diameter_or_status(tmp_path):
         "P1,2024-07-01,L1,target,lung,,,too_small,CT\n"
         "P1,2024-09-01,L1,target,lung,,,not_evaluated,CT\n"
     )
-    assert located(errs(write(tmp_path, lesions=lesions))) == [
-        ("lesions.csv", 2, "P1", "diameter_mm", None, "TARGET_WITHOUT_VALUE")
-    ]
+    dataset, errors = check(write(tmp_path, lesions=lesions))
+    assert errors == []
+    assert dataset.lesions.get_column("status").to_list() == [None, "not_evaluated", "absent", "too_small", "not_evaluated"]
 
 
 def test_non_target_and_new_rows_need_a_status(tmp_path):

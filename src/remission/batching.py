@@ -77,31 +77,28 @@ _FILE_ROW = "__file_row__"
 
 def _table_files(folder: Path) -> tuple[dict[str, Path], list[InputError]]:
     """``NAME.csv`` / ``NAME.parquet`` of the folder, with the errors of
-    :func:`remission.io.tables.read_dataset` (duplicate or missing tables)."""
-    files: dict[str, Path] = {}
-    errors: list[InputError] = []
-    if not folder.is_dir():
-        return files, [InputError(str(folder), None, None, None, None, "a dataset folder", "MISSING_TABLE")]
-    for name in schema.INPUT_TABLES:
-        present = [p for p in (folder / f"{name}.csv", folder / f"{name}.parquet") if p.is_file()]
-        if len(present) > 1:
-            errors.append(
-                InputError(f"{name}.csv", None, None, None, f"{name}.parquet",
-                           f"only one of {name}.csv and {name}.parquet", "DUPLICATE_TABLE")
-            )
-        elif present:
-            files[name] = present[0]
-        elif name == "subjects":
-            errors.append(
-                InputError("subjects.csv", None, None, None, None, "a subjects.csv or subjects.parquet file", "MISSING_TABLE")
-            )
-    return files, errors
+    :func:`remission.io.tables.read_dataset` (duplicate or missing tables); files that are
+    not known tables are checked once per run by :func:`layout_errors`."""
+    from remission.io.layout import dataset_files
+
+    return dataset_files(folder, schema.INPUT_TABLES, ignore_unknown=True)
+
+
+def layout_errors(folder: str | Path, options: AssessOptions) -> list[InputError]:
+    """The ``UNKNOWN_FILE`` errors of the folder (:mod:`remission.io.layout`), unless
+    ``options.ignore_unknown_files``; a batched run raises them before reading a batch."""
+    from remission.io.layout import UNKNOWN_FILE, dataset_files
+
+    if options.ignore_unknown_files or not Path(folder).is_dir():
+        return []
+    _, errors = dataset_files(folder, schema.INPUT_TABLES)
+    return [e for e in errors if e.code == UNKNOWN_FILE]
 
 
 def _scan(path: Path) -> pl.LazyFrame:
     """The file as a lazy frame with stripped column names and the 1-based file row."""
     if path.suffix.lower() == ".csv":
-        lf = pl.scan_csv(path, infer_schema=False, encoding="utf8")
+        lf = pl.scan_csv(path, infer_schema=False, encoding="utf8", separator=_csv_dialect(path).separator)
     else:
         lf = pl.scan_parquet(path)
     names = lf.collect_schema().names()
@@ -109,6 +106,15 @@ def _scan(path: Path) -> pl.LazyFrame:
     if renamed:
         lf = lf.rename(renamed)
     return lf.with_row_index(_FILE_ROW, offset=1)
+
+
+def _csv_dialect(path: Path):
+    """The CSV dialect of a file (:func:`remission.io.dialect.sniff` of its first 64 KiB)."""
+    from remission.io.dialect import BOM, sniff
+
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    return sniff(head.removeprefix(BOM).decode("utf-8", errors="replace"))
 
 
 def _sid_expr(lf: pl.LazyFrame) -> pl.Expr | None:
@@ -236,6 +242,11 @@ def _read_batch_table(
         file_rows = frame.get_column(_FILE_ROW)
         frame = frame.drop(_FILE_ROW)
         if path.suffix.lower() == ".csv":
+            from remission.io.dialect import decimal_commas
+            from remission.io.tables import numeric_columns
+
+            if _csv_dialect(path).decimal_comma:
+                frame = decimal_commas(frame, numeric_columns(name))
             text = frame.with_columns(file_rows.cast(pl.Int64).alias(ROW))
             text = _drop_blank_records(_clean(text))
             errors: list[InputError] = []
@@ -251,7 +262,22 @@ def _read_batch_table(
     if text is None:
         return None, errors
     text = text.select([ROW] + [c for c in text.columns if c != ROW])
-    return RawTable(name, file, text), errors
+    labels = None
+    if path.suffix.lower() == ".csv" and not _has_quotes(path):
+        from remission.io.tables import RowLabels
+
+        labels = RowLabels("line", 1)  # no quoted line break: record r is on line r + 1
+    return RawTable(name, file, text, labels), errors
+
+
+def _has_quotes(path: Path) -> bool:
+    """Whether a file holds a ``"`` (only a quoted value can hold a line break, which would
+    shift the line numbers of the records after it; batches then give no line labels)."""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            if b'"' in chunk:
+                return True
+    return False
 
 
 def read_batch(folder: str | Path, lo: str | None, hi: str | None, clean: frozenset[str] = frozenset()) -> RawDataset:
@@ -410,6 +436,9 @@ def iter_batches(
     elif isinstance(options, dict):
         options = AssessOptions(**options)
     folder = Path(data)
+    unknown = layout_errors(folder, options)
+    if unknown:
+        raise InputErrors(unknown)
     if batch_plan is None:
         batch_plan = plan(folder, batch_size)
     total = 2 * batch_plan.batches
@@ -729,6 +758,9 @@ def assess_to_files(
         options = AssessOptions()
     elif isinstance(options, dict):
         options = AssessOptions(**options)
+    unknown = layout_errors(data, options)
+    if unknown:
+        raise InputErrors(unknown)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ext = "parquet" if fmt == "parquet" else "csv"

@@ -16,16 +16,75 @@ from rich.table import Table
 from remission import schema as S
 from remission.errors import InputErrors
 
+#: exit code of an internal error (BSD sysexits EX_SOFTWARE); input errors exit with 2
+EXIT_INTERNAL = 70
+
+
+class _Guarded(typer.core.TyperGroup):
+    """Issue 14 item 7: an internal error (anything but an input error or a click exit) is
+    one line on stderr saying what failed and where to report it, exit code 70; the
+    traceback only with ``--debug`` (given before or after the command name) or
+    ``REMISSION_DEBUG=1``."""
+
+    def parse_args(self, ctx, args):
+        if "--debug" in args[1:]:
+            end = args.index("--") if "--" in args else len(args)
+            if "--debug" in args[1:end]:
+                args = [a for i, a in enumerate(args) if not (a == "--debug" and 0 < i < end)]
+                ctx.meta["remission.debug"] = True
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx):
+        import os
+
+        from typer._click.exceptions import ClickException
+        from typer.exceptions import Abort, Exit
+
+        try:
+            return super().invoke(ctx)
+        except (Exit, Abort, ClickException, KeyboardInterrupt):
+            raise
+        except InputErrors as exc:  # a command that did not report its own input errors
+            _report_errors(exc)
+            raise Exit(2)
+        except Exception as exc:
+            if ctx.meta.get("remission.debug") or os.environ.get("REMISSION_DEBUG") == "1":
+                raise
+            command = ctx.invoked_subcommand or ctx.info_name
+            what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            sys.stderr.write(
+                f"remission {command}: internal error ({what}). This is a bug in remission, not a problem "
+                "in your input: please report it to the remission maintainers (issue tracker) with the "
+                "command line; rerun with --debug for the traceback.\n"
+            )
+            raise Exit(EXIT_INTERNAL)
+
+
 app = typer.Typer(
+    cls=_Guarded,
     add_completion=False,
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="Standards-based, explainable remission status from cancer test results over time. "
     "It reports what the response criteria say the data show; it never gives treatment advice.",
 )
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="Show the Python traceback of an internal error (exit code 70)."),
+) -> None:
+    if debug:
+        from typer._click.globals import get_current_context
+
+        get_current_context().meta["remission.debug"] = True
+
+
 console = Console()
 if not console.is_terminal or console.width < 130:  # files and narrow pipes: keep rows on one line
     console = Console(width=130)
-err_console = Console(stderr=True)
+# an error table sent to a file or a pipe is never wrapped (issue 14 item 5)
+err_console = Console(stderr=True) if Console(stderr=True).is_terminal else Console(stderr=True, width=100_000)
 
 
 class Format(str, Enum):
@@ -46,11 +105,17 @@ def _report_errors(exc: InputErrors, out: Optional[Path] = None, hint: Optional[
     from rich.markup import escape
 
     err_console.print(f"[bold red]{len(exc.errors)} input error(s)[/]; no outputs written.")
-    table = Table("file", "row", "subject", "column", "value", "expected", show_lines=False)
+    labelled = any(e.label for e in exc.errors[:100])
+    if labelled:  # issue 14 item 5: say which row convention each column uses
+        err_console.print("row = data row (1-based, header not counted); at = where your tool shows it: "
+                          "'line N' as a text editor numbers the CSV file's lines (header = line 1), "
+                          "'index X' the data frame's index label.")  # fmt: skip
+    heads = ("file", "row") + (("at",) if labelled else ()) + ("subject", "column", "value", "expected")
+    table = Table(*heads, show_lines=False)
     for e in exc.errors[:100]:
         # the cells are data, never markup (a value "[rano2]" must show as written)
-        cells = (e.file, "" if e.row is None else str(e.row), e.subject_id or "", e.column or "",
-                 "" if e.value is None else str(e.value), e.expected)  # fmt: skip
+        cells = (e.file, "" if e.row is None else str(e.row)) + ((e.label or "",) if labelled else ()) + (
+            e.subject_id or "", e.column or "", "" if e.value is None else str(e.value), e.expected)  # fmt: skip
         table.add_row(*(escape(c) for c in cells))
     err_console.print(table)
     if len(exc.errors) > 100:
@@ -90,6 +155,9 @@ def assess(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Status as of this date (YYYY-MM-DD)."),
     fmt: Format = typer.Option(Format.csv, "--format", help="Output format."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Process valid subjects; list the invalid ones in errors.csv."),
+    ignore_unknown_files: bool = typer.Option(
+        False, "--ignore-unknown-files", help="Files of DATASET that are not known tables are not errors (docs/tables.md)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the summary table."),
     batch_size: Optional[int] = typer.Option(
         None, "--batch-size", min=1,
@@ -112,7 +180,8 @@ def assess(
 
     if criteria is not None and criteria.lower() not in registry.codes():
         raise typer.BadParameter(f"unknown criteria {criteria!r}; known: {', '.join(registry.codes())}")
-    given = dict(criteria=criteria.lower() if criteria else None, as_of=_parse_date(as_of), skip_invalid=skip_invalid or None)
+    given = dict(criteria=criteria.lower() if criteria else None, as_of=_parse_date(as_of), skip_invalid=skip_invalid or None,
+                 ignore_unknown_files=ignore_unknown_files or None)
     try:
         options = options_from_toml(options_file, **given) if options_file is not None else AssessOptions(
             **{k: v for k, v in given.items() if v is not None}

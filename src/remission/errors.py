@@ -24,11 +24,17 @@ class InputError:
     value: str | None
     expected: str
     code: str = "invalid"
+    #: where the user's own tool shows the row: ``line 7`` (the CSV line a text editor
+    #: shows, header = line 1) or ``index 'b'`` (a pandas frame's index label); None when
+    #: that is the row itself (Parquet, polars frames) or unknown
+    label: str | None = None
 
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
             where += f", row {self.row}"
+        if self.label is not None:
+            where += f" ({self.label})"
         if self.subject_id is not None:
             where += f", subject {self.subject_id}"
         if self.column is not None:
@@ -45,11 +51,13 @@ ERRORS_SCHEMA = {
     "value": pl.String,
     "expected": pl.String,
     "code": pl.String,
+    "label": pl.String,
 }
 
 
 def errors_frame(errors: Iterable[InputError]) -> pl.DataFrame:
-    """The ``errors.csv`` table: one row per error, sorted by file, row, column."""
+    """The ``errors.csv`` table: one row per error, sorted by file, row, column; ``label``
+    (added) is where the user's tool shows the row (``line 7``, ``index 'b'``)."""
     rows = [asdict(e) for e in sorted(set(errors), key=_sort_key)]
     return pl.DataFrame(rows, schema=ERRORS_SCHEMA)
 

@@ -85,6 +85,9 @@ class _AssessCommon(_Options):
     remission: RemissionOptions = RemissionOptions()
     followup: FollowupSchedule = FollowupSchedule()
     skip_invalid: bool = Field(False, description="Process valid subjects; report the invalid ones.")
+    ignore_unknown_files: bool = Field(
+        False, description="Files of the dataset folder that are not known tables are not input errors."
+    )
 
 
 def _criterion_fields() -> dict[str, Any]:
@@ -121,7 +124,7 @@ __all__ = ["AssessOptions", "FollowupSchedule", "RecistOptions", "RemissionOptio
 #: tables of an options file besides one per criterion code
 OPTION_TABLES = ("remission", "followup")
 #: keys an options file may give at its top level
-OPTION_TOP_KEYS = ("criteria", "as_of", "skip_invalid")
+OPTION_TOP_KEYS = ("criteria", "as_of", "skip_invalid", "ignore_unknown_files")
 
 
 def _known_keys(loc: tuple) -> str:

@@ -426,7 +426,8 @@ def assess(
     if isinstance(data, Dataset):
         ds, errors = data, []
     elif data is not None:
-        ds, errors = load_dataset(data, criteria=options.criteria, skip_invalid=options.skip_invalid)
+        ds, errors = load_dataset(data, criteria=options.criteria, skip_invalid=options.skip_invalid,
+                                  ignore_unknown_files=options.ignore_unknown_files)
     else:
         ds, errors = from_frames(**frames, criteria=options.criteria, skip_invalid=options.skip_invalid)
     as_of = options.as_of or _latest_date(ds)

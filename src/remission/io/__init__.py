@@ -43,15 +43,17 @@ def _finish(dataset: Dataset, errors: list[InputError], skip_invalid: bool) -> t
 
 
 def load_dataset(
-    path: str | Path, *, criteria: str | None = None, skip_invalid: bool = False
+    path: str | Path, *, criteria: str | None = None, skip_invalid: bool = False, ignore_unknown_files: bool = False
 ) -> tuple[Dataset, list[InputError]]:
     """Read and validate a dataset folder.
 
     Raises :class:`InputErrors` when there is any error, unless ``skip_invalid`` is set
     and every error names a subject: then those subjects are dropped (all their rows in
     every table) and the errors are returned with the valid subjects' dataset.
+    ``ignore_unknown_files``: files of the folder that are not known tables are not
+    errors (:mod:`remission.io.layout`).
     """
-    dataset, errors = validate(read_dataset(path), criteria=criteria)
+    dataset, errors = validate(read_dataset(path, ignore_unknown_files=ignore_unknown_files), criteria=criteria)
     return _finish(dataset, errors, skip_invalid)
 
 

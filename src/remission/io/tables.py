@@ -30,13 +30,35 @@ from typing import Iterable
 import polars as pl
 
 from remission import schema
-from remission.errors import InputError
+from remission.errors import InputError, InputErrors
 
 #: Name of the 1-based data row number column added to every raw table.
 ROW = "__row__"
 
 #: Suffix of the pseudo file name of a table given as a data frame.
 FRAME_SUFFIX = " (data frame)"
+
+
+@dataclass(frozen=True)
+class RowLabels:
+    """Where the user's own tool shows data row ``r`` (1-based, header not counted):
+    ``line r + offset`` of a CSV file (``values``: the line of each row when a quoted
+    value holds a line break), or ``index <label>`` of a pandas frame (``values``: the
+    index labels in row order)."""
+
+    kind: str  # "line" | "index"
+    offset: int = 1
+    values: tuple | None = None
+
+    def __call__(self, row: int | None) -> str | None:
+        if row is None or row < 1:
+            return None
+        if self.values is None:
+            return f"{self.kind} {row + self.offset}"
+        if row > len(self.values):
+            return None
+        v = self.values[row - 1]
+        return f"{self.kind} {v!r}" if isinstance(v, str) else f"{self.kind} {v}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,7 @@ class RawTable:
     name: str
     file: str
     frame: pl.DataFrame
+    labels: RowLabels | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +244,13 @@ def frame_to_text(
                 InputError(file, None, None, name, str(dtype), "a column of text, numbers, dates or booleans", "READ_ERROR")
             )
             continue
+        if dtype in (pl.Float32, pl.Float64):  # NaN is how data frames write a missing number
+            if keep_typed.get(name) == dtype:
+                exprs.append(pl.col(name).fill_nan(None))
+                continue
+            text_cols.append(name)
+            exprs.append(pl.col(name).fill_nan(None).cast(pl.String).alias(name))
+            continue
         if keep_typed.get(name) == dtype:
             exprs.append(pl.col(name))
             continue
@@ -285,13 +315,22 @@ def to_polars(frame) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
-    frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    renamed = {c: c.strip() for c in frame.columns if c != c.strip()}
-    if renamed:
-        frame = frame.rename(renamed)
+def numeric_columns(name: str | None) -> tuple[str, ...]:
+    """The columns of input table ``name`` that hold numbers (decimal commas are read
+    there in a ``;``-separated CSV file, :mod:`remission.io.dialect`)."""
+    if name is None or name not in schema.INPUT_TABLES:
+        return ()
+    cols = tuple(c for c, t in schema.INPUT_TABLES[name].items() if t in (pl.Float64, pl.Int32, pl.Int64))
+    return cols + (("value",) if name == "findings" else ())
+
+
+def _read_csv(path: Path, name: str | None = None) -> tuple[pl.DataFrame, RowLabels]:
+    from remission.io.dialect import read_csv_text
+
+    frame, _dialect, lines = read_csv_text(path, numeric=numeric_columns(name))
     frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
-    return _drop_blank_records(_clean(frame))
+    labels = RowLabels("line", 1) if lines is None else RowLabels("line", 0, tuple(lines.to_list()))
+    return _drop_blank_records(_clean(frame)), labels
 
 
 def read_table(path: str | Path, name: str | None = None) -> tuple[RawTable | None, list[InputError]]:
@@ -299,56 +338,41 @@ def read_table(path: str | Path, name: str | None = None) -> tuple[RawTable | No
     path = Path(path)
     name = name or path.stem
     file = path.name
+    labels = None
     try:
         if path.suffix.lower() == ".csv":
-            frame = _read_csv(path)
+            frame, labels = _read_csv(path, name)
             errors: list[InputError] = []
         else:
             frame, errors = frame_to_text(pl.read_parquet(path), file, typed_passthrough(name))
+    except InputErrors as exc:  # located problems of the CSV dialect (remission.io.dialect)
+        return None, list(exc.errors)
     except Exception as exc:  # an unreadable file is an input error, not a traceback
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, [InputError(file, None, None, None, None, f"a readable {path.suffix[1:]} file ({reason})", "READ_ERROR")]
     if frame is None:
         return None, errors
-    return RawTable(name, file, frame), errors
+    return RawTable(name, file, frame, labels), errors
 
 
-def read_dataset(path: str | Path) -> RawDataset:
+def read_dataset(path: str | Path, *, ignore_unknown_files: bool = False) -> RawDataset:
     """Read every ``NAME.csv`` / ``NAME.parquet`` of a dataset folder as text.
 
-    Only ``subjects`` is required; other files of the folder are ignored.  A table given
-    both as CSV and as Parquet is an error (``DUPLICATE_TABLE``), as is a missing or
-    unreadable ``subjects`` table.
+    Only ``subjects`` is required.  The folder's layout is checked by
+    :func:`remission.io.layout.dataset_files`: a table given both as CSV and as Parquet
+    (``DUPLICATE_TABLE``), a missing ``subjects`` table (``MISSING_TABLE``) and any other
+    table-like file that is not a known table (``UNKNOWN_FILE``, off with
+    ``ignore_unknown_files``) are errors.
     """
-    folder = Path(path)
-    errors: list[InputError] = []
+    from remission.io.layout import dataset_files
+
+    files, layout_errors = dataset_files(path, schema.INPUT_TABLES, ignore_unknown=ignore_unknown_files)
+    errors: list[InputError] = list(layout_errors)
     tables: dict[str, RawTable] = {}
-    if not folder.is_dir():
-        errors.append(InputError(str(folder), None, None, None, None, "a dataset folder", "MISSING_TABLE"))
-        return RawDataset({}, tuple(errors))
     for name in schema.INPUT_TABLES:
-        candidates = [folder / f"{name}.csv", folder / f"{name}.parquet"]
-        present = [p for p in candidates if p.is_file()]
-        if len(present) > 1:
-            errors.append(
-                InputError(
-                    f"{name}.csv",
-                    None,
-                    None,
-                    None,
-                    f"{name}.parquet",
-                    f"only one of {name}.csv and {name}.parquet",
-                    "DUPLICATE_TABLE",
-                )
-            )
+        if name not in files:
             continue
-        if not present:
-            if name == "subjects":
-                errors.append(
-                    InputError("subjects.csv", None, None, None, None, "a subjects.csv or subjects.parquet file", "MISSING_TABLE")
-                )
-            continue
-        table, errs = read_table(present[0], name)
+        table, errs = read_table(files[name], name)
         errors.extend(errs)
         if table is not None:
             tables[name] = table
@@ -365,6 +389,7 @@ def raw_from_frames(frames: dict[str, object]) -> RawDataset:
                 errors.append(InputError(f"subjects{FRAME_SUFFIX}", None, None, None, None, "a subjects table", "MISSING_TABLE"))
             continue
         file = f"{name}{FRAME_SUFFIX}"
+        labels = _index_labels(frame)
         try:
             polars_frame = to_polars(frame)
         except Exception as exc:
@@ -373,5 +398,17 @@ def raw_from_frames(frames: dict[str, object]) -> RawDataset:
         text, errs = frame_to_text(polars_frame, file, typed_passthrough(name))
         errors.extend(errs)
         if text is not None:
-            tables[name] = RawTable(name, file, text)
+            tables[name] = RawTable(name, file, text, labels)
     return RawDataset(tables, tuple(errors))
+
+
+def _index_labels(frame) -> RowLabels | None:
+    """A pandas frame's index labels (errors name them: issue 14 item 5); None otherwise."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        return None
+    if not isinstance(frame, pd.DataFrame):
+        return None
+    values = tuple(v.item() if hasattr(v, "item") else v for v in frame.index.tolist())
+    return RowLabels("index", 0, values)

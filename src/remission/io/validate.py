@@ -97,6 +97,11 @@ ERROR_CODES: dict[str, str] = {
     "READ_ERROR": "file (or data frame column) cannot be read",
     "MISSING_TABLE": "subjects table (or the dataset folder) missing",
     "DUPLICATE_TABLE": "a table given both as NAME.csv and NAME.parquet",
+    "UNKNOWN_FILE": "a file of the dataset folder that is not a known table (remission.io.layout)",
+    "DUPLICATE_COLUMN": "a CSV header naming one column twice (remission.io.dialect)",
+    "RAGGED_LINE": "a CSV line with more fields than the header",
+    "EMPTY_FILE": "a CSV file without a header line",
+    "BAD_ENCODING": "a CSV file that is not UTF-8 text",
     "MISSING_COLUMN": "a required column is absent",
     "MISSING_VALUE": "a required value is empty",
     "BAD_DATE": "not an ISO calendar date YYYY-MM-DD",
@@ -117,7 +122,6 @@ ERROR_CODES: dict[str, str] = {
     "DUPLICATE_SUBJECT": "subject_id repeated in subjects",
     "DUPLICATE_LESION_ROW": "(subject_id, date, lesion_id) repeated in lesions",
     "UNKNOWN_SUBJECT": "row for a subject_id absent from subjects",
-    "TARGET_WITHOUT_VALUE": "target row with neither diameter_mm nor status",
     "MISSING_STATUS": "non_target or new row without status",
     "STATUS_NOT_ALLOWED": "too_small on a non_target or new row",
     "ROLE_CHANGED": "a lesion's role differs from its first role",
@@ -300,6 +304,34 @@ def _expected_of(kind: _Kind) -> str:
     return "one of " + ", ".join(kind.values())
 
 
+#: a number written with a decimal comma (read only in ``;``-separated CSV files)
+_DECIMAL_COMMA = r"^\s*[+-]?\d+,\d+\s*$"
+#: a date with a time of day (``2024-03-17T10:30:00``, ``2024-03-17 10:30``)
+_DATE_TIME = r"^\s*\d{4}-\d{2}-\d{2}[T ]\d"
+
+
+def _expected_hint(col: str, kind: _Kind, dtype: pl.DataType) -> str | pl.Expr:
+    """``expected`` of a format error, with a hint for the usual ways a value was written
+    (issue 14 items 2 and 4): a decimal comma, a date with a time of day."""
+    base = _expected_of(kind)
+    if dtype != pl.String:
+        return base
+    raw = pl.col(col)
+    if kind.kind in ("number", "int"):
+        return (
+            pl.when(raw.str.contains(_DECIMAL_COMMA))
+            .then(pl.lit(base + " with '.' as the decimal mark (decimal commas are read only in a file separated by ';')"))
+            .otherwise(pl.lit(base))
+        )
+    if kind.kind == "date":
+        return (
+            pl.when(raw.str.contains(_DATE_TIME))
+            .then(pl.lit(base + " without a time of day (a data frame column: pass .dt.date or .dt.normalize())"))
+            .otherwise(pl.lit(base))
+        )
+    return base
+
+
 def _bad_code(kind: _Kind) -> str:
     return {
         "date": "BAD_DATE",
@@ -387,7 +419,7 @@ def _type_columns(work: _Work) -> None:
             continue
         if not _is_typed(kind, dtypes[col]):
             bad = pl.col(col).is_not_null() & pl.col(_t(col)).is_null()
-            work.add(_fail(f, bad, col, _expected_of(kind), _bad_code(kind)))
+            work.add(_fail(f, bad, col, _expected_hint(col, kind, dtypes[col]), _bad_code(kind)))
         if kind.kind in ("number", "int") and kind.min_value is not None:
             low = pl.col(_t(col)) < kind.min_value
             code = "NEGATIVE_NUMBER" if kind.kind == "number" else "OUT_OF_RANGE"
@@ -506,8 +538,14 @@ def _strictly_increasing(frame: pl.DataFrame, keys: list[str]) -> bool:
 
 
 def _lesions(work: _Work, info: pl.DataFrame) -> None:
-    work.frame = work.frame.with_columns(pl.col(_t("nodal")).fill_null(False))
     role, status = pl.col(_t("role")), pl.col(_t("status"))
+    # spec/tables.md lesions.diameter_mm: on a target row "empty = not evaluated at this
+    # assessment"; with no status either, the row is read as status not_evaluated
+    unevaluated = (role == "target") & pl.col("diameter_mm").is_null() & pl.col("status").is_null()
+    work.frame = work.frame.with_columns(
+        pl.col(_t("nodal")).fill_null(False),
+        pl.when(unevaluated).then(pl.lit("not_evaluated")).otherwise(status).alias(_t("status")),
+    )
     keys = ["subject_id", _t("date"), "lesion_id"]
     keyed = pl.all_horizontal([pl.col(k).is_not_null() for k in keys])
 
@@ -529,16 +567,6 @@ def _lesions(work: _Work, info: pl.DataFrame) -> None:
                 "DUPLICATE_LESION_ROW",
             )
         )
-    # spec/tables.md lesions: diameter_mm required on target rows (or a status, extension)
-    work.add(
-        _fail(
-            f,
-            (role == "target") & pl.col("diameter_mm").is_null() & pl.col("status").is_null(),
-            "diameter_mm",
-            "a diameter_mm or a status on a target row",
-            "TARGET_WITHOUT_VALUE",
-        )
-    )
     # spec/tables.md lesions: status required on non-target and new rows
     work.add(
         _fail(
@@ -906,7 +934,9 @@ def validate(raw: RawDataset, *, criteria: str | None = None) -> tuple[Dataset, 
         errors.extend(work.fatal)
         if work.errors:
             err = pl.concat(work.errors, how="vertical")
-            errors.extend(InputError(work.file, *r) for r in err.select(list(_ERR_SCHEMA)).iter_rows())
+            table = raw.tables.get(name)
+            label = table.labels if table is not None and table.labels is not None else (lambda _row: None)
+            errors.extend(InputError(work.file, *r, label=label(r[0])) for r in err.select(list(_ERR_SCHEMA)).iter_rows())
     return Dataset(**frames, files=files, rows=rows, validated=not errors), sorted(set(errors), key=_error_order)
 
 
