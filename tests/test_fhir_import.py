@@ -154,13 +154,23 @@ def test_ndjson_own_checks_bad_and_partial_dates(tmp_path):
     ]
 
 
-def test_tumor_size_unit_and_missing_role_errors(tmp_path):
+def test_tumor_size_unit_error(tmp_path):
     comp = [{"code": {"coding": [{"system": "http://loinc.org", "code": "33728-7"}]},
              "valueQuantity": {"value": 3, "system": "http://unitsofmeasure.org", "code": "[in_i]"}}]
-    errs = _errors(_ndjson(tmp_path, PATIENT, _tumor(component=comp), _tumor(id="v", extension=[])))
-    assert [(e[1], e[3], e[5]) for e in errs] == [
-        (2, "Observation.component[0].valueQuantity.code", "unknown_unit"),
-        (3, "Observation.extension(lesion-role)", "missing_role"),
+    errs = _errors(_ndjson(tmp_path, PATIENT, _tumor(component=comp)))
+    assert [(e[1], e[3], e[5]) for e in errs] == [(2, "Observation.component[0].valueQuantity.code", "unknown_unit")]
+
+
+def test_tumor_size_without_role_or_on_a_specimen_is_unmapped_not_fatal(tmp_path):
+    """Issue 16 item 6: a TumorSize without the project's lesion-role extension (any other
+    system's data) or measured on an excised specimen (pathology) is reported, not an error."""
+    specimen = _tumor(id="s", focus=None, specimen={"reference": "Specimen/x"})
+    del specimen["focus"]
+    imp = read_fhir(_ndjson(tmp_path, PATIENT, _tumor(id="v", extension=[]), specimen, _tumor(id="ok")))
+    assert imp.dataset.lesions.select("lesion_id", "role", "diameter_mm").rows() == [("T1", "target", 30.0)]
+    assert [(e.row, e.column, e.code) for e in imp.unmapped] == [
+        (2, "Observation.extension(lesion-role)", "unmapped"),
+        (3, "Observation.specimen", "unmapped"),
     ]
 
 
@@ -172,8 +182,10 @@ def test_canonical_validation_errors_are_relocated_to_fhir_elements(tmp_path):
     assert [(e[0], e[1], e[2], e[3], e[4]) for e in errs] == [("x.ndjson", 2, "a", "Observation.extension(lesion-role)", "primary")]
 
 
-def test_improved_without_criterion_code_is_reported_not_guessed(tmp_path):
-    """268910001 'improved' says neither CR nor PR (§10.1 preferred VS): reported, not read."""
+def test_improved_without_criterion_code_is_a_reported_partial_response(tmp_path):
+    """Issue 16 item 6: 268910001 'improved' (§10.1 preferred VS: COMPLETE, PARTIAL and MINOR
+    all map to it) is read as PR, the least level that opens a response episode (§6.3), and
+    each such row is reported as ``assumed``; with a criterion code in text that code wins."""
     cds = {
         "resourceType": "Observation", "id": "c", "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "97509-4"}]},
@@ -182,9 +194,18 @@ def test_improved_without_criterion_code_is_reported_not_guessed(tmp_path):
     }
     with_text = dict(cds, id="d", effectiveDateTime="2021-02-01",
                      valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct", "code": "268910001"}], "text": "PR"})
-    imp = read_fhir(_ndjson(tmp_path, PATIENT, cds, with_text))
-    assert imp.dataset.responses.select("date", "response").rows() == [(dt.date(2021, 2, 1), "PR")]
-    assert [(e.row, e.column, e.code) for e in imp.unmapped] == [(2, "Observation.valueCodeableConcept", "unmapped")]
+    cr_text = dict(cds, id="e", effectiveDateTime="2021-03-01",
+                   valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct", "code": "268910001"}], "text": "CR"})
+    imp = read_fhir(_ndjson(tmp_path, PATIENT, cds, with_text, cr_text))
+    assert imp.dataset.responses.select("date", "response").rows() == [
+        (dt.date(2021, 1, 4), "PR"), (dt.date(2021, 2, 1), "PR"), (dt.date(2021, 3, 1), "CR")]
+    assert [(e.row, e.column, e.value, e.code) for e in imp.unmapped] == [
+        (2, "Observation.valueCodeableConcept", "268910001", "assumed")]
+    # the lifecycle uses it: one "improved" status alone opens a response episode (RESPONDING, §9)
+    alone = read_fhir(_ndjson(tmp_path, PATIENT, cds))
+    result = assess(alone.dataset)
+    assert result.summary.select("status", "remission_count").rows() == [("responding", 1)]
+    assert result.episodes.select("start_date", "type_at_onset").rows() == [(dt.date(2021, 1, 4), "PARTIAL")]
 
 
 def test_skip_invalid_keeps_valid_subjects(tmp_path):
