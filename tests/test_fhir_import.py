@@ -246,3 +246,81 @@ def test_viable_diameter_round_trip_when_the_schema_has_it(tmp_path):
     ds, _ = from_frames(subjects=pl.DataFrame({"subject_id": ["A"], "cancer_type": ["hcc"]}), lesions=lesions)
     imp = read_fhir(E.write(E.dataset_resources(ds), tmp_path / "v.ndjson", "ndjson"))
     assert imp.dataset.lesions.select("diameter_mm", "viable_diameter_mm").rows() == [(40.0, 25.0)]
+
+
+# --------------------------------------------------------------------------------------
+# Issue 16: the mCODE STU4 IG's own examples (tests/data/fhir/mcode-stu4-examples/README.md)
+# --------------------------------------------------------------------------------------
+
+IG = DATA / "mcode-stu4-examples" / "ig_examples_bundle.json"
+
+
+def test_ig_examples_import_with_every_unused_element_reported():
+    """Item 6: the IG's examples import (no error).  Patient name and gender -> sex/name;
+    NSCLC / CLL by SNOMED; Jenny M's 353431000119107 'Primary malignant neoplasm of female
+    left breast' through the shipped hierarchy table; the pathology TumorSize (specimen) and
+    the TumorSize without the lesion-role extension reported; 'improved' read as PR (reported);
+    B-ALL (277571004) a warning naming the code."""
+    imp = read_fhir(IG)
+    ds = imp.dataset
+    assert ds.subjects.select("subject_id", "cancer_type", "criteria", "sex", "name").sort("subject_id").rows() == [
+        ("cancer-patient-adam-everyman", "cll", "iwcll2018", "male", "Everyman, Adam A."),
+        ("cancer-patient-brian-l", None, "recist1.1", "male", "L, Brian"),
+        ("cancer-patient-eve-anyperson", None, "recist1.1", "female", "Anyperson, Eve A."),
+        ("cancer-patient-jenny-m", "breast", "recist1.1", "female", "M, Jenny"),
+        ("cancer-patient-john-anyperson", "nsclc", "recist1.1", "male", "Anyperson, John B."),
+    ]
+    assert ds.lesions.height == 0
+    assert ds.responses.select("subject_id", "date", "response", "evidence").sort("subject_id").rows() == [
+        ("cancer-patient-jenny-m", dt.date(2018, 11, 1), "PR", "imaging"),
+        ("cancer-patient-john-anyperson", dt.date(2019, 4, 1), "PR", "pathology"),
+    ]
+    assert ds.labs.select("test", "value", "unit").rows() == [("hemoglobin", 13.5, "g/dL")]
+    assert ds.treatments.height == 7
+    got = {(e.row, e.column, e.code) for e in imp.unmapped}
+    assert got == {
+        (3, "Condition.meta.profile", "unmapped"),  # secondary cancer (brain metastases)
+        (4, "Observation.valueCodeableConcept", "assumed"),  # improved -> PR
+        (6, "MedicationRequest.category", "assumed"),
+        (10, "Observation.extension(lesion-role)", "unmapped"),  # TumorSize without our role extension
+        (16, "Observation.specimen", "unmapped"),  # TumorSize of an excised specimen
+        (18, "MedicationAdministration.category", "assumed"),
+        (19, "MedicationAdministration.category", "assumed"),
+        (20, "MedicationAdministration.category", "assumed"),
+        (21, "MedicationRequest.category", "assumed"),
+        (22, "Observation.code", "unmapped"),  # neutrophils 26499-4: no lab code here
+        (23, "Observation.valueCodeableConcept", "assumed"),
+        (25, "Condition.code", "unknown_cancer_code"),  # B-ALL
+        (8, "Condition.code", "unknown_cancer_code"),  # 363346000 generic malignancy, no criteria given
+    }
+    ball = next(e for e in imp.unmapped if e.code == "unknown_cancer_code" and e.row == 25)
+    assert ball.value == "http://snomed.info/sct|277571004" and "recist1.1" in ball.expected
+
+
+def test_ig_examples_round_trip(tmp_path):
+    """Item 7: IG examples -> canonical tables -> our FHIR export -> canonical tables: the
+    same tables, and the second import reports nothing but the derived results."""
+    first = read_fhir(IG).dataset
+    resources = E.dataset_resources(first)
+    again = read_fhir(E.write(resources, tmp_path / "again.json")).dataset
+    for name in ("subjects", "lesions", "labs", "findings", "treatments", "responses"):
+        a = getattr(first, name).sort(pl.all())
+        b = getattr(again, name).sort(pl.all())
+        assert a.equals(b), name
+
+
+def test_unknown_cancer_code_warning_in_cli(tmp_path):
+    """The CLI names each unknown cancer code on stderr (never a silent RECIST 1.1 default)."""
+    r = CliRunner().invoke(app, ["fhir", "import", str(IG), "--out", str(tmp_path / "ig")])
+    assert r.exit_code == 0, r.output
+    assert "277571004" in r.output
+
+
+def test_sex_and_name_round_trip_and_absent_values(tmp_path):
+    from remission.io import from_frames
+
+    ds, _ = from_frames(subjects=pl.DataFrame({"subject_id": ["A", "B"], "cancer_type": ["breast", "nsclc"],
+                                               "sex": ["female", None], "name": ["Doe, Jane Q", None]}))
+    imp = read_fhir(E.write(E.dataset_resources(ds), tmp_path / "s.ndjson", "ndjson"))
+    assert imp.dataset.subjects.select("subject_id", "sex", "name").sort("subject_id").rows() == [
+        ("A", "female", "Doe, Jane Q"), ("B", None, None)]

@@ -436,7 +436,9 @@ class _Reader:
         if sid in self.conditions:
             self.ctx.skip(it, sid, "Condition", res.get("id"), "one cancer Condition per subject; the first was used", "extra_condition")
             return
-        generic = bool(snomed) and set(snomed) == {C.CANCER_GENERIC.code}
+        crit = next((e.get("valueCode") for e in _ext(res, C.EXT_CRITERIA)), None)
+        # the generic malignancy code alone (no type) is reported only when no criteria is given
+        generic = bool(snomed) and set(snomed) == {C.CANCER_GENERIC.code} and crit is not None
         if is_cancer and cancer is None and code is not None and not generic:
             # never a silent fall-back to the default criteria: the warning names the code(s)
             named = [f"{c.get('system')}|{c.get('code')}" for c in _codings(code)] or [_show(code)]
@@ -449,7 +451,6 @@ class _Reader:
         if onset is None and res.get("recordedDate") is not None:
             onset_path, onset = ("Condition.recordedDate", res["recordedDate"])
         diag = _date(self.ctx, it, sid, onset_path, onset)
-        crit = next((e.get("valueCode") for e in _ext(res, C.EXT_CRITERIA)), None)
         self.conditions[sid] = {"cancer_type": cancer, "diagnosis_date": diag, "criteria": crit}
 
     def observation(self, it: _Item, res: dict) -> None:
