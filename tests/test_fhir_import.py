@@ -154,13 +154,23 @@ def test_ndjson_own_checks_bad_and_partial_dates(tmp_path):
     ]
 
 
-def test_tumor_size_unit_and_missing_role_errors(tmp_path):
+def test_tumor_size_unit_error(tmp_path):
     comp = [{"code": {"coding": [{"system": "http://loinc.org", "code": "33728-7"}]},
              "valueQuantity": {"value": 3, "system": "http://unitsofmeasure.org", "code": "[in_i]"}}]
-    errs = _errors(_ndjson(tmp_path, PATIENT, _tumor(component=comp), _tumor(id="v", extension=[])))
-    assert [(e[1], e[3], e[5]) for e in errs] == [
-        (2, "Observation.component[0].valueQuantity.code", "unknown_unit"),
-        (3, "Observation.extension(lesion-role)", "missing_role"),
+    errs = _errors(_ndjson(tmp_path, PATIENT, _tumor(component=comp)))
+    assert [(e[1], e[3], e[5]) for e in errs] == [(2, "Observation.component[0].valueQuantity.code", "unknown_unit")]
+
+
+def test_tumor_size_without_role_or_on_a_specimen_is_unmapped_not_fatal(tmp_path):
+    """Issue 16 item 6: a TumorSize without the project's lesion-role extension (any other
+    system's data) or measured on an excised specimen (pathology) is reported, not an error."""
+    specimen = _tumor(id="s", focus=None, specimen={"reference": "Specimen/x"})
+    del specimen["focus"]
+    imp = read_fhir(_ndjson(tmp_path, PATIENT, _tumor(id="v", extension=[]), specimen, _tumor(id="ok")))
+    assert imp.dataset.lesions.select("lesion_id", "role", "diameter_mm").rows() == [("T1", "target", 30.0)]
+    assert [(e.row, e.column, e.code) for e in imp.unmapped] == [
+        (2, "Observation.extension(lesion-role)", "unmapped"),
+        (3, "Observation.specimen", "unmapped"),
     ]
 
 
@@ -172,8 +182,10 @@ def test_canonical_validation_errors_are_relocated_to_fhir_elements(tmp_path):
     assert [(e[0], e[1], e[2], e[3], e[4]) for e in errs] == [("x.ndjson", 2, "a", "Observation.extension(lesion-role)", "primary")]
 
 
-def test_improved_without_criterion_code_is_reported_not_guessed(tmp_path):
-    """268910001 'improved' says neither CR nor PR (§10.1 preferred VS): reported, not read."""
+def test_improved_without_criterion_code_is_a_reported_partial_response(tmp_path):
+    """Issue 16 item 6: 268910001 'improved' (§10.1 preferred VS: COMPLETE, PARTIAL and MINOR
+    all map to it) is read as PR, the least level that opens a response episode (§6.3), and
+    each such row is reported as ``assumed``; with a criterion code in text that code wins."""
     cds = {
         "resourceType": "Observation", "id": "c", "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "97509-4"}]},
@@ -182,9 +194,18 @@ def test_improved_without_criterion_code_is_reported_not_guessed(tmp_path):
     }
     with_text = dict(cds, id="d", effectiveDateTime="2021-02-01",
                      valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct", "code": "268910001"}], "text": "PR"})
-    imp = read_fhir(_ndjson(tmp_path, PATIENT, cds, with_text))
-    assert imp.dataset.responses.select("date", "response").rows() == [(dt.date(2021, 2, 1), "PR")]
-    assert [(e.row, e.column, e.code) for e in imp.unmapped] == [(2, "Observation.valueCodeableConcept", "unmapped")]
+    cr_text = dict(cds, id="e", effectiveDateTime="2021-03-01",
+                   valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct", "code": "268910001"}], "text": "CR"})
+    imp = read_fhir(_ndjson(tmp_path, PATIENT, cds, with_text, cr_text))
+    assert imp.dataset.responses.select("date", "response").rows() == [
+        (dt.date(2021, 1, 4), "PR"), (dt.date(2021, 2, 1), "PR"), (dt.date(2021, 3, 1), "CR")]
+    assert [(e.row, e.column, e.value, e.code) for e in imp.unmapped] == [
+        (2, "Observation.valueCodeableConcept", "268910001", "assumed")]
+    # the lifecycle uses it: one "improved" status alone opens a response episode (RESPONDING, §9)
+    alone = read_fhir(_ndjson(tmp_path, PATIENT, cds))
+    result = assess(alone.dataset)
+    assert result.summary.select("status", "remission_count").rows() == [("responding", 1)]
+    assert result.episodes.select("start_date", "type_at_onset").rows() == [(dt.date(2021, 1, 4), "PARTIAL")]
 
 
 def test_skip_invalid_keeps_valid_subjects(tmp_path):
@@ -225,3 +246,81 @@ def test_viable_diameter_round_trip_when_the_schema_has_it(tmp_path):
     ds, _ = from_frames(subjects=pl.DataFrame({"subject_id": ["A"], "cancer_type": ["hcc"]}), lesions=lesions)
     imp = read_fhir(E.write(E.dataset_resources(ds), tmp_path / "v.ndjson", "ndjson"))
     assert imp.dataset.lesions.select("diameter_mm", "viable_diameter_mm").rows() == [(40.0, 25.0)]
+
+
+# --------------------------------------------------------------------------------------
+# Issue 16: the mCODE STU4 IG's own examples (tests/data/fhir/mcode-stu4-examples/README.md)
+# --------------------------------------------------------------------------------------
+
+IG = DATA / "mcode-stu4-examples" / "ig_examples_bundle.json"
+
+
+def test_ig_examples_import_with_every_unused_element_reported():
+    """Item 6: the IG's examples import (no error).  Patient name and gender -> sex/name;
+    NSCLC / CLL by SNOMED; Jenny M's 353431000119107 'Primary malignant neoplasm of female
+    left breast' through the shipped hierarchy table; the pathology TumorSize (specimen) and
+    the TumorSize without the lesion-role extension reported; 'improved' read as PR (reported);
+    B-ALL (277571004) a warning naming the code."""
+    imp = read_fhir(IG)
+    ds = imp.dataset
+    assert ds.subjects.select("subject_id", "cancer_type", "criteria", "sex", "name").sort("subject_id").rows() == [
+        ("cancer-patient-adam-everyman", "cll", "iwcll2018", "male", "Everyman, Adam A."),
+        ("cancer-patient-brian-l", None, "recist1.1", "male", "L, Brian"),
+        ("cancer-patient-eve-anyperson", None, "recist1.1", "female", "Anyperson, Eve A."),
+        ("cancer-patient-jenny-m", "breast", "recist1.1", "female", "M, Jenny"),
+        ("cancer-patient-john-anyperson", "nsclc", "recist1.1", "male", "Anyperson, John B."),
+    ]
+    assert ds.lesions.height == 0
+    assert ds.responses.select("subject_id", "date", "response", "evidence").sort("subject_id").rows() == [
+        ("cancer-patient-jenny-m", dt.date(2018, 11, 1), "PR", "imaging"),
+        ("cancer-patient-john-anyperson", dt.date(2019, 4, 1), "PR", "pathology"),
+    ]
+    assert ds.labs.select("test", "value", "unit").rows() == [("hemoglobin", 13.5, "g/dL")]
+    assert ds.treatments.height == 7
+    got = {(e.row, e.column, e.code) for e in imp.unmapped}
+    assert got == {
+        (3, "Condition.meta.profile", "unmapped"),  # secondary cancer (brain metastases)
+        (4, "Observation.valueCodeableConcept", "assumed"),  # improved -> PR
+        (6, "MedicationRequest.category", "assumed"),
+        (10, "Observation.extension(lesion-role)", "unmapped"),  # TumorSize without our role extension
+        (16, "Observation.specimen", "unmapped"),  # TumorSize of an excised specimen
+        (18, "MedicationAdministration.category", "assumed"),
+        (19, "MedicationAdministration.category", "assumed"),
+        (20, "MedicationAdministration.category", "assumed"),
+        (21, "MedicationRequest.category", "assumed"),
+        (22, "Observation.code", "unmapped"),  # neutrophils 26499-4: no lab code here
+        (23, "Observation.valueCodeableConcept", "assumed"),
+        (25, "Condition.code", "unknown_cancer_code"),  # B-ALL
+        (8, "Condition.code", "unknown_cancer_code"),  # 363346000 generic malignancy, no criteria given
+    }
+    ball = next(e for e in imp.unmapped if e.code == "unknown_cancer_code" and e.row == 25)
+    assert ball.value == "http://snomed.info/sct|277571004" and "recist1.1" in ball.expected
+
+
+def test_ig_examples_round_trip(tmp_path):
+    """Item 7: IG examples -> canonical tables -> our FHIR export -> canonical tables: the
+    same tables, and the second import reports nothing but the derived results."""
+    first = read_fhir(IG).dataset
+    resources = E.dataset_resources(first)
+    again = read_fhir(E.write(resources, tmp_path / "again.json")).dataset
+    for name in ("subjects", "lesions", "labs", "findings", "treatments", "responses"):
+        a = getattr(first, name).sort(pl.all())
+        b = getattr(again, name).sort(pl.all())
+        assert a.equals(b), name
+
+
+def test_unknown_cancer_code_warning_in_cli(tmp_path):
+    """The CLI names each unknown cancer code on stderr (never a silent RECIST 1.1 default)."""
+    r = CliRunner().invoke(app, ["fhir", "import", str(IG), "--out", str(tmp_path / "ig")])
+    assert r.exit_code == 0, r.output
+    assert "277571004" in r.output
+
+
+def test_sex_and_name_round_trip_and_absent_values(tmp_path):
+    from remission.io import from_frames
+
+    ds, _ = from_frames(subjects=pl.DataFrame({"subject_id": ["A", "B"], "cancer_type": ["breast", "nsclc"],
+                                               "sex": ["female", None], "name": ["Doe, Jane Q", None]}))
+    imp = read_fhir(E.write(E.dataset_resources(ds), tmp_path / "s.ndjson", "ndjson"))
+    assert imp.dataset.subjects.select("subject_id", "sex", "name").sort("subject_id").rows() == [
+        ("A", "female", "Doe, Jane Q"), ("B", None, None)]

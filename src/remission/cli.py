@@ -479,6 +479,7 @@ def fhir_export(
     value_set: McodeValueSet = typer.Option(McodeValueSet.max, "--value-set", help="max (default) or preferred value codes."),
     results_only: bool = typer.Option(False, "--results-only", help="Only Patient, Condition and CancerDiseaseStatus; not the input data."),
     criteria: Optional[str] = typer.Option(None, "--criteria", help="Force one criterion for every subject."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Bundle fullUrls as BASE/Type/id (default urn:uuid)."),
 ) -> None:
     """Assess a dataset and write mCODE CancerDiseaseStatus Observations and Conditions (and the input data)."""
     from remission.fhir.export import export as run
@@ -487,7 +488,7 @@ def fhir_export(
     options = AssessOptions(criteria=criteria.lower() if criteria else None, as_of=_parse_date(as_of))
     try:
         summary = run(dataset, out, fmt=fmt.value, bundle_type=bundle_type.value, options=options,
-                      value_set=value_set.value, include_data=not results_only)
+                      value_set=value_set.value, include_data=not results_only, base_url=base_url)
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
@@ -512,6 +513,10 @@ def fhir_import(
     paths = imp.write(out)
     if imp.unmapped:
         err_console.print(f"[yellow]{len(imp.unmapped)} resource(s) or element(s) not used; see {out / 'unmapped.csv'}[/]")
+    for e in imp.unmapped:
+        if e.code == "unknown_cancer_code":  # never a silent default criterion (issue 16 item 6)
+            err_console.print(f"[yellow]warning: {e.file} entry {e.row}, subject {e.subject_id}: unknown cancer code "
+                              f"{e.value}; cancer_type left empty, default criteria apply unless set[/]", markup=True)
     if imp.errors:
         err_console.print(f"[yellow]{len(imp.errors)} input error(s); invalid subjects skipped, see {out / 'errors.csv'}[/]")
     console.print("Wrote " + ", ".join(str(p) for p in paths))

@@ -22,6 +22,11 @@ SUBJECTS = {
     "diagnosis_date": pl.Date,
     "death_date": pl.Date,
     "last_contact_date": pl.Date,
+    # optional (extension of spec/tables.md, docs/tables.md): administrative sex as the FHIR
+    # AdministrativeGender code (SEXES) and the person's name (``Family, Given``), written to
+    # FHIR Patient.gender / Patient.name (US Core Patient, issue 16 item 2)
+    "sex": pl.String,
+    "name": pl.String,
 }
 
 LESIONS = {
@@ -90,6 +95,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 ROLES = ("target", "non_target", "new")
+#: subjects.sex: the FHIR R4 AdministrativeGender codes (hl7.org/fhir/R4/valueset-administrative-gender)
+SEXES = ("male", "female", "other", "unknown")
 STATUSES = ("present", "absent", "progression", "equivocal", "too_small")
 METHODS = ("CT", "MRI", "PET", "XR", "clinical")
 MODALITIES = (

@@ -43,6 +43,8 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"  # fhir-r4
 RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"  # fhir-r4 (BodyStructureIdentifier.type)
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"  # fhir-r4
+#: the code system of the data-absent-reason extension's values (fhir-r4)
+DATA_ABSENT_REASON_CS = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 
 # The project's own systems (remission).  One prefix, so the lead can change it in one place.
 PROJECT = "urn:remission"
@@ -62,6 +64,12 @@ EXT_LESION_STATUS = f"{PROJECT}:extension:lesion-status"  # TumorSize Observatio
 EXT_LESION_NODAL = f"{PROJECT}:extension:lesion-nodal"  # TumorSize Observation, valueBoolean
 EXT_INTENT = f"{PROJECT}:extension:treatment-intent"  # Procedure / Medication*, valueCode
 EXT_LINE = f"{PROJECT}:extension:line-of-therapy"  # Procedure / Medication*, valueInteger
+#: responses.evidence of a stated response whose evidence has no code in mCODE's
+#: CancerDiseaseStatusEvidenceTypeVS (``symptoms``), CancerDiseaseStatus, valueCode
+EXT_RESPONSE_EVIDENCE = f"{PROJECT}:extension:response-evidence"
+#: lesion status rows without a diameter (not a TumorSize, which needs the longest dimension):
+#: Observation.code of the project's lesion-status observation; value = the lesions.status code
+CS_LESION_STATUS = f"{PROJECT}:codesystem:lesion-status"
 #: meta.tag of Observations written from *derived* results; the importer skips them
 #: (and reports each one) so that re-importing an export never feeds results back as input.
 TAG_DERIVED = {"system": CS_TAG, "code": "derived", "display": "Derived by remission"}
@@ -112,6 +120,16 @@ OTHER_DIMENSION = Code(LOINC, "33729-5", "Size additional dimension in Tumor", "
 CATEGORY_LABORATORY = Code(OBSERVATION_CATEGORY, "laboratory", "Laboratory", "fhir-r4")
 CATEGORY_IMAGING = Code(OBSERVATION_CATEGORY, "imaging", "Imaging", "fhir-r4")
 CATEGORY_EXAM = Code(OBSERVATION_CATEGORY, "exam", "Exam", "fhir-r4")
+#: Observation.code of a lesion row without any diameter (docs/fhir.md "Lesions")
+LESION_STATUS_CODE = Code(f"{PROJECT}:codesystem:lesion-measure", "status", "status", "remission")
+#: Condition.category of the cancer: US Core 6.1.0 us-core-condition-problems-health-concerns
+#: requires a category from US Core Problem or Health Concern (slice ``us-core``, required binding)
+CATEGORY_PROBLEM_LIST = Code(CONDITION_CATEGORY, "problem-list-item", "Problem List Item", "fhir-r4; US Core 6.1.0")
+#: Patient.gender / Patient.name when the subject has no sex / name: data-absent-reason
+#: ``unknown`` (US Core 6.1.0 Patient allows it: us-core-6 for name)
+ABSENT_UNKNOWN = Code(DATA_ABSENT_REASON_CS, "unknown", "Unknown", "fhir-r4")
+#: Observation.dataAbsentReason of a lesion row with neither diameter nor status
+ABSENT_NOT_PERFORMED = Code(DATA_ABSENT_REASON_CS, "not-performed", "Not Performed", "fhir-r4")
 
 # --------------------------------------------------------------------------------------
 # CancerDiseaseStatus value (remission_model.md §10.1)
@@ -153,6 +171,12 @@ LEVEL_BY_VALUE: dict[str, str | None] = {
     "260415000": S.COMPLETE,  # mCODE STU1 "Not detected" = NED (spec10.1 legacy)
     "281900007": S.COMPLETE,  # 2021 STU2 ballot "No abnormality detected" = NED (spec10.1 legacy)
 }
+#: 268910001 "improved" without a criterion code is read as this response (PARTIAL): the
+#: value set puts COMPLETE, PARTIAL and MINOR on it (spec10.1) and PARTIAL is the least level
+#: that opens a response episode the lifecycle uses (remission_model.md §6.3, §9 RESPONDING);
+#: each such row is reported (``assumed``).
+IMPROVED = _IMPROVED
+IMPROVED_RESPONSE = "PR"
 #: response code written to the responses table for a SNOMED value without a criterion code
 RESPONSE_BY_LEVEL = {
     S.COMPLETE: "CR",
@@ -209,18 +233,23 @@ EV_TUMOR_MARKER = Code(SNOMED, "250724005", "Tumor marker measurement (procedure
 EV_HISTOLOGY = Code(SNOMED, "714797009", "Histologic test (procedure)", "spec10.1 evidence type")
 EV_CYTOLOGY = Code(SNOMED, "116147009", "Cytologic test (procedure)", "spec10.1 evidence type")
 EV_ANATOMIC_PATHOLOGY = Code(SNOMED, "108257001", "Anatomic pathology procedure (procedure)", "spec10.1 evidence type")
-#: not in the STU4 value set; mCODE STU1 used it (spec10.1).  Emitted for ``symptoms``
-#: evidence because no STU4 code says "symptoms" (choice, see docs/fhir.md).
+#: not in the STU4 value set (spec10.1: mCODE STU1 used it).  Only *read* (older data); a
+#: ``symptoms`` evidence is written with no mCODE evidence type (the extension's binding to
+#: CancerDiseaseStatusEvidenceTypeVS is required and no code of it says "symptoms") and with
+#: the project's EXT_RESPONSE_EVIDENCE instead (docs/fhir.md).
 EV_SYMPTOMS = Code(SNOMED, "711015009", "Assessment of symptom control (procedure)", "spec10.1 (mCODE STU1)")
 
-#: responses.evidence -> evidence-type code
+#: responses.evidence -> evidence-type code (CancerDiseaseStatusEvidenceTypeVS only: every
+#: code is one of the value set's is-a roots, mCODE VS_Other.fsh).  ``symptoms`` has none.
 EVIDENCE_CODE: dict[str, Code] = {
     "imaging": EV_IMAGING,
     "physical_exam": EV_CLINICAL_EXAM,
     "lab": EV_LAB,
     "pathology": EV_HISTOLOGY,
-    "symptoms": EV_SYMPTOMS,
 }
+#: responses.evidence values written with the project's extension only (not exportable as
+#: an mCODE evidence type)
+EVIDENCE_WITHOUT_MCODE_CODE = frozenset({"symptoms"})
 #: evidence-type code -> responses.evidence (reading)
 EVIDENCE_BY_CODE: dict[str, str] = {
     "363679005": "imaging",
@@ -328,8 +357,43 @@ CANCER_CODES: dict[str, tuple[Code, ...]] = {
     "hcc": (Code(ICD10CM, "C22.0", "Liver cell carcinoma", "icd10cm (unverified)"),),
     "other": (),
 }
+#: Condition.code of a cancer without cancer_type (US Core: code 1..1): the root of mCODE's
+#: PrimaryCancerDisorderVS hierarchy, used so in the IG example primary-cancer-condition-breast
+CANCER_GENERIC = Code(SNOMED, "363346000", "Malignant neoplastic disease (disorder)", "mcode EX_TumorSize.fsh")
 #: SNOMED disorder code -> cancer_type (reading)
 CANCER_BY_SNOMED = {c.code: t for t, codes in CANCER_CODES.items() for c in codes if c.system == SNOMED}
+#: the shipped SNOMED CT hierarchy table (remission/data/fhir/snomed_cancer_hierarchy.csv):
+#: descendant code -> (cancer_type, ancestor code, source), each row citing its source
+def _hierarchy() -> dict[str, tuple[str, str, str]]:
+    import csv
+    from importlib.resources import files
+
+    text = files("remission").joinpath("data/fhir/snomed_cancer_hierarchy.csv").read_text(encoding="utf-8")
+    out = {r["code"]: (r["cancer_type"], r["ancestor"], r["source"]) for r in csv.DictReader(text.splitlines())}
+    for code, (ctype, ancestor, _) in out.items():  # every row reaches a known type through its ancestors
+        seen = {code}
+        while ancestor not in CANCER_BY_SNOMED:
+            if ancestor not in out or ancestor in seen:
+                raise ValueError(f"snomed_cancer_hierarchy.csv: {code} does not lead to a code of CANCER_CODES")
+            seen.add(ancestor)
+            ancestor = out[ancestor][1]
+        if CANCER_BY_SNOMED[ancestor] != ctype:
+            raise ValueError(f"snomed_cancer_hierarchy.csv: {code} is {ctype} but its ancestor {ancestor} is {CANCER_BY_SNOMED[ancestor]}")
+    return out
+
+
+SNOMED_HIERARCHY = _hierarchy()
+
+
+def cancer_type_of_snomed(code: str) -> str | None:
+    """cancer_type of a SNOMED CT disorder code: a code of CANCER_CODES, else a descendant
+    listed in the shipped hierarchy table; None when unknown."""
+    if code in CANCER_BY_SNOMED:
+        return CANCER_BY_SNOMED[code]
+    row = SNOMED_HIERARCHY.get(code)
+    return row[0] if row else None
+
+
 #: ICD-10 / ICD-10-CM code prefix -> cancer_type (reading; longest prefix wins).  C34
 #: (lung) and C71 (brain) are not mapped: they do not say NSCLC or glioma.
 CANCER_BY_ICD10_PREFIX = {

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Literal
@@ -39,6 +40,8 @@ from remission.fhir import codes as C
 ValueSet = Literal["max", "preferred"]
 _ID_OK = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _STATED = re.compile(r"stated response \((\w+)\)")
+#: namespace of the urn:uuid fullUrls (uuid5 of the URL namespace and the project prefix)
+_UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:remission")
 
 
 def fhir_id(*parts: str) -> str:
@@ -87,18 +90,46 @@ def _num(value: float) -> float | int:
 # --------------------------------------------------------------------------------------
 
 
+def _absent() -> dict:
+    """The data-absent-reason extension (``unknown``) of an element with no value."""
+    return {"extension": [{"url": C.DATA_ABSENT_REASON, "valueCode": C.ABSENT_UNKNOWN.code}]}
+
+
+def human_name(text: str | None) -> dict:
+    """``subjects.name`` -> HumanName: ``Family, Given Names`` gives family and given
+    (split at the first comma, given names at spaces); a name without a comma is the
+    family name.  No name -> a HumanName with only the data-absent-reason extension
+    (US Core 6.1.0 us-core-6: family or given, or the extension)."""
+    if text is None or not text.strip():
+        return _absent()
+    family, _, given = (part.strip() for part in text.partition(","))
+    out: dict[str, Any] = {"text": text.strip()}
+    if family:
+        out["family"] = family
+    if given.split():
+        out["given"] = given.split()
+    return out if ("family" in out or "given" in out) else _absent()
+
+
 def patient_resource(row: dict) -> dict:
-    """Patient: ``identifier`` (system ``urn:remission:subject-id``) = subject_id,
-    ``deceasedDateTime`` = death_date, extension last-contact-date."""
+    """Patient (mCODE CancerPatient, parent US Core Patient): ``identifier`` (system
+    ``urn:remission:subject-id``) = subject_id, ``name`` = subjects.name and ``gender`` =
+    subjects.sex, each with the data-absent-reason extension when not given (US Core
+    requires both), ``deceasedDateTime`` = death_date, extension last-contact-date."""
     sid = row["subject_id"]
     res: dict[str, Any] = {
         "resourceType": "Patient",
         "id": patient_id(sid),
         "meta": {"profile": [C.PROFILE_PATIENT]},
-        "identifier": [{"system": C.SUBJECT_ID_SYSTEM, "value": sid}],
     }
     if row.get("last_contact_date") is not None:
         res["extension"] = [{"url": C.EXT_LAST_CONTACT, "valueDate": _iso(row["last_contact_date"])}]
+    res["identifier"] = [{"system": C.SUBJECT_ID_SYSTEM, "value": sid}]
+    res["name"] = [human_name(row.get("name"))]
+    if row.get("sex"):
+        res["gender"] = row["sex"]
+    else:
+        res["_gender"] = _absent()
     if row.get("death_date") is not None:
         res["deceasedDateTime"] = _iso(row["death_date"])
     return res
@@ -122,9 +153,13 @@ def condition_resource(row: dict, clinical: str | None = None) -> dict:
             "coding": [{"system": C.CONDITION_CLINICAL, "code": clinical, "display": C.CLINICAL_STATUS_DISPLAY[clinical]}]
         }
     res["verificationStatus"] = _cc([C.VERIFICATION_CONFIRMED])
+    # US Core Condition Problems and Health Concerns: category (slice us-core) 1..*
+    res["category"] = [_cc([C.CATEGORY_PROBLEM_LIST])]
     ct = row.get("cancer_type")
     if ct:
         res["code"] = _cc([C.local(C.CS_CANCER_TYPE, ct), *C.CANCER_CODES.get(ct, ())], ct)
+    else:  # code is 1..1 in US Core: the generic malignancy code, type not recorded
+        res["code"] = _cc([C.CANCER_GENERIC], "cancer (type not recorded)")
     res["subject"] = _ref("Patient", patient_id(sid))
     if row.get("diagnosis_date") is not None:
         res["onsetDateTime"] = _iso(row["diagnosis_date"])
@@ -199,14 +234,19 @@ def cds_resource(
     value_set: ValueSet = "max",
     derived: bool = True,
     note: str | None = None,
+    project_evidence: str | None = None,
 ) -> dict:
-    """One mCODE CancerDiseaseStatus Observation (remission_model.md §10.1)."""
+    """One mCODE CancerDiseaseStatus Observation (remission_model.md §10.1).
+    ``project_evidence``: a responses.evidence without an mCODE evidence-type code
+    (codes.EVIDENCE_WITHOUT_MCODE_CODE), written in the project's extension."""
     pid = patient_id(subject_id)
     meta: dict[str, Any] = {"profile": [C.PROFILE_CDS]}
     if derived:
         meta["tag"] = [dict(C.TAG_DERIVED)]
     res: dict[str, Any] = {"resourceType": "Observation", "id": rid, "meta": meta}
     ext = [{"url": C.EXT_EVIDENCE_TYPE, "valueCodeableConcept": _cc([e])} for e in evidence]
+    if project_evidence:
+        ext.append({"url": C.EXT_RESPONSE_EVIDENCE, "valueCode": project_evidence})
     if ext:
         res["extension"] = ext
     res |= {
@@ -249,6 +289,10 @@ def _evidence(row: dict) -> tuple[C.Code, ...]:
     return (C.EVIDENCE_CODE[ev],) if ev in C.EVIDENCE_CODE else ()
 
 
+def _project_evidence(ev: str | None) -> str | None:
+    return ev if ev in C.EVIDENCE_WITHOUT_MCODE_CODE else None
+
+
 def _cds_from_rows(rows: pl.DataFrame, value_set: ValueSet) -> list[dict]:
     out = []
     for row in rows.iter_rows(named=True):
@@ -264,6 +308,7 @@ def _cds_from_rows(rows: pl.DataFrame, value_set: ValueSet) -> list[dict]:
                 value_set=value_set,
                 derived=True,
                 note=row.get("explanation"),
+                project_evidence=None if row["_derived"] else _project_evidence(row.get("_stated_evidence")),
             )
         )
     return out
@@ -311,27 +356,36 @@ def _numbered(frame: pl.DataFrame, sort: list[str]) -> pl.DataFrame:
 
 
 def lesion_resource(row: dict) -> dict:
-    """mCODE TumorSize: ``focus`` is a logical reference to the Tumor BodyStructure by
-    identifier (mCODE BodyStructureIdentifier; system ``urn:remission:lesion-id``, value =
-    lesion_id); role, status and nodal in the project's extensions; organ in ``bodySite``;
-    method in ``method``; diameter_mm in component 33728-7 and perpendicular_mm in 33729-5
-    (UCUM mm).  A row without any diameter (non-target / new lesion status rows) has no
-    component, which mCODE TumorSize (1..1 longest dimension) does not allow: choice, the
-    status extension carries what the row says (docs/fhir.md)."""
+    """A lesion row with a ``diameter_mm``: mCODE TumorSize.  ``focus`` is a logical
+    reference to the Tumor BodyStructure by identifier (mCODE BodyStructureIdentifier;
+    system ``urn:remission:lesion-id``, value = lesion_id); role, status and nodal in the
+    project's extensions; organ in ``bodySite``; method in ``method``; diameter_mm in
+    component 33728-7 (tumorLongestDimension) and perpendicular_mm in 33729-5 (UCUM mm).
+
+    A row without a diameter (non-target / new lesion status rows, a target not measured)
+    is not a TumorSize, whose ``component[tumorLongestDimension]`` is 1..1 (mCODE
+    SD_TumorSize.fsh): it is a plain imaging Observation with the project's lesion-status
+    code (codes.LESION_STATUS_CODE), the same focus and extensions, ``valueCodeableConcept``
+    the status (or ``dataAbsentReason`` not-performed when the row has none) and no profile
+    (docs/fhir.md "Lesions")."""
     sid = row["subject_id"]
     ext = [{"url": C.EXT_LESION_ROLE, "valueCode": row["role"]}]
     if row.get("status"):
         ext.append({"url": C.EXT_LESION_STATUS, "valueCode": row["status"]})
     if row.get("nodal") is not None:
         ext.append({"url": C.EXT_LESION_NODAL, "valueBoolean": bool(row["nodal"])})
+    tumor_size = row.get("diameter_mm") is not None
     res: dict[str, Any] = {
         "resourceType": "Observation",
         "id": fhir_id("lesion", patient_id(sid), str(row["_n"])),
-        "meta": {"profile": [C.PROFILE_TUMOR_SIZE]},
+    }
+    if tumor_size:
+        res["meta"] = {"profile": [C.PROFILE_TUMOR_SIZE]}
+    res |= {
         "extension": ext,
         "status": "final",
         "category": [_cc([C.CATEGORY_IMAGING])],
-        "code": _cc([C.TUMOR_SIZE_CODE]),
+        "code": _cc([C.TUMOR_SIZE_CODE]) if tumor_size else _cc([C.LESION_STATUS_CODE], "lesion status"),
         "subject": _ref("Patient", patient_id(sid)),
         "focus": [
             {
@@ -362,6 +416,11 @@ def lesion_resource(row: dict) -> dict:
     if row.get("viable_diameter_mm") is not None:  # mRECIST viable tumour (project code, no LOINC)
         comps.append({"code": _cc([C.local(C.CS_LESION_MEASURE, "viable_diameter_mm")]),
                       "valueQuantity": {"value": _num(row["viable_diameter_mm"]), "unit": "mm", "system": C.UCUM, "code": "mm"}})
+    if not tumor_size:
+        if row.get("status"):
+            res["valueCodeableConcept"] = _cc([C.local(C.CS_LESION_STATUS, row["status"])])
+        else:
+            res["dataAbsentReason"] = _cc([C.ABSENT_NOT_PERFORMED])
     if comps:
         res["component"] = comps
     return res
@@ -492,6 +551,7 @@ def dataset_resources(ds, *, clinical: pl.DataFrame | None = None, value_set: Va
                 rid=fhir_id("response", patient_id(row["subject_id"]), str(row["_n"])),
                 value_set=value_set,
                 derived=False,
+                project_evidence=_project_evidence(ev),
             )
         )
     return out
@@ -502,12 +562,45 @@ def dataset_resources(ds, *, clinical: pl.DataFrame | None = None, value_set: Va
 # --------------------------------------------------------------------------------------
 
 
-def to_bundle(resources: list[dict], bundle_type: Literal["collection", "transaction"] = "collection") -> dict:
-    """A Bundle of the resources.  ``transaction``: each entry is a ``PUT <type>/<id>``
-    (so the relative references between them hold on the server)."""
+def full_url(res: dict, base_url: str | None = None) -> str:
+    """``Bundle.entry.fullUrl`` of a resource: ``<base_url>/<type>/<id>`` when a base URL is
+    given (a RESTful URL, against which the resources' relative references resolve), else
+    ``urn:uuid:`` + a UUID derived from ``<type>/<id>`` (stable across runs, RFC 4122 v5)."""
+    key = f"{res['resourceType']}/{res['id']}"
+    if base_url:
+        return f"{base_url.rstrip('/')}/{key}"
+    return "urn:uuid:" + str(uuid.uuid5(_UUID_NAMESPACE, key))
+
+
+def _rewrite_refs(node, urls: dict[str, str]):
+    """A copy of ``node`` whose ``{"reference": "<type>/<id>"}`` values that name a
+    resource of the Bundle are that resource's fullUrl."""
+    if isinstance(node, dict):
+        out = {k: _rewrite_refs(v, urls) for k, v in node.items()}
+        ref = node.get("reference")
+        if isinstance(ref, str) and ref in urls:
+            out["reference"] = urls[ref]
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(v, urls) for v in node]
+    return node
+
+
+def to_bundle(
+    resources: list[dict],
+    bundle_type: Literal["collection", "transaction"] = "collection",
+    base_url: str | None = None,
+) -> dict:
+    """A Bundle of the resources; every entry has a ``fullUrl`` (:func:`full_url`).
+    Without ``base_url`` the fullUrls are ``urn:uuid:`` URIs and every reference to a
+    resource of the Bundle is rewritten to its fullUrl (FHIR R4 Bundle "Resolving references
+    in Bundles": a relative reference resolves only against a RESTful fullUrl).
+    ``transaction``: each entry is also a ``PUT <type>/<id>``."""
+    urls = {f"{r['resourceType']}/{r['id']}": full_url(r, base_url) for r in resources}
     entries = []
     for res in resources:
-        entry: dict[str, Any] = {"resource": res}
+        key = f"{res['resourceType']}/{res['id']}"
+        entry: dict[str, Any] = {"fullUrl": urls[key], "resource": res if base_url else _rewrite_refs(res, urls)}
         if bundle_type == "transaction":
             entry["request"] = {"method": "PUT", "url": f"{res['resourceType']}/{res['id']}"}
         entries.append(entry)
@@ -519,14 +612,16 @@ def write(
     path: str | Path,
     fmt: Literal["bundle", "ndjson"] = "bundle",
     bundle_type: Literal["collection", "transaction"] = "collection",
+    base_url: str | None = None,
 ) -> Path:
-    """Write the resources as one Bundle (JSON) or as NDJSON (one resource per line)."""
+    """Write the resources as one Bundle (JSON; fullUrls as :func:`to_bundle`) or as NDJSON
+    (one resource per line, relative references as FHIR Bulk Data writes them)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "ndjson":
         path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in resources))
     else:
-        path.write_bytes(orjson.dumps(to_bundle(resources, bundle_type), option=orjson.OPT_INDENT_2))
+        path.write_bytes(orjson.dumps(to_bundle(resources, bundle_type, base_url), option=orjson.OPT_INDENT_2))
     return path
 
 
@@ -548,6 +643,7 @@ def export(
     value_set: ValueSet = "max",
     include_data: bool = True,
     milestone_sets_resolved: bool = False,
+    base_url: str | None = None,
 ) -> ExportSummary:
     """Assess ``data`` (a dataset folder or :class:`~remission.io.Dataset`) and write the
     derived CancerDiseaseStatus Observations and Conditions (and, with ``include_data``,
@@ -569,6 +665,6 @@ def export(
         resources = result_resources(
             result, ds.subjects, value_set=value_set, milestone_sets_resolved=milestone_sets_resolved
         )
-    path = write(resources, out, fmt, bundle_type)
+    path = write(resources, out, fmt, bundle_type, base_url)
     n_obs = sum(1 for r in resources if r["resourceType"] == "Observation")
     return ExportSummary(path, len(resources), n_obs, ds.subjects.height)

@@ -310,6 +310,22 @@ def _effective(res: dict) -> tuple[str, Any]:
     return "effective[x]", None
 
 
+def _name_text(names) -> str | None:
+    """``subjects.name`` from Patient.name: the first name with ``use`` official (else the
+    first) as its ``text``, else ``Family, Given Names``; None for a name that is only a
+    data-absent-reason extension."""
+    names = [n for n in names or [] if isinstance(n, dict)]
+    if not names:
+        return None
+    name = next((n for n in names if n.get("use") == "official"), names[0])
+    if isinstance(name.get("text"), str) and name["text"].strip():
+        return name["text"].strip()
+    family = name.get("family") if isinstance(name.get("family"), str) else ""
+    given = " ".join(g for g in name.get("given") or [] if isinstance(g, str))
+    text = ", ".join(p for p in (family, given) if p)
+    return text or None
+
+
 def _num_text(value) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -353,10 +369,12 @@ class _Reader:
         last = None
         for e in _ext(res, C.EXT_LAST_CONTACT):
             last = _date(self.ctx, it, sid, "Patient.extension(last-contact-date).valueDate", e.get("valueDate"))
+        gender = res.get("gender") if isinstance(res.get("gender"), str) else None
         n = len(self.ctx.rows["subjects"])
         self.ctx.add("subjects", it, sid, "Patient",
-                     {"death_date": death, "last_contact_date": last},
+                     {"death_date": death, "last_contact_date": last, "sex": gender, "name": _name_text(res.get("name"))},
                      {"death_date": "Patient.deceasedDateTime", "last_contact_date": "Patient.extension(last-contact-date)",
+                      "sex": "Patient.gender", "name": "Patient.name",
                       "cancer_type": "Condition.code", "diagnosis_date": "Condition.onsetDateTime",
                       "criteria": "Condition.extension(response-criteria)"})
         if len(self.ctx.rows["subjects"]) > n:
@@ -392,13 +410,18 @@ class _Reader:
             return
         code = res.get("code")
         profiles = (res.get("meta") or {}).get("profile") or []
+        if C.MCODE_SD + "mcode-secondary-cancer-condition" in profiles:
+            self.ctx.skip(it, sid, "Condition.meta.profile", C.MCODE_SD + "mcode-secondary-cancer-condition",
+                          "a primary cancer condition; a secondary cancer (metastasis) does not give the cancer type")
+            return
         cancer = None
         local = _code_in(code, C.CS_CANCER_TYPE)
+        snomed = _code_in(code, C.SNOMED)
         if local:
             cancer = local[0]
         else:
-            for c in _code_in(code, C.SNOMED):
-                cancer = cancer or C.CANCER_BY_SNOMED.get(c)
+            for c in snomed:
+                cancer = cancer or C.cancer_type_of_snomed(c)
             for system in (C.ICD10CM, C.ICD10):
                 for c in _code_in(code, system):
                     for prefix in sorted(C.CANCER_BY_ICD10_PREFIX, key=len, reverse=True):
@@ -413,13 +436,21 @@ class _Reader:
         if sid in self.conditions:
             self.ctx.skip(it, sid, "Condition", res.get("id"), "one cancer Condition per subject; the first was used", "extra_condition")
             return
-        if is_cancer and cancer is None and code is not None:
-            self.ctx.skip(it, sid, "Condition.code", code, "a cancer code of codes.CANCER_CODES; cancer_type left empty", "unmapped")
+        crit = next((e.get("valueCode") for e in _ext(res, C.EXT_CRITERIA)), None)
+        # the generic malignancy code alone (no type) is reported only when no criteria is given
+        generic = bool(snomed) and set(snomed) == {C.CANCER_GENERIC.code} and crit is not None
+        if is_cancer and cancer is None and code is not None and not generic:
+            # never a silent fall-back to the default criteria: the warning names the code(s)
+            named = [f"{c.get('system')}|{c.get('code')}" for c in _codings(code)] or [_show(code)]
+            self.ctx.skip(it, sid, "Condition.code", ", ".join(named),
+                          "a cancer code of codes.CANCER_CODES or of the shipped SNOMED hierarchy table "
+                          "(data/fhir/snomed_cancer_hierarchy.csv); cancer_type left empty, so without a criteria "
+                          "column the subject gets the default criteria (recist1.1, spec/tables.md): set criteria",
+                          "unknown_cancer_code")
         onset_path, onset = ("Condition.onsetDateTime", res.get("onsetDateTime"))
         if onset is None and res.get("recordedDate") is not None:
             onset_path, onset = ("Condition.recordedDate", res["recordedDate"])
         diag = _date(self.ctx, it, sid, onset_path, onset)
-        crit = next((e.get("valueCode") for e in _ext(res, C.EXT_CRITERIA)), None)
         self.conditions[sid] = {"cancer_type": cancer, "diagnosis_date": diag, "criteria": crit}
 
     def observation(self, it: _Item, res: dict) -> None:
@@ -428,7 +459,8 @@ class _Reader:
         profiles = (res.get("meta") or {}).get("profile") or []
         if C.CDS_CODE.code in loinc or C.CDS_CODE_OLD.code in loinc or C.PROFILE_CDS in profiles:
             kind = "response"
-        elif C.TUMOR_SIZE_CODE.code in loinc or C.PROFILE_TUMOR_SIZE in profiles:
+        elif C.TUMOR_SIZE_CODE.code in loinc or C.PROFILE_TUMOR_SIZE in profiles or C.LESION_STATUS_CODE.code in _code_in(
+                code, C.LESION_STATUS_CODE.system):
             kind = "lesion"
         elif _code_in(code, C.CS_LAB_TEST) or any(c in C.LAB_BY_LOINC for c in loinc):
             kind = "lab"
@@ -471,6 +503,8 @@ class _Reader:
                     evidence = evidence or C.EVIDENCE_BY_CODE[c]
                 else:
                     self.ctx.skip(it, sid, "Observation.extension(evidence-type)", c, "an evidence type of codes.EVIDENCE_BY_CODE")
+        for e in _ext(res, C.EXT_RESPONSE_EVIDENCE):
+            evidence = evidence or e.get("valueCode")
         self.ctx.add("responses", it, sid, "Observation",
                      {"date": date, "response": response, "evidence": evidence},
                      {"date": f"Observation.{dpath}", "response": "Observation.valueCodeableConcept",
@@ -499,12 +533,28 @@ class _Reader:
             return None
         if level is not None:
             return C.RESPONSE_BY_LEVEL[level] if level in C.RESPONSE_BY_LEVEL else "NE"
+        if has_snomed:  # only 268910001 "improved" (ConditionStatusTrendVS) has no level of its own
+            self.ctx.skip(it, sid, "Observation.valueCodeableConcept", C.IMPROVED.code,
+                          f"a criterion code (text or NCIt coding); 'improved' read as {C.IMPROVED_RESPONSE} "
+                          "(PARTIAL: the least level that opens a response episode, remission_model.md §6.3, §9)",
+                          "assumed")
+            return C.IMPROVED_RESPONSE
         self.ctx.skip(it, sid, "Observation.valueCodeableConcept", value,
-                      "a specific disease status: 268910001 'improved' needs the criterion code (text or NCIt coding), "
-                      "other codes must come from ConditionStatusTrendMaxVS", "unmapped")
+                      "a disease status of ConditionStatusTrendMaxVS (or a criterion code in text / NCIt coding)", "unmapped")
         return None
 
     def _lesion(self, it, res, sid, date, dpath) -> None:
+        if res.get("specimen") is not None:
+            self.ctx.skip(it, sid, "Observation.specimen", res["specimen"],
+                          "a tumour measured in the body (focus); a TumorSize of an excised specimen (pathology) is not a "
+                          "response assessment")
+            return
+        role = next((e.get("valueCode") for e in _ext(res, C.EXT_LESION_ROLE)), None)
+        if role is None:
+            self.ctx.skip(it, sid, "Observation.extension(lesion-role)", None,
+                          "the lesion role (target, non_target or new) in extension " + C.EXT_LESION_ROLE
+                          + "; a TumorSize without it is not used (RECIST sums need the role)")
+            return
         focus = res.get("focus") or []
         lesion_id = None
         for f in focus if isinstance(focus, list) else []:
@@ -518,10 +568,6 @@ class _Reader:
         if not lesion_id:
             self.ctx.error(it, sid, "Observation.focus", _show(focus) if focus else None,
                            "the tumour: focus.identifier.value or a reference to its BodyStructure", "missing_lesion_id")
-        role = next((e.get("valueCode") for e in _ext(res, C.EXT_LESION_ROLE)), None)
-        if role is None:
-            self.ctx.error(it, sid, "Observation.extension(lesion-role)", None,
-                           "the lesion role (target, non_target or new) in extension " + C.EXT_LESION_ROLE, "missing_role")
         status = next((e.get("valueCode") for e in _ext(res, C.EXT_LESION_STATUS)), None)
         nodal_ext = [e.get("valueBoolean") for e in _ext(res, C.EXT_LESION_NODAL)]
         organ = None

@@ -177,6 +177,8 @@ COLUMN_KINDS: dict[str, dict[str, _Kind]] = {
         "diagnosis_date": _DATE,
         "death_date": _DATE,
         "last_contact_date": _DATE,
+        "sex": _Kind("code", schema.SEXES, "UNKNOWN_SEX"),
+        "name": _TEXT,
     },
     "lesions": {
         "subject_id": _TEXT,
