@@ -189,7 +189,7 @@ def _adam_recist(rs: str, **kw):
 
         files = {"rs": rs, "tu": "tu_onco_recist.csv", "tr": "tr_onco_recist.csv"}
         res = adam(SDTM, None, adsl=ADSL, files=files, **kw)
-        out = {"adrs": res.adrs, "adtte": res.adtte}
+        out = {"adrs": res.adrs, "adtte": res.adtte, "adtr": res.adtr}
         if res.warnings:
             out["warnings"] = errors_frame(res.warnings)
         return out

@@ -224,7 +224,8 @@ def test_cli_export_import_round_trip(tmp_path):
     r = runner.invoke(app, ["fhir", "import", str(out), "--out", str(tmp_path / "ds")])
     assert r.exit_code == 0, r.output
     assert {p.name for p in (tmp_path / "ds").iterdir()} == {
-        "subjects.csv", "lesions.csv", "labs.csv", "findings.csv", "treatments.csv", "responses.csv", "unmapped.csv"
+        "subjects.csv", "lesions.csv", "labs.csv", "findings.csv", "treatments.csv", "responses.csv", "unmapped.csv",
+        "run.json",
     }
     assert assess(tmp_path / "ds").summary.equals(assess(EXAMPLE).summary)
     r = runner.invoke(app, ["fhir", "import", str(DATA / "malformed_bundle.json"), "--out", str(tmp_path / "bad")])

@@ -87,6 +87,52 @@ if not console.is_terminal or console.width < 130:  # files and narrow pipes: ke
 err_console = Console(stderr=True) if Console(stderr=True).is_terminal else Console(stderr=True, width=100_000)
 
 
+def _version_callback(value: bool) -> None:
+    if value:
+        from remission.provenance import version
+
+        typer.echo(f"remission {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Standards-based, explainable remission status from cancer test results over time."""
+
+
+def _record(out: Path, outputs, inputs=(), as_of=None) -> Path:
+    """``run.json`` in ``out`` (remission.provenance): this command, its options, inputs, outputs."""
+    try:  # typer >= 0.2x runs its own copy of click
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - older typer on click
+        from click import get_current_context
+    from remission.provenance import write_run_record
+
+    ctx = get_current_context()
+    names, c = [], ctx
+    while c.parent is not None:  # the subcommand names, without the program's own name
+        names.append(c.info_name)
+        c = c.parent
+    command = " ".join(["remission", *reversed(names)])
+    return write_run_record(out, command, ctx.params, as_of=as_of, inputs=inputs, outputs=outputs)
+
+
+def _sdtm_inputs(sdtm_dir: Path, files: dict, adsl: Optional[Path]) -> list[Path]:
+    """The files ``remission adam`` reads from ``sdtm_dir`` (domain files, ``--file`` maps, ADSL)."""
+    from remission.io.sdtm import DOMAINS, find_domain_files
+
+    found, _ = find_domain_files(sdtm_dir) if Path(sdtm_dir).is_dir() else ({}, [])
+    paths = [p for d, p in found.items() if d in DOMAINS and d not in files]
+    for name in files.values():
+        p = Path(name)
+        paths.append(p if p.is_absolute() or p.exists() else Path(sdtm_dir) / p)
+    if adsl is not None:
+        paths.append(adsl)
+    return paths
+
+
 class Format(str, Enum):
     csv = "csv"
     parquet = "parquet"
@@ -200,6 +246,8 @@ def assess(
     echo = Path(out) / "options.json"
     echo.write_text(options.model_dump_json(indent=2) + "\n", encoding="utf-8")
     paths = list(paths) + [echo]
+    as_of_used = result.as_of if result is not None else options.as_of
+    paths.append(_record(out, paths, [dataset, options_file], as_of=as_of_used))
     if not quiet and result is not None:
         console.print(_summary_table(result))
     if errors:
@@ -270,7 +318,9 @@ def adam(
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
-    console.print(f"ADRS: {result.adrs_records} records for {result.adrs_subjects} subjects; ADTTE: {result.adtte.height} records.")
+    result.files.append(_record(out, result.files, _sdtm_inputs(sdtm_dir, files, adsl)))
+    adtr = f"; ADTR: {result.adtr.height} records" if result.adtr is not None else ""
+    console.print(f"ADRS: {result.adrs_records} records for {result.adrs_subjects} subjects; ADTTE: {result.adtte.height} records{adtr}.")
     if result.warnings:
         err_console.print(f"[yellow]{len(result.warnings)} record(s) could not be analysed; see {out / 'warnings.csv'}[/]")
     console.print("Wrote " + ", ".join(str(p) for p in result.files))
@@ -511,6 +561,7 @@ def fhir_import(
         _report_errors(exc)
         raise typer.Exit(2)
     paths = imp.write(out)
+    paths = list(paths) + [_record(out, paths, [file])]
     if imp.unmapped:
         err_console.print(f"[yellow]{len(imp.unmapped)} resource(s) or element(s) not used; see {out / 'unmapped.csv'}[/]")
     for e in imp.unmapped:
@@ -580,6 +631,7 @@ def adam_lugano(
         errors_frame(notes).write_csv(wpath)
         written.append(wpath)
         err_console.print(f"[yellow]{len(notes)} record(s) could not be analysed; see {wpath}[/]")
+    written.append(_record(out, written, _sdtm_inputs(sdtm_dir, files, adsl)))
     console.print("Wrote " + ", ".join(str(p) for p in written))
 
 
@@ -613,13 +665,14 @@ def adam_irecist_cmd(
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
+    result.files.append(_record(out, result.files, _sdtm_inputs(sdtm_dir, files, adsl)))
     n = result.adrs.get_column("USUBJID").n_unique() if result.adrs.height else 0
     console.print(f"ADRS (iRECIST): {result.adrs.height} records for {n} subjects.")
     console.print("Wrote " + ", ".join(str(p) for p in result.files))
 
 
-def main() -> None:  # console-script entry point
-    app()
+def main() -> None:  # console-script entry point (also ``python -m remission``)
+    app(prog_name="remission")
 
 
 if __name__ == "__main__":  # pragma: no cover

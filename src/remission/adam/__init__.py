@@ -1,9 +1,10 @@
-"""CDISC ADaM ADRS and ADTTE from SDTM, equal to admiralonco on the peer's own data.
+"""CDISC ADaM ADRS, ADTTE and ADTR from SDTM, equal to admiralonco on the peer's own data.
 
 ``adam(sdtm_dir, out_dir, ...)`` is what ``remission adam SDTM_DIR --out DIR`` runs:
-read the SDTM folder (:mod:`remission.io.sdtm`), derive ADRS (:mod:`.adrs`) and ADTTE
-(:mod:`.adtte`) and write them (:mod:`remission.io.adam_write`).  Nothing is written when
-the input has errors (:class:`~remission.errors.InputErrors` lists them all).
+read the SDTM folder (:mod:`remission.io.sdtm`), derive ADRS (:mod:`.adrs`), ADTTE
+(:mod:`.adtte`) and, when the folder has TR and TU, ADTR (:mod:`.adtr`), and write them
+(:mod:`remission.io.adam_write`).  Nothing is written when the input has errors
+(:class:`~remission.errors.InputErrors` lists them all).
 
 Large studies: ADRS is derived in slices of ADSL subjects (:class:`.adrs.AdrsPlan`).
 With ``keep_adrs=False`` (what the CLI uses) and a CSV or Parquet output, each slice is
@@ -27,9 +28,10 @@ from remission.io.adam_write import STREAMABLE, open_adam_writer, write_adam
 from remission.io.sdtm import SdtmData, as_sdtm, read_sdtm
 
 from .adrs import AdamWarning, AdrsPlan, adsl_from_sdtm, derive_adrs, derive_adrs_notes, plan_adrs
+from .adtr import derive_adtr
 from .adtte import TTE_SOURCE_COLUMNS, TTE_SOURCE_PARAMS, derive_adtte
 
-__all__ = ["adam", "AdamResult", "derive_adrs", "derive_adrs_notes", "derive_adtte", "adsl_from_sdtm", "AdamWarning"]
+__all__ = ["adam", "AdamResult", "derive_adrs", "derive_adrs_notes", "derive_adtte", "derive_adtr", "adsl_from_sdtm", "AdamWarning"]
 
 
 @dataclass
@@ -47,6 +49,8 @@ class AdamResult:
     warnings: list[InputError] = field(default_factory=list)
     adrs_records: int = 0
     adrs_subjects: int = 0
+    #: ADTR (:mod:`.adtr`) when the SDTM has TR and TU, else ``None``.
+    adtr: pl.DataFrame | None = None
 
 
 def adam(
@@ -66,9 +70,10 @@ def adam(
     files: Mapping[str, str | Path] | None = None,
     keep_adrs: bool = True,
 ) -> AdamResult:
-    """Derive ADRS and ADTTE from an SDTM folder and write ``adrs.<fmt>`` and
-    ``adtte.<fmt>`` (``csv``, ``parquet``, ``xpt`` = SAS transport v5, ``json`` =
-    Dataset-JSON v1.1) into ``out_dir`` (``None``: derive only).
+    """Derive ADRS and ADTTE (and ADTR when the SDTM has TR and TU) from an SDTM folder
+    and write ``adrs.<fmt>``, ``adtte.<fmt>`` and ``adtr.<fmt>`` (``csv``, ``parquet``,
+    ``xpt`` = SAS transport v5, ``json`` = Dataset-JSON v1.1) into ``out_dir`` (``None``:
+    derive only).
 
     ``adsl``: an ADSL file or frame; default the folder's ``adsl.*`` file, else an ADSL
     built from DM/DS.  ``files`` maps a domain to a file whose name is not the domain's
@@ -91,6 +96,7 @@ def adam(
         max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source, evaluator=evaluator,
         failed_cr_as_pr=failed_cr_as_pr,
     )  # fmt: skip
+    adtr = derive_adtr(data, plan.adsl, reference=reference, evaluator=evaluator) if "tr" in data and "tu" in data else None
     del data
     notes, adsl_t = plan.notes, plan.adsl
     stream = out_dir is not None and not keep_adrs and fmt in STREAMABLE
@@ -130,8 +136,10 @@ def adam(
         if adrs is not None:
             written.append(write_adam(adrs, out / "adrs", fmt=fmt, name="ADRS", label="Response Analysis Dataset"))
         written.append(write_adam(adtte, out / "adtte", fmt=fmt, name="ADTTE", label="Time to Event Analysis Dataset"))
+        if adtr is not None:
+            written.append(write_adam(adtr, out / "adtr", fmt=fmt, name="ADTR", label="Tumor Response Analysis Dataset"))
         if notes:
             path = out / "warnings.csv"
             errors_frame(notes).write_csv(path)
             written.append(path)
-    return AdamResult(adrs, adtte, written, notes, records, subjects)
+    return AdamResult(adrs, adtte, written, notes, records, subjects, adtr)
