@@ -6,6 +6,8 @@ PostgreSQL comes from ``REMISSION_TEST_POSTGRES_URL`` (e.g.
 ``postgresql+psycopg://remission_test:remission_test@127.0.0.1/remission_svc``); each test
 gets its own schema (``search_path``), dropped afterwards, so parallel workers do not meet.
 Without the variable the PostgreSQL cases are skipped locally and FAIL when ``CI=true``.
+The PostgreSQL cases carry the ``postgres`` marker, so ``make test`` runs them in its second
+(serial) group, after the fast group.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def _pg_base_url() -> str:
     return database_url(url)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """A fresh, empty database URL (SQLite file or a private PostgreSQL schema)."""
     if request.param == "sqlite":
@@ -158,3 +160,82 @@ def test_default_database_is_remission_db_in_working_directory(tmp_path, monkeyp
     finally:
         application.state.engine.dispose()
     assert db.database_url("postgresql://u:p@h/d") == "postgresql+psycopg://u:p@h/d"
+
+
+# --------------------------------------------------------------------------------------
+# A real server on loopback (concurrency, fault and load tests)
+# --------------------------------------------------------------------------------------
+
+
+class LiveServer:
+    """``uvicorn`` serving :func:`remission.service.app.create_app` in a subprocess on
+    127.0.0.1 (a free port), on ``url`` (already migrated and filled by the caller)."""
+
+    def __init__(self, url: str, cwd: Path, extra_env: dict[str, str] | None = None):
+        import socket
+        import subprocess
+        import sys
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, REMISSION_DATABASE_URL=url, PYTHONPATH=str(ROOT / "src"), **(extra_env or {}))
+        self.log = open(cwd / "server.log", "w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "remission.service.app:create_app",
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+            env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                if httpx.get(self.base + "/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.log.seek(0)
+        raise RuntimeError("server did not start: " + self.log.read()[-2000:])
+
+    def stop(self) -> str:
+        import subprocess
+
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.seek(0)
+        out = self.log.read()
+        self.log.close()
+        return out
+
+
+@pytest.fixture
+def live_server(database_url, tmp_path):
+    """A real server on 127.0.0.1 holding the example dataset and :data:`ACCOUNTS`."""
+    from remission.service import db, importer
+
+    db.upgrade(database_url)
+    engine = db.make_engine(database_url)
+    sessions = db.make_sessionmaker(engine)
+    importer.import_dataset(sessions, EXAMPLE)
+    add_accounts(sessions)
+    server = LiveServer(database_url, tmp_path)
+    try:
+        server.wait_ready()
+        server.sessions = sessions
+        yield server
+    finally:
+        server.log_text = server.stop()
+        engine.dispose()

@@ -344,3 +344,82 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+# --------------------------------------------------------------------------------------
+# Writers: locks and retries
+# --------------------------------------------------------------------------------------
+#
+# Every write of a patient's data runs in one transaction that first takes the patient's
+# lock, so that two writers of one patient are serialised and the second one reads what
+# the first one stored (no lost update):
+#
+# * SQLite has one writer at a time: the transaction starts with ``BEGIN IMMEDIATE`` (the
+#   write lock is taken before anything is read; a second writer waits, up to the 30 s
+#   busy timeout, and then reads the committed rows).
+# * PostgreSQL: ``SELECT ... FOR UPDATE`` of the patient row (READ COMMITTED: the statements
+#   after the lock see the rows the previous writer committed).  An import also takes a
+#   transaction-level advisory lock (two imports of the same new subjects serialise instead
+#   of failing on the primary key) and locks the patients it may replace in key order.
+#
+# Deadlocks and serialisation failures (SQLSTATE 40P01, 40001) and SQLite's "database is
+# locked" end the transaction; :func:`with_retry` runs it again (bounded).
+
+RETRY_ATTEMPTS = 6
+
+
+def begin_write(session) -> None:
+    """Make the session's (new) transaction a writer's: ``BEGIN IMMEDIATE`` on SQLite."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_patient(session, subject_id: str) -> "Patient | None":
+    """Begin a write of one patient: the write lock (SQLite) or the patient row locked
+    ``FOR UPDATE`` (PostgreSQL).  ``None`` when there is no such patient."""
+    begin_write(session)
+    return session.get(Patient, subject_id, with_for_update=True, populate_existing=True)
+
+
+def lock_import(session, subject_ids: list[str]) -> None:
+    """Begin an import: the write lock (SQLite); an advisory lock per schema and the stored
+    patients among ``subject_ids`` locked in key order (PostgreSQL)."""
+    from sqlalchemy import select, text
+
+    begin_write(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('remission.import:' || current_schema()))"))
+        ids = sorted(set(subject_ids))
+        for i in range(0, len(ids), 500):
+            session.execute(
+                select(Patient.subject_id).where(Patient.subject_id.in_(ids[i : i + 500]))
+                .order_by(Patient.subject_id).with_for_update()
+            ).all()
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A deadlock, serialisation failure or busy database: the transaction may be re-run."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in ("40001", "40P01"):
+        return True
+    return "database is locked" in str(orig) or "database table is locked" in str(orig)
+
+
+def with_retry(fn, attempts: int = RETRY_ATTEMPTS):
+    """``fn()`` (one whole transaction), re-run after a retryable failure (backoff with jitter)."""
+    import random
+    import time
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))

@@ -39,7 +39,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import orjson
 import polars as pl
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from remission import schema as S
@@ -51,6 +51,9 @@ from remission.options import AssessOptions
 from remission.pipeline import AssessResult, assess
 from remission.service.db import (
     DERIVED_MODELS,
+    lock_patient,
+    lock_import,
+    with_retry,
     INPUT_MODELS,
     AssessmentRow,
     EpisodeRow,
@@ -317,14 +320,19 @@ def import_dataset(
     hashes = _subject_hashes(frames, result.as_of)
     ids = ds.subject_ids
     report = ImportReport(subjects=len(ids), as_of=result.as_of)
-    with sessions() as session, session.begin():
-        stored: dict[str, str | None] = {}
-        for chunk in _chunks(ids, ID_CHUNK):
-            stored.update(session.execute(select(Patient.subject_id, Patient.input_hash).where(Patient.subject_id.in_(chunk))).all())
-        changed = [sid for sid in ids if stored.get(sid) != hashes.get(sid)]
-        report.changed, report.unchanged = changed, len(ids) - len(changed)
-        if changed:
-            report.rows = _store(session, ds, result, changed, hashes, result.as_of, progress)
+
+    def once() -> None:
+        with sessions() as session, session.begin():
+            lock_import(session, ids)
+            stored: dict[str, str | None] = {}
+            for chunk in _chunks(ids, ID_CHUNK):
+                stored.update(session.execute(select(Patient.subject_id, Patient.input_hash).where(Patient.subject_id.in_(chunk))).all())
+            changed = [sid for sid in ids if stored.get(sid) != hashes.get(sid)]
+            report.changed, report.unchanged, report.rows = changed, len(ids) - len(changed), 0
+            if changed:
+                report.rows = _store(session, ds, result, changed, hashes, result.as_of, progress)
+
+    with_retry(once)
     _cache_clear(report.changed)
     return report
 
@@ -423,8 +431,14 @@ def add_results(
     if errors:
         raise InputErrors(errors)
 
+    return with_retry(lambda: _add_results_once(sessions, subject_id, payload, subject_update))
+
+
+def _add_results_once(sessions: sessionmaker, subject_id: str, payload: Mapping[str, Any],
+                      subject_update: Mapping[str, Any]) -> dict[str, Any]:
+    errors: list[InputError] = []
     with sessions() as session, session.begin():
-        p = session.get(Patient, subject_id)
+        p = lock_patient(session, subject_id)
         if p is None:
             raise LookupError(subject_id)
         stored = patient_dataset(session, subject_id)
@@ -458,25 +472,68 @@ def add_results(
         ds, errors = validate(RawDataset(tables, ()))
         if errors:
             raise InputErrors(errors)
-        as_of = max([d for d in (p.as_of, _latest(ds)) if d is not None], default=None)
-        result = assess(ds, AssessOptions(as_of=as_of))
-        hashes = _subject_hashes(_input_frames(ds), as_of)
-        _store(session, ds, result, [subject_id], hashes, as_of)
+        # An append: the stored rows stay as they are, the posted rows (validated together
+        # with them, canonical units) are inserted after them, under the patient's lock.
+        if subject_update:
+            row = _with_extra(ds.subjects, "subjects").to_dicts()[0]
+            for c, v in row.items():
+                if c != "subject_id":
+                    setattr(p, c, v)
+        for name in RESULT_TABLES:
+            n = added[name]
+            if not n:
+                continue
+            model = INPUT_MODELS[name]
+            new_rows = _with_extra(ds.tables[name].filter(ds.rows[name] <= n), name)
+            start = session.scalar(select(func.coalesce(func.max(model.seq), -1)).where(model.subject_id == subject_id)) + 1
+            rows = new_rows.with_columns(seq=pl.int_range(start, start + new_rows.height, dtype=pl.Int32)).to_dicts()
+            session.execute(insert(model), rows)
+        session.flush()
+        result = _rederive_locked(session, p)
     _cache_clear([subject_id])
     summary = result.summary.filter(pl.col("subject_id") == subject_id)
     return {"subject_id": subject_id, "added": added, "summary": orjson.loads(_json_rows(summary)[0]) if summary.height else None}
 
 
+def _rederive_locked(session: Session, p: Patient) -> AssessResult:
+    """Derive the patient's tables again from what is stored (the caller holds the patient's
+    lock, :func:`lock_patient`): ``as_of`` is the later of the stored one and the latest date
+    of the stored rows; the derived rows are replaced, the patient row updated."""
+    sid = p.subject_id
+    ds = patient_dataset(session, sid)
+    as_of = max([d for d in (p.as_of, _latest(ds)) if d is not None], default=None)
+    result = assess(ds, AssessOptions(as_of=as_of))
+    hashes = _subject_hashes(_input_frames(ds), as_of)
+    for model in DERIVED_MODELS.values():
+        session.execute(delete(model).where(model.subject_id == sid))
+    derived = _derived_frames(result)
+    for name, model in DERIVED_MODELS.items():
+        rows = derived[name].filter(pl.col("subject_id") == sid).to_dicts()
+        if rows:
+            session.execute(insert(model), rows)
+    summary = result.summary.filter(pl.col("subject_id") == sid)
+    for c in ("status", "status_date", "best_response", "confirmed_best_response", "next_followup_due"):
+        setattr(p, c, summary.item(0, c) if summary.height else None)
+    p.summary = _json_rows(summary)[0] if summary.height else None
+    p.as_of = as_of
+    p.input_hash = hashes.get(sid)
+    p.version = (p.version or 0) + 1
+    p.updated_at = utcnow()
+    session.flush()
+    return result
+
+
 def rederive(sessions: sessionmaker, subject_id: str) -> None:
     """Derive one patient's tables again from their stored rows (same ``as_of`` rule)."""
-    with sessions() as session, session.begin():
-        p = session.get(Patient, subject_id)
-        if p is None:
-            raise LookupError(subject_id)
-        ds = patient_dataset(session, subject_id)
-        as_of = max([d for d in (p.as_of, _latest(ds)) if d is not None], default=None)
-        result = assess(ds, AssessOptions(as_of=as_of))
-        _store(session, ds, result, [subject_id], _subject_hashes(_input_frames(ds), as_of), as_of)
+
+    def once():
+        with sessions() as session, session.begin():
+            p = lock_patient(session, subject_id)
+            if p is None:
+                raise LookupError(subject_id)
+            _rederive_locked(session, p)
+
+    with_retry(once)
     _cache_clear([subject_id])
 
 
