@@ -18,7 +18,9 @@ Choices (the issue does not say):
   with ``.`` or ``~$`` (editor lock files), and extensions outside :data:`TABLE_LIKE`
   (``README.md``, ``notes.txt``, ``protocol.pdf``); sub-folders are not looked into.
 * ``expected.csv`` is known and skipped: the hand-derived results that sit beside the
-  bundled example datasets (``src/remission/data/*/expected.csv``).
+  bundled example datasets (``src/remission/data/*/expected.csv``); so are the files
+  ``remission fhir import`` writes beside the tables (``unmapped.csv``, ``run.json``), so
+  an imported folder can be assessed as it is.
 * remission's own output files (``summary.csv``, ``errors.csv``, ...) found in a dataset
   folder are reported with a hint to write ``--out`` elsewhere.
 """
@@ -40,11 +42,13 @@ TABLE_LIKE = (
 #: Extensions a dataset table may have.
 DATASET_EXTENSIONS = (".csv", ".parquet")
 
-#: Table-like files a dataset folder may hold that are not input tables (skipped).
-COMPANION_FILES = ("expected.csv",)
+#: Table-like files a dataset folder may hold that are not input tables (skipped): the
+#: hand-derived results beside the bundled examples, and what ``remission fhir import``
+#: writes beside the tables it imports (``unmapped.csv``, the run record ``run.json``).
+COMPANION_FILES = ("expected.csv", "unmapped.csv", "run.json")
 
 #: remission's own output tables (``remission assess --out``).
-OUTPUT_TABLES = ("assessments", "episodes", "summary", "timepoints", "statuses", "errors", "warnings", "unmapped")
+OUTPUT_TABLES = ("assessments", "episodes", "summary", "timepoints", "statuses", "errors", "warnings")
 
 UNKNOWN_FILE = "UNKNOWN_FILE"
 
