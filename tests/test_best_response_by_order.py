@@ -116,3 +116,20 @@ def test_a_provisional_code_is_never_the_best_response():
     r = best_responses(tp([("a", D(2020, 3, 1), "PDu")]), REF, rule, levels=LEVELS).row(0, named=True)
     assert (r["best_response"], r["confirmed_best_response"]) == ("NE", "NE")
     assert "provisional" in r["best_response_rule"]
+
+
+def test_confirmed_only_makes_the_best_response_the_confirmed_one():
+    # rano.md §5.3 "only confirmed CR/PR/MR count", as an engine field: SD day 60, PR day 70
+    # never confirmed (PD day 100). Without confirmed_only the best is the PR; with it the
+    # best equals the confirmed best: SD on day 60 (the PR counts as SD, later).
+    rows = [("a", D(2020, 3, 1), "SD"), ("a", D(2020, 3, 11), "PR"), ("a", D(2020, 4, 10), "PD")]
+    kw = dict(sd_codes=("SD",), sd_min_days=56, no_confirmation=("SD",), unconfirmed_as="SD", confirm_days=28)
+    r = run_rule(rows, **kw)
+    assert (r["best_response"], r["confirmed_best_response"]) == ("PR", "SD")
+    r = run_rule(rows, confirmed_only=True, **kw)
+    assert (r["best_response"], r["best_response_date"]) == ("SD", D(2020, 3, 1))
+    assert (r["best_response_rule"], r["best_response_date"]) == (r["confirmed_best_response_rule"], r["confirmed_best_response_date"])
+    # a confirmed PR stays the best: PR day 70 confirmed by PR day 100 (30 d >= 28)
+    rows[2] = ("a", D(2020, 4, 10), "PR")
+    r = run_rule(rows, confirmed_only=True, **kw)
+    assert (r["best_response"], r["best_response_date"], r["confirmed_best_response"]) == ("PR", D(2020, 3, 11), "PR")

@@ -120,5 +120,9 @@ def test_combined_with_recist_lesions():
     row = out.filter(pl.col("date") == D(56)).row(0, named=True)
     assert row["overall_response"] == "PR" and row["canonical_level"] == "PARTIAL"
     assert "RECIST 1.1 SD + CA-125 PR" in row["explanation"]
-    # CA-125-only dates of a subject with lesions carry no remission level
-    assert out.filter(pl.col("date") == D(21))["canonical_level"].item() is None
+    # a confirmed CA-125 response on a CA-125-only date of a subject with lesions is the
+    # combined PR of §5 (no imaging that day): PARTIAL, so the response dates from day 21
+    # (§6 "whichever is first"; issue 13 §3); the row keeps the CA-125 category
+    d21 = out.filter(pl.col("date") == D(21)).row(0, named=True)
+    assert (d21["overall_response"], d21["canonical_level"]) == ("PR", "PARTIAL")
+    assert "no imaging on this date" in d21["explanation"]

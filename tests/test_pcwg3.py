@@ -150,3 +150,24 @@ def test_pdu_is_never_a_best_response():
     assert (got["best_response"], got["confirmed_best_response"]) == ("NE", "NE")
     got = _engine([(d(2024, 2, 26), "PDu", None), (d(2024, 3, 25), "PD", d(2024, 3, 25))])
     assert (got["best_response"], got["best_response_date"]) == ("PD", d(2024, 3, 25))
+
+
+@pytest.mark.parametrize(
+    "day, opts, expected",
+    [(55, {}, "NON-CR/NON-PD"), (34, {}, "NE"), (42, {}, "NON-CR/NON-PD"), (55, {"recist": {"sd_min_days": 60}}, "NE")],
+)
+def test_disease_control_needs_no_confirmation_after_the_minimum(day, opts, expected):
+    """Issue 13 §3 (PCWG3) with recist11.md §5.2: one combined NON-CR/NON-PD scan, `day`
+    days after the reference start: from the SD minimum (recist.sd_min_days, default 42)
+    it is the best and the confirmed best response, no second scan needed; before it, NE."""
+    d = dt.date(2024, 1, 2) + dt.timedelta(days=day)
+    got = _engine([(d, "NON-CR/NON-PD", None)], **opts)
+    assert (got["best_response"], got["confirmed_best_response"]) == (expected, expected)
+
+
+def test_sd_then_pd_confirmed_best_is_sd():
+    """Soft-tissue SD at day 55 then PD: the SD needs no confirmation, so the confirmed best
+    response is SD (not the PD)."""
+    s = dt.date(2024, 1, 2)
+    got = _engine([(s + dt.timedelta(55), "SD", None), (s + dt.timedelta(110), "PD", s + dt.timedelta(110))])
+    assert (got["best_response"], got["confirmed_best_response"]) == ("SD", "SD")

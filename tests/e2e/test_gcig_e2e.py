@@ -166,7 +166,6 @@ COMB_LES = [("2023-12-27", "T1", "target", 50, None), ("2024-02-26", "T1", "targ
             ("2024-04-22", "T1", "target", 30, None), ("2024-06-03", "T1", "target", 30, None)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: gcig §6: with RECIST and CA-125 both evaluable the response is dated to the first imaging date 02-26 (first_response_date, best_response_date), not the earlier confirmed CA-125 response 01-22")
 def test_combined_response_dated_to_earlier_ca125_response():
     """Issue 13 §3 (GCIG) and gcig_ca125.md §6 "response duration from the first date of
     response (RECIST or CA-125, whichever is first)": CA-125 response confirmed 02-19, dated
@@ -182,7 +181,6 @@ def test_combined_response_dated_to_earlier_ca125_response():
     assert s["best_response_date"] == D("2024-01-22")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: gcig §6 / remission_model §6.3: the confirmed CA-125 response on the lab-only date 01-22 does not open the episode (lab-only rows carry no canonical level); the episode starts 02-26")
 def test_combined_confirmed_ca125_response_on_lab_only_date_opens_episode():
     """Issue 13 §3 (GCIG): a confirmed CA-125 response on a lab-only date can open the episode.
     Same data: the episode (partial) starts 01-22 (remission_model §6.3: start = first date
@@ -231,3 +229,44 @@ def test_ca125_cr_then_category_a_pd_is_recurrence():
     assert s["progression_date"] == D("2024-06-03")
     assert s["recurrence_date"] == D("2024-06-03")
     assert s["status"] == "recurrence"
+
+
+def test_lab_only_normalised_ca125_is_the_combined_pr_not_cr():
+    """gcig_ca125.md §5 ("SD or NE | CR or PR (response) -> PR"; CR needs RECIST CR too) and
+    §6 (best combined response; response from the first date, RECIST or CA-125): CA-125 400
+    -> 01-22 150 (-62.5 %, candidate) -> 02-05 100 -> 02-19 30 (28 d later, <= ULRR 35:
+    normalised, CA-125 CR dated 01-22) on lab-only dates; imaging 02-26 RECIST SD (50 -> 40 mm,
+    -20 %) + CA-125 CR (02-19, within 7 d) -> combined PR. The lab-only CR rows keep their
+    CA-125 category but are PARTIAL; best = confirmed best = PR dated 01-22 (never CR);
+    partial episode from 01-22."""
+    ca = [("2023-12-27", 400), ("2024-01-22", 150), ("2024-02-05", 100), ("2024-02-19", 30)]
+    les = [("2023-12-27", "T1", "target", 50, None), ("2024-02-26", "T1", "target", 40, None)]
+    r = run(ca, lesions=les)
+    d = row(r, "2024-01-22")
+    assert (d["overall_response"], d["canonical_level"]) == ("CR", "PARTIAL")
+    assert row(r, "2024-02-26")["overall_response"] == "PR"
+    s = summary(r)
+    assert (s["best_response"], s["confirmed_best_response"]) == ("PR", "PR")
+    assert s["best_response_date"] == D("2024-01-22")
+    assert s["first_response_date"] == D("2024-01-22")
+    (e,) = episodes(r)
+    assert (e["type"], e["start_date"]) == ("partial", D("2024-01-22"))
+
+
+def test_lab_only_ca125_response_after_progression_is_not_a_remission():
+    """§4 overall progression = the earlier of RECIST PD and CA-125 PD; §5 "PD | any -> PD".
+    CA-125 response confirmed 02-19 (dated 01-22); imaging 02-26 RECIST PD (50 -> 70 mm, +40 %)
+    -> combined PD 02-26. The lab-only 03-10 sample (55, still a CA-125 PR) comes after the
+    progression: it is not a remission level (no new episode). Best = confirmed best = PR
+    01-22 (confirmed 02-19, 28 d); the partial episode from 01-22 ends 02-26 as progression."""
+    ca = [("2023-12-27", 400), ("2024-01-22", 180), ("2024-02-05", 120), ("2024-02-19", 60), ("2024-03-10", 55)]
+    les = [("2023-12-27", "T1", "target", 50, None), ("2024-02-26", "T1", "target", 70, None)]
+    r = run(ca, lesions=les)
+    assert row(r, "2024-02-26")["overall_response"] == "PD"
+    assert row(r, "2024-01-22")["canonical_level"] == "PARTIAL"
+    assert row(r, "2024-03-10")["canonical_level"] is None
+    s = summary(r)
+    assert (s["best_response"], s["confirmed_best_response"], s["best_response_date"]) == ("PR", "PR", D("2024-01-22"))
+    assert s["progression_date"] == D("2024-02-26")
+    (e,) = episodes(r)
+    assert (e["start_date"], e["end_date"], e["end_reason"]) == (D("2024-01-22"), D("2024-02-26"), "progression")

@@ -22,8 +22,10 @@ Per date: on CA-125 dates the CA-125 category (``CR`` normalised / ``PR`` / ``SD
 the CA-125 category of the latest sample on or before the date within
 ``ca125_match_window_days``, and CA-125-only dates then contribute only progression
 (pending or confirmed), since §4 "overall progression = the earlier of RECIST PD and
-confirmed CA-125 PD".  ``value`` = CA-125 (U/mL) on CA-125 dates, the RECIST sum on
-lesion dates.
+confirmed CA-125 PD", and, before the first progression, a confirmed CA-125 response as
+PARTIAL (the combined PR of §5 with no imaging that day; §6: response dated from the first
+date of response, RECIST or CA-125, whichever is first).  ``value`` = CA-125 (U/mL) on
+CA-125 dates, the RECIST sum on lesion dates.
 
 Choices (spec silent):
 
@@ -361,19 +363,37 @@ def evaluate(tables, segments: pl.DataFrame, options: GcigOptions = GcigOptions(
             overall_response=pl.when(is_fu).then(c("_comb")),
         )
         out.append(L.finish(r.with_columns(criteria=pl.lit(CODE)), CODE))
-        # CA-125-only dates of subjects with lesions: progression only
+        # CA-125-only dates of subjects with lesions: progression (pending or confirmed) and,
+        # before the first progression, a confirmed CA-125 response as PARTIAL (choice below)
         les_dates = rec.select("subject_id", "date").unique()
         ca_only = ca_s.join(les_dates, on=["subject_id", "date"], how="anti").with_columns(
             canonical_level=pl.when(c("canonical_level").is_in([S.PROGRESSION, S.PROGRESSION_PENDING])).then(c("canonical_level")),
         )
-        both = pl.concat([L.finish(ca_only, CODE), out[-1]], how="vertical")
+        both = pl.concat(
+            [L.finish(ca_only, CODE).with_columns(_lab_only=pl.lit(True)), out[-1].with_columns(_lab_only=pl.lit(False))],
+            how="vertical",
+        )
         # the progression event: the earliest PD of either stream per line (§4)
         ev = both.filter(c("canonical_level") == S.PROGRESSION).group_by("subject_id", "line").agg(
-            _first=c("date").min()
+            _first=c("date").min(), _first_event=pl.coalesce("progression_event_date", "date").min()
+        )
+        # §6 "response duration from the first date of response (RECIST or CA-125, whichever
+        # is first)": a confirmed CA-125 response on a date without imaging is the combined
+        # PR of §5 ("SD or NE | CR or PR (response) -> PR"; no imaging that day), so it can
+        # open the remission episode; CR needs RECIST CR as well, so it is PARTIAL too
+        lab_response = (
+            c("_lab_only") & c("overall_response").is_in(["CR", "PR"])
+            & (c("_first_event").is_null() | (c("date") < c("_first_event")))
         )
         both = both.join(ev, on=["subject_id", "line"], how="left").with_columns(
-            is_progression_event=(c("date") == c("_first")) & (c("canonical_level") == S.PROGRESSION)
-        ).drop("_first")
+            is_progression_event=(c("date") == c("_first")) & (c("canonical_level") == S.PROGRESSION),
+            canonical_level=pl.when(lab_response).then(pl.lit(S.PARTIAL)).otherwise(c("canonical_level")),
+            explanation=pl.when(lab_response).then(
+                pl.concat_str(c("explanation"), pl.lit(
+                    " | no imaging on this date: combined PR (gcig_ca125.md §5, RECIST not assessed + confirmed CA-125 response)"
+                ))
+            ).otherwise(c("explanation")),
+        ).drop("_first", "_first_event", "_lab_only")
         out[-1] = both
     return pl.concat(out, how="vertical").sort("subject_id", "date", "line", nulls_last=True)
 
@@ -384,10 +404,27 @@ def run(tables, segments: pl.DataFrame, options: GcigOptions | None) -> pl.DataF
 #: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
 _GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
 
+def combined_view(timepoints: pl.DataFrame) -> pl.DataFrame:
+    """The best-response view of the time points (the rule's ``prepare`` hook): a CA-125
+    ``CR`` on a date without imaging of a subject evaluated by both (its row's level is
+    PARTIAL, :func:`evaluate`) counts as the combined ``PR`` of gcig_ca125.md §5, since a
+    combined CR needs RECIST CR too.  Rows are not changed, only this view."""
+    col = "overall_response" if "overall_response" in timepoints.columns else "response"
+    if "canonical_level" not in timepoints.columns:
+        return timepoints
+    c = pl.col
+    return timepoints.with_columns(
+        pl.when((c(col) == "CR") & (c("canonical_level") == S.PARTIAL)).then(pl.lit("PR")).otherwise(c(col)).alias(col)
+    )
+
+
 def best_response_rule(o: GcigOptions) -> BestResponseRule:
-    """gcig_ca125.md §5: the best category reached, confirmed by an as-good result at least
-    ``response_confirm_days`` later."""
-    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.response_confirm_days)
+    """gcig_ca125.md §6: the best (combined) category reached, confirmed by an as-good
+    result at least ``response_confirm_days`` later; a lab-only CA-125 CR of a subject with
+    imaging counts as the combined PR (:func:`combined_view`)."""
+    return BestResponseRule(
+        order=ORDER, confirmation="as_good_later", confirm_days=o.response_confirm_days, prepare=combined_view
+    )
 
 CRITERION = Criterion(
     code=CODE,
@@ -410,4 +447,4 @@ CRITERION = Criterion(
 )
 
 
-__all__ = ["CODE", "ORDER", "CANONICAL", "GcigOptions", "ca125_timepoints", "evaluate", "run", "dates", "CRITERION"]
+__all__ = ["CODE", "ORDER", "CANONICAL", "GcigOptions", "ca125_timepoints", "evaluate", "run", "dates", "best_response_rule", "combined_view", "CRITERION"]

@@ -394,12 +394,20 @@ def best_response_rule(o: Pcwg3Options) -> BestResponseRule:
     """The best category reached by :data:`ORDER`, confirmed by an as-good result at least
     ``psa_confirm_days`` later, with pcwg3.md §4: a provisional progression (``PDu``) is
     never a best response (it counts as NE: pending, neither progression nor disease
-    control); once confirmed it is PD dated to the PDu scan (:func:`pd_at_pdu_scan`)."""
+    control); once confirmed it is PD dated to the PDu scan (:func:`pd_at_pdu_scan`).
+
+    Disease control without response (combined SD / NON-CR/NON-PD, bone NON-PD; §6 uses the
+    RECIST 1.1 categories) needs no confirmation and counts only from the RECIST SD minimum
+    (``recist.sd_min_days``, recist11.md §5.2) after the reference start; earlier it is NE."""
+    stable = ("SD", "NON-CR/NON-PD", "NON-PD")
     return BestResponseRule(
         order=ORDER,
         confirmation="as_good_later",
         confirm_days=o.psa_confirm_days,
         never_best=("PDu",),
+        sd_codes=stable,
+        sd_min_days=o.recist.sd_min_days,
+        no_confirmation=stable,
         prepare=pd_at_pdu_scan,
     )
 
