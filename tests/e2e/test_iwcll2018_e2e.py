@@ -255,3 +255,15 @@ def test_cytopenia_during_fixed_therapy_is_not_pd_but_after_3_months_is():
     r = run({"2023-12-31": BASE1, "2024-08-27": PR1, "2024-10-01": cyto})
     assert row(r, "2024-10-01")["overall_response"] == "PD"
     assert summary(r)["progression_date"] == D("2024-10-01")
+
+
+def test_nadir_kept_across_an_assessment_without_node_measurement():
+    """§4.1 D1 "≥ 50 % increase of the node SPD ... vs baseline or nadir": example 1 with a
+    blood-count-only visit (2024-11-01, no node measurement) between the PR (SPD 15, nadir)
+    and 2025-04-24 (SPD 24 = +60 % vs 15, -40 % vs baseline 40). The nadir 15 still applies
+    -> PD (D1) on 2025-04-24."""
+    r = run({"2023-12-31": BASE1, "2024-08-27": PR1,
+             "2024-11-01": {"lymphocytes": 3.0, "platelets": 150, "hemoglobin": 12.5, "anc": 2.0},
+             "2025-04-24": {"node_spd_cm2": 24, "largest_node_cm": 3.0, "lymphocytes": 12, "b_lymphocytes": 10}})
+    assert row(r, "2025-04-24")["overall_response"] == "PD"
+    assert "D1" in row(r, "2025-04-24")["rule_ids"]

@@ -274,7 +274,9 @@ def run(tables, segments: pl.DataFrame, options: Iwcll2018Options | None = None)
         return e if raw else (e - N).clip(lower_bound=0)
 
     def prior_min(col: str, base_col: str) -> pl.Expr:
-        return pl.min_horizontal(c(base_col), c(col).cum_min().shift(1).over(G))
+        # lowest of the baseline and the earlier assessments that measured it (cum_min is
+        # null on a row without the value: carried forward so the nadir is not lost)
+        return pl.min_horizontal(c(base_col), c(col).cum_min().forward_fill().shift(1).over(G))
 
     fu = fu.with_columns(
         spd_ref=prior_min("spd", "spd0"),
