@@ -133,3 +133,25 @@ def test_confirmed_only_makes_the_best_response_the_confirmed_one():
     rows[2] = ("a", D(2020, 4, 10), "PR")
     r = run_rule(rows, confirmed_only=True, **kw)
     assert (r["best_response"], r["best_response_date"], r["confirmed_best_response"]) == ("PR", D(2020, 3, 11), "PR")
+
+
+def test_rule_ids_mark_time_points_that_count_as_ne_or_need_no_confirmation():
+    # iwcll2018.md §5: an INTERIM row is never the best response (counts as NE); a response
+    # assessed at the right time after fixed-duration therapy (POST_THERAPY) needs no second
+    # assessment; an unconfirmed response counts as SD
+    rule = BestResponseRule(order=IMWG, confirmation="as_good_later", confirm_days=56, unconfirmed_as="SD",
+                            ne_rule_ids=("INTERIM",), confirmed_rule_ids=("POST_THERAPY",))
+    rows = pl.DataFrame(
+        [("a", D(2020, 2, 1), "CR", "CR,INTERIM"), ("a", D(2020, 4, 1), "PR", "PR,POST_THERAPY")],
+        schema={"subject_id": pl.String, "date": pl.Date, "response": pl.String, "rule_ids": pl.String}, orient="row",
+    )
+    r = best_responses(rows, REF, rule, levels={"PD": "PROGRESSION"}).row(0, named=True)
+    assert (r["best_response"], r["best_response_date"]) == ("PR", D(2020, 4, 1))
+    assert (r["confirmed_best_response"], r["confirmed_best_response_date"]) == ("PR", D(2020, 4, 1))
+    assert "POST_THERAPY" in r["confirmed_best_response_rule"]
+    only = best_responses(rows.head(1), REF, rule, levels={"PD": "PROGRESSION"}).row(0, named=True)
+    assert (only["best_response"], only["confirmed_best_response"]) == ("NE", "NE")
+    assert "INTERIM" in only["best_response_rule"]
+    # without the rule ids the PR needs a result >= 56 days later: unconfirmed -> SD
+    plain = best_responses(rows.drop("rule_ids").tail(1), REF, rule, levels={"PD": "PROGRESSION"}).row(0, named=True)
+    assert (plain["best_response"], plain["confirmed_best_response"]) == ("PR", "SD")

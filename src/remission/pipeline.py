@@ -440,16 +440,18 @@ def assess(
     tp_st = lines.assign_lines(tp_st.drop("line", strict=False), pl.concat([seg_img, seg_st]))
     segments = pl.concat([seg_img, seg_st]).sort("subject_id", "line")
 
-    # primary time points per subject: lesion-derived when present, else stated
+    # primary time points per subject: lesion-derived when present, else stated (rule_ids:
+    # for the best-response rules that read them, BestResponseRule.ne_rule_ids)
     primary = pl.concat(
         [
             tp_img.filter(pl.col("overall_response").is_not_null()).select(
                 "subject_id", "date", "line", "overall_response", "canonical_level",
-                "is_progression_event", "progression_event_date",
+                "is_progression_event", "progression_event_date", "rule_ids",
             ),
             tp_st.join(imaging_subjects, on="subject_id", how="anti").select(
                 "subject_id", "date", "line", "overall_response", "canonical_level",
                 "is_progression_event", "progression_event_date",
+                pl.col("rule_ids") if "rule_ids" in tp_st.columns else pl.lit(None, pl.String).alias("rule_ids"),
             ),
         ],
         how="vertical_relaxed",

@@ -11,7 +11,6 @@ deauville3_is_complete True). Lugano needs no confirmation (§5; remission_model
 confirm_days 0), so the confirmed best response equals the best response.
 """
 
-import pytest
 
 C = "lugano2014"
 
@@ -59,12 +58,6 @@ def test_eot_cmr_with_residual_mass_is_complete_remission(b):
     assert sm["status"] == "complete_remission"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: lugano2014 §5: for curative therapy the remission onset is the EOT response; "
-    "the episode starts at the interim PMR d60 (confirmed d60, qualified d150), expected start d150 "
-    "(confirmed d150, qualified d240 by the clinical follow-up)",
-)
 def test_eot_response_is_the_remission_onset(b):
     """lugano2014.md §5: "end_of_treatment_response ... (this, not the best interim response, is
     what the remission model uses as the remission onset for curative-intent lymphoma therapy)";

@@ -6,7 +6,6 @@ of chemotherapy (ended day 14), baseline day -7; products in mm²; defaults (con
 who_pd_basis any_lesion vs the lesion's nadir, nc_min_days 0, max_ne_between 1).
 """
 
-import pytest
 
 C = "who"
 
@@ -116,11 +115,6 @@ def test_unconfirmed_pr_falls_back_to_nc(b):
     assert b.summary(r, s)["confirmed_best_response"] == "NC"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: who §5: the summary's best_response takes an unconfirmed PR (gives PR, "
-    "expected NC: WHO confirmation is always required; confirmed_best_response is right)",
-)
 def test_who_best_response_is_always_confirmed(b):
     """who.md §5 and README "Confirmation" table ("≥ 28 days (always)"): WHO has no
     unconfirmed best response; CR/PR count only when confirmed, so for the sequence above

@@ -191,6 +191,13 @@ class BestResponseRule:
     sd_codes: tuple[str, ...] = ()
     #: codes that are never a best response (provisional, e.g. PCWG3's PDu): they count as NE
     never_best: tuple[str, ...] = ()
+    #: ``as_good_later`` / ``at_time_point``: a time point whose ``rule_ids`` hold one of these
+    #: counts as NE (e.g. iwCLL's ``INTERIM``: never the best response, iwcll2018.md §5)
+    ne_rule_ids: tuple[str, ...] = ()
+    #: ``as_good_later``: a time point whose ``rule_ids`` hold one of these needs no
+    #: confirmation (e.g. iwCLL's ``POST_THERAPY``: a response at the right time after
+    #: fixed-duration therapy, iwcll2018.md §5)
+    confirmed_rule_ids: tuple[str, ...] = ()
     #: in the confirmed best response an unconfirmed response counts as this code (e.g. SD:
     #: "an unconfirmed response counts as stable disease"), subject to ``sd_codes``; None:
     #: an unconfirmed response does not count at all

@@ -53,7 +53,9 @@ stated here once)
   thresholds gives no result (warning ``MRD_THRESHOLDS_MISSING``); thresholds are never
   hard-coded.  Shown in ``non_target_response`` (``MRD NEGATIVITY``, ``QUANTIFIABLE MRD
   POSITIVITY``; null = positive or unknown, plain CR).  ``target_response`` holds the
-  morphologic category (A0-A6) of assessment rows.
+  morphologic category (A0-A6) of assessment rows.  ``rule_ids`` name the rule that fired:
+  an NE is ``A0`` only for an inadequate (or unrecorded) marrow evaluation; an NE because no
+  blood-blast result establishes "no circulating blasts" is ``NE-PB``.
 * **Haematological relapse** (§4) after a CR/CRh/CRi at an earlier date of the same line:
   marrow blasts >= 5 % (rule ``HR-BM``; with ``regenerating_marrow`` the relapse waits for
   the next marrow, and when that one is >= 5 % too it is dated back to the flagged marrow);
@@ -560,10 +562,20 @@ def _morph(o: Eln2022Options) -> pl.Expr:
     )
 
 
-def _morph_rule() -> pl.Expr:
-    return pl.col("morph").replace_strict(
-        {"NE": "A0", "CR": "A1", "CRh": "A2", "CRi": "A3", "MLFS": "A4", "PR": "A5", "NO RESPONSE": "A6"},
-        default=None,
+def _morph_rule(o: Eln2022Options) -> pl.Expr:
+    """The rule that fired, not the category: NE is ``A0`` only when the marrow evaluation is
+    not adequate (§3 A0); an NE because "no circulating blasts" cannot be established (no
+    blood-blast result, §3 A1-A5 all need it) is ``NE-PB``."""
+    adequate = pl.col("adequate").fill_null(o.assume_adequate_marrow)
+    return (
+        pl.when((pl.col("morph") == "NE") & adequate)
+        .then(pl.lit("NE-PB"))
+        .otherwise(
+            pl.col("morph").replace_strict(
+                {"NE": "A0", "CR": "A1", "CRh": "A2", "CRi": "A3", "MLFS": "A4", "PR": "A5", "NO RESPONSE": "A6"},
+                default=None,
+            )
+        )
     )
 
 
@@ -628,10 +640,10 @@ def _morph_reason(o: Eln2022Options) -> pl.Expr:
             pl.when(~adequate)
             .then(
                 pl.when(c("adequate").is_null())
-                .then(pl.lit("marrow adequacy not recorded"))
-                .otherwise(pl.lit("marrow not adequate (aplastic or too few cells)"))
+                .then(pl.lit("; marrow adequacy not recorded"))
+                .otherwise(pl.lit("; marrow not adequate (aplastic or too few cells)"))
             )
-            .otherwise(pl.lit("circulating blasts not recorded"))
+            .otherwise(pl.lit("; no blood-blast result: no circulating blasts cannot be established"))
         )
         .when(m == "CRh")
         .then(pl.lit("; not CR (ANC < 1.0 or platelets < 100)"))
@@ -992,7 +1004,7 @@ def run(tables, segments: pl.DataFrame, options: Eln2022Options | None = None) -
     fu = fu.with_columns(
         explanation=expl,
         rule_ids=join_str(
-            _morph_rule(),
+            _morph_rule(o),
             pl.when(c("bm_relapse")).then(pl.lit("HR-BM")),
             pl.when(c("pb_confirm")).then(pl.lit("HR-PB")),
             pl.when(c("hem_pending") & c("pb_pending")).then(pl.lit("HR-PB-PENDING")),

@@ -75,6 +75,9 @@ Definitions and choices (spec sections in brackets)
   (rule id and warning; level NOT_EVALUABLE so it cannot open a remission).  Continuous
   therapy: persistence over ``persistence_days`` is the lifecycle's confirmation
   (``RemissionOptions.confirm_days_by_criteria['iwcll2018'] = 56``), not relabelled here.
+  A response at least ``post_treatment_assessment_min_days`` after the end of fixed-duration
+  therapy gets rule id ``POST_THERAPY``: assessed at the right time, it needs no second
+  assessment (best response, :func:`best_response_rule`).
 * **Relapse / refractory** (§5) on PD rows (rule ids ``RELAPSE``, ``REFRACTORY``): relapse
   when the first non-interim response of the line is >= ``relapse_min_months_after_response``
   months (days / 30.4375) earlier; refractory when there was no response, or on therapy, or
@@ -273,49 +276,7 @@ def run(tables, segments: pl.DataFrame, options: Iwcll2018Options | None = None)
     def spl(e: pl.Expr) -> pl.Expr:  # the spleen quantity whose % change counts (§3, edge case 5)
         return e if raw else (e - N).clip(lower_bound=0)
 
-    def prior_min(col: str, base_col: str) -> pl.Expr:
-        return pl.min_horizontal(c(base_col), c(col).cum_min().shift(1).over(G))
-
-    fu = fu.with_columns(
-        spd_ref=prior_min("spd", "spd0"),
-        ld_ref=prior_min("ld", "ld0"),
-        spleen_ref=prior_min("spleen", "spleen0"),
-        alc_nadir=prior_min("alc", "alc0"),
-        infil_prev=pl.coalesce(c("infil").shift(1).forward_fill().over(G), c("infil0")),
-        liver_was_normal=(c("liver0") == "normal").fill_null(False)
-        | (c("liver") == "normal").cast(pl.Int32).cum_sum().shift(1, fill_value=0).over(G).gt(0),
-        bcr=c("on_bcr_inhibitor").fill_null(False),
-    )
-    alc_ref = c("alc_nadir") if o.alc_pd_reference == "nadir" else c("alc0")
-    # ---- PD (§4.1) ----------------------------------------------------------------------
-    d1_spd = (c("spd") >= 1.5 * c("spd_ref")) & (c("spd_ref") > 0)
-    d1_ld = (c("ld") >= 1.5 * c("ld_ref")) & (c("ld") > pl.when(c("ld_ref") > 1.5).then(2.0).otherwise(1.5))
-    d1_new = c("new_node").fill_null(False) | c("new_organ_infiltrate").fill_null(False)
-    d2_spl = (spl(c("spleen")) >= 1.5 * spl(c("spleen_ref"))) & (spl(c("spleen_ref")) > 0)
-    d2_denovo = (c("spleen") >= N) & (c("spleen_ref") < N)
-    d2_liver = (c("liver") == "enlarged") & c("liver_was_normal")
-    d3 = (c("alc") >= 1.5 * alc_ref) & (c("bcells") >= 5) & ~c("bcr")
-    d3_ignored = (c("alc") >= 1.5 * alc_ref) & (c("bcells") >= 5) & c("bcr")
-    d4 = c("richter_transformation").fill_null(False)
-    involved = c("marrow").is_in(["cll_cells_present", "b_lymphoid_nodules"]).fill_null(False) | (c("infil") > 0).fill_null(False)
-    hb_drop = (c("hb") < c("hb0")) & (((c("hb0") - c("hb")) > 2) | (c("hb") < 10))
-    plt_drop = (c("plt") < c("plt0")) & ((((c("plt0") - c("plt")) / c("plt0")) > 0.5) | (c("plt") < 100))
-    cyto = hb_drop.fill_null(False) | plt_drop.fill_null(False)
-    off_long = ~c("on_therapy") & (
-        c("last_end").is_null() | (days(c("date"), c("last_end")) >= o.cytopenia_pd_min_days_after_treatment)
-    )
-    d5 = c("cytopenia_due_to_cll").fill_null(False) & involved & off_long & cyto
-    d6 = (c("infil") >= 1.5 * c("infil_prev")) & (c("infil_prev") > 0)
-    fu = fu.with_columns(
-        D1=(d1_spd.fill_null(False) | d1_ld.fill_null(False) | d1_new),
-        D2=(d2_spl.fill_null(False) | d2_denovo.fill_null(False) | d2_liver.fill_null(False)),
-        D3=d3.fill_null(False),
-        D4=d4,
-        D5=d5,
-        D6=d6.fill_null(False),
-        d3_ignored=d3_ignored.fill_null(False),
-        cyto_on_therapy=cyto & ~off_long,
-    ).with_columns(pd=pl.any_horizontal("D1", "D2", "D3", "D4", "D5", "D6"))
+    fu = fu.with_columns(bcr=c("on_bcr_inhibitor").fill_null(False))
 
     # ---- parameters abnormal at baseline and improved (§3, §4.3) ------------------------
     sp_ab0 = (c("spleen0") >= N).fill_null(False)
@@ -386,6 +347,63 @@ def run(tables, segments: pl.DataFrame, options: Iwcll2018Options | None = None)
     )
     npr = group_a_cr & counts_cr & (mar == "b_lymphoid_nodules").fill_null(False)
     measured = pl.any_horizontal([c(p).is_not_null() for p in ("alc", "plt", "hb", "spd", "ld", "spleen", "liver")])
+    # §5: a response-like assessment on, or less than post_treatment_assessment_min_days after,
+    # fixed-duration therapy (the INTERIM rows below, found before PD so that the PD reference
+    # can leave them out; a PD row in the window is not INTERIM but is not a nadir either)
+    resp_like = cr | cri | npr | pr | (prl if o.pr_l_counts_as_pr else pl.lit(False))
+    window = ~c("continuous") & (
+        c("on_therapy")
+        | (c("last_end").is_not_null() & (days(c("date"), c("last_end")) < o.post_treatment_assessment_min_days))
+    )
+    fu = fu.with_columns(_interim_like=(resp_like & window).fill_null(False))
+    def prior_min(col: str, base_col: str) -> pl.Expr:
+        # lowest of the baseline and the earlier assessments that measured it (cum_min is
+        # null on a row without the value: carried forward so the nadir is not lost), not
+        # counting INTERIM responses: Table 4's reference is "baseline or response" and an
+        # INTERIM assessment is not a response assessment (§5; choice)
+        kept = pl.when(~c("_interim_like")).then(c(col))
+        return pl.min_horizontal(c(base_col), kept.cum_min().forward_fill().shift(1).over(G))
+
+    fu = fu.with_columns(
+        spd_ref=prior_min("spd", "spd0"),
+        ld_ref=prior_min("ld", "ld0"),
+        spleen_ref=prior_min("spleen", "spleen0"),
+        alc_nadir=prior_min("alc", "alc0"),
+        infil_prev=pl.coalesce(c("infil").shift(1).forward_fill().over(G), c("infil0")),
+        liver_was_normal=(c("liver0") == "normal").fill_null(False)
+        | (c("liver") == "normal").cast(pl.Int32).cum_sum().shift(1, fill_value=0).over(G).gt(0),
+    )
+    alc_ref = c("alc_nadir") if o.alc_pd_reference == "nadir" else c("alc0")
+    # ---- PD (§4.1) ----------------------------------------------------------------------
+    d1_spd = (c("spd") >= 1.5 * c("spd_ref")) & (c("spd_ref") > 0)
+    d1_ld = (c("ld") >= 1.5 * c("ld_ref")) & (c("ld") > pl.when(c("ld_ref") > 1.5).then(2.0).otherwise(1.5))
+    d1_new = c("new_node").fill_null(False) | c("new_organ_infiltrate").fill_null(False)
+    d2_spl = (spl(c("spleen")) >= 1.5 * spl(c("spleen_ref"))) & (spl(c("spleen_ref")) > 0)
+    d2_denovo = (c("spleen") >= N) & (c("spleen_ref") < N)
+    d2_liver = (c("liver") == "enlarged") & c("liver_was_normal")
+    d3 = (c("alc") >= 1.5 * alc_ref) & (c("bcells") >= 5) & ~c("bcr")
+    d3_ignored = (c("alc") >= 1.5 * alc_ref) & (c("bcells") >= 5) & c("bcr")
+    d4 = c("richter_transformation").fill_null(False)
+    involved = c("marrow").is_in(["cll_cells_present", "b_lymphoid_nodules"]).fill_null(False) | (c("infil") > 0).fill_null(False)
+    hb_drop = (c("hb") < c("hb0")) & (((c("hb0") - c("hb")) > 2) | (c("hb") < 10))
+    plt_drop = (c("plt") < c("plt0")) & ((((c("plt0") - c("plt")) / c("plt0")) > 0.5) | (c("plt") < 100))
+    cyto = hb_drop.fill_null(False) | plt_drop.fill_null(False)
+    off_long = ~c("on_therapy") & (
+        c("last_end").is_null() | (days(c("date"), c("last_end")) >= o.cytopenia_pd_min_days_after_treatment)
+    )
+    d5 = c("cytopenia_due_to_cll").fill_null(False) & involved & off_long & cyto
+    d6 = (c("infil") >= 1.5 * c("infil_prev")) & (c("infil_prev") > 0)
+    fu = fu.with_columns(
+        D1=(d1_spd.fill_null(False) | d1_ld.fill_null(False) | d1_new),
+        D2=(d2_spl.fill_null(False) | d2_denovo.fill_null(False) | d2_liver.fill_null(False)),
+        D3=d3.fill_null(False),
+        D4=d4,
+        D5=d5,
+        D6=d6.fill_null(False),
+        d3_ignored=d3_ignored.fill_null(False),
+        cyto_on_therapy=cyto & ~off_long,
+    ).with_columns(pd=pl.any_horizontal("D1", "D2", "D3", "D4", "D5", "D6"))
+
     cat = (
         pl.when(c("pd")).then(pl.lit("PD"))
         .when(cr).then(pl.lit("CR"))
@@ -404,6 +422,9 @@ def run(tables, segments: pl.DataFrame, options: Iwcll2018Options | None = None)
         | (c("last_end").is_not_null() & (days(c("date"), c("last_end")) < o.post_treatment_assessment_min_days))
     )
     fu = fu.with_columns(interim=interim.fill_null(False))
+    # §5: a response >= post_treatment_assessment_min_days after the end of fixed-duration
+    # therapy is assessed at the right time: it counts at once (no second assessment)
+    fu = fu.with_columns(post_therapy=(is_resp & ~c("continuous") & ~c("interim") & c("last_end").is_not_null()).fill_null(False))
     fu = fu.with_columns(
         first_resp=c("date").filter(is_resp & ~c("interim")).min().over(G),
     ).with_columns(
@@ -459,6 +480,7 @@ def run(tables, segments: pl.DataFrame, options: Iwcll2018Options | None = None)
             pl.when(c("cat") == "PR").then(pl.lit("PR")),
             pl.when((c("cat") == "PR-L") | c("prl_sd")).then(pl.lit("PR-L")),
             pl.when(c("interim")).then(pl.lit("INTERIM")),
+            pl.when(c("post_therapy")).then(pl.lit("POST_THERAPY")),
             pl.when(c("relapse")).then(pl.lit("RELAPSE")),
             pl.when(c("refractory")).then(pl.lit("REFRACTORY")),
             sep=",",
@@ -597,10 +619,30 @@ def evaluate(tables, segments: pl.DataFrame, options: Iwcll2018Options | None = 
 #: the generic CDISC codes every stated-response vocabulary accepts (remission_model.md §10.2)
 _GENERIC = ("NE", "NED", "RELAPSED DISEASE", "RELAPSED DISEASE FROM CR")
 
+#: the best-response order of §5, "CR > CRi > PR (incl. nPR, PR-L) > SD > PD > NE": nPR and PR-L
+#: are PR with a sub-code (kept on the row, ``target_response``)
+_BEST_AS = {"nPR": "PR", "PR-L": "PR"}
+
+
+def _pr_family(timepoints: pl.DataFrame) -> pl.DataFrame:
+    """§5 best-response order: nPR and PR-L count as PR (their rows keep their codes)."""
+    col = "overall_response" if "overall_response" in timepoints.columns else "response"
+    return timepoints.with_columns(pl.col(col).replace(_BEST_AS))
+
+
 def best_response_rule(o: Iwcll2018Options) -> BestResponseRule:
-    """iwcll2018.md §5: the best category reached, confirmed by an as-good result at least
-    ``persistence_days`` later."""
-    return BestResponseRule(order=ORDER, confirmation="as_good_later", confirm_days=o.persistence_days)
+    """iwcll2018.md §5 "Timing, best response": the best category reached by the order
+    CR > CRi > PR (incl. nPR, PR-L) > SD > PD > NE.  ``INTERIM`` time points (on or within
+    ``post_treatment_assessment_min_days`` of the end of fixed-duration therapy) are never the
+    best response: they count as NE (so MISSING only when there is no assessment at all).
+    A response assessed at the right time after fixed-duration therapy (``POST_THERAPY``)
+    needs no second assessment; any other response (continuous therapy) counts when a later
+    result at least ``persistence_days`` on is as good, with no PD between (the window ends
+    at the first PD), dated to the first; an unsustained response counts as SD."""
+    return BestResponseRule(
+        order=ORDER, confirmation="as_good_later", confirm_days=o.persistence_days, unconfirmed_as="SD",
+        ne_rule_ids=("INTERIM",), confirmed_rule_ids=("POST_THERAPY",), prepare=_pr_family,
+    )  # fmt: skip
 
 CRITERION = Criterion(
     code=CODE,

@@ -16,7 +16,11 @@ COMPLETE, PMR/PR → PARTIAL, NMR/SD → STABLE, PMD/PD → PROGRESSION, NE → 
 The remission model confirms Lugano with 0 days (§6.4), so an end-of-treatment CMR starts
 a complete remission on its date; the row of the first assessment after the end of all
 active treatment carries rule ``EOT`` (§5 ``end_of_treatment_response``; a PMR there is
-"residual disease", warning ``RESIDUAL_DISEASE``).
+"residual disease", warning ``RESIDUAL_DISEASE``).  For curative regimens (treatment
+intent ``curative``) the end-of-treatment response, not the best interim one, is the
+remission onset (§5): a CMR/PMR/CR/PR dated while a curative-intent active treatment is
+still running keeps its category on the row but gets level NOT_EVALUABLE and rule
+``INTERIM`` (it still counts for the best response, which §5 takes per modality).
 
 Inputs (documented in docs/criteria_imaging_rano_lugano.md)
 ------------------------------------------------------------
@@ -499,12 +503,17 @@ def _pet(findings: pl.DataFrame, e: pl.DataFrame, o: LuganoOptions) -> pl.DataFr
 # --------------------------------------------------------------------------------------
 
 
+#: treatment intents whose end-of-treatment response is the remission onset (§5)
+EOT_ONSET_INTENTS = frozenset({"curative"})
+
+
 def _eot(e: pl.DataFrame, treatments: pl.DataFrame | None) -> pl.DataFrame:
     """``eot``: the first follow-up on or after the end of all active treatment started on
-    or before it (remission_model.md §2 active = not maintenance/continuous/supportive)."""
+    or before it (remission_model.md §2 active = not maintenance/continuous/supportive);
+    ``interim_curative``: a follow-up while a curative-intent active treatment runs (§5)."""
     c = pl.col
     if treatments is None or treatments.height == 0:
-        return e.with_columns(eot=pl.lit(False))
+        return e.with_columns(eot=pl.lit(False), interim_curative=pl.lit(False))
     from remission.timeline.lines import active_treatments
 
     act = active_treatments(treatments, S.NON_BLOCKING_INTENTS)
@@ -515,10 +524,26 @@ def _eot(e: pl.DataFrame, treatments: pl.DataFrame | None) -> pl.DataFrame:
         .group_by(B.KEY)
         .agg(ongoing=(c("end_date").is_null() | (c("end_date") > c("date"))).any(), last_end=c("end_date").max())
     )
-    e = e.join(j, on=B.KEY, how="left").sort(B.KEY)
+    # §5 "the end-of-treatment assessment defines remission status for curative regimens":
+    # an assessment while a curative-intent active treatment is still running is interim
+    cur = (
+        e.select(*B.KEY)
+        .join(
+            treatments.filter(c("intent").str.to_lowercase().is_in(list(EOT_ONSET_INTENTS)).fill_null(False))
+            .select("subject_id", "start_date", "end_date"),
+            on="subject_id",
+            how="inner",
+        )
+        .filter((c("start_date") <= c("date")) & (c("end_date").is_null() | (c("end_date") > c("date"))))
+        .select(*B.KEY)
+        .unique()
+        .with_columns(interim_curative=pl.lit(True))
+    )
+    e = e.join(j, on=B.KEY, how="left").join(cur, on=B.KEY, how="left").sort(B.KEY)
     prev = c("date").shift(1).over("subject_id")
     return e.with_columns(
-        eot=(~c("ongoing").fill_null(True) & c("last_end").is_not_null() & (prev.is_null() | (prev < c("last_end")))).fill_null(False)
+        eot=(~c("ongoing").fill_null(True) & c("last_end").is_not_null() & (prev.is_null() | (prev < c("last_end")))).fill_null(False),
+        interim_curative=c("interim_curative").fill_null(False),
     ).drop("ongoing", "last_end")
 
 
@@ -549,6 +574,7 @@ def evaluate(tables, segments: pl.DataFrame, options: LuganoOptions | None = Non
     ).filter(c("overall_response").is_not_null() | c("pet_done") | c("ct_done"))
     e = e.with_columns(overall_response=c("overall_response").fill_null("NE"))
     is_pd = c("overall_response").is_in(["PD", "PMD"])
+    interim_resp = c("interim_curative") & c("overall_response").is_in(["CMR", "PMR", "CR", "PR"])
     n_extra = (c("n_targets") > o.max_targets)
     ct_sites = pl.concat_list(
         pl.when(c("d1")).then(c("d1_sites")).otherwise(pl.lit([], dtype=pl.List(pl.String))),
@@ -569,13 +595,17 @@ def evaluate(tables, segments: pl.DataFrame, options: LuganoOptions | None = Non
         target_response=c("ct"),
         non_target_response=c("pet"),
         new_lesion=c("nl") | c("new_foci_flag"),
-        canonical_level=c("overall_response").replace_strict(CANONICAL, default=S.NOT_EVALUABLE),
+        # §5: an interim response during curative therapy is not the remission onset (the
+        # end-of-treatment response is): its row keeps its category, its level is NE
+        canonical_level=pl.when(interim_resp).then(pl.lit(S.NOT_EVALUABLE))
+        .otherwise(c("overall_response").replace_strict(CANONICAL, default=S.NOT_EVALUABLE)),
         is_progression_event=is_pd,
         progression_event_date=pl.when(is_pd).then(c("date")),
         pending_progression=c("nl_eq"),
         recurrence_sites=pl.when(is_pd).then(pl.when(sites == "").then(None).otherwise(sites)),
         rule_ids=pl.concat_str(
             c("pet_rule"), c("ct_rule"), pl.when(c("fb")).then(pl.lit("FB")), pl.when(c("eot")).then(pl.lit("EOT")),
+            pl.when(interim_resp).then(pl.lit("INTERIM")),
             pl.when(c("nl_eq")).then(pl.lit("NLeq")), separator=",", ignore_nulls=True,
         ),
         warnings=pl.concat_str(
@@ -590,6 +620,7 @@ def evaluate(tables, segments: pl.DataFrame, options: LuganoOptions | None = Non
             text,
             pl.when(c("fb")).then(pl.format(" ({} not performed; {} used)", pl.lit(o.primary_modality), pl.lit("CT" if prim == "pet" else "PET"))),
             pl.when(c("eot")).then(pl.lit(" [end-of-treatment assessment]")),
+            pl.when(interim_resp).then(pl.lit(" [interim assessment during curative therapy: not the remission onset, §5]")),
             pl.when(c("nl_eq")).then(pl.lit("; equivocal new lesion pending")),
             ignore_nulls=True,
         ),

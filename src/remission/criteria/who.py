@@ -356,9 +356,31 @@ def evaluate(lesions: pl.DataFrame, segments: pl.DataFrame, options: WhoOptions 
     e = _outputs(e, options)
     return finish(e, prep, _baseline_rows(prep), CODE, TIMEPOINTS)
 
+#: WHO codes as the Table 6 engine's (recist11.md §5) codes
+_RECIST_CODES = {"CR": "CR", "PR": "PR", "NC": "SD", "SD": "SD", "PD": "PD", "NE": "NE"}
+
+
 def best_response_rule(o: WhoOptions) -> BestResponseRule:
     """who.md §5: as recist11.md §5 (Table 6 confirmation), stable disease named NC (W6),
-    with no SD accepted between a PR and its confirmation; NC minimum ``nc_min_days``."""
+    with no SD accepted between a PR and its confirmation; NC minimum ``nc_min_days``.
+    WHO has no unconfirmed best response (§5 "CR and PR must be documented by two
+    observations not less than 4 weeks apart"; README "Confirmation": ">= 28 days
+    (always)"): an unconfirmed CR/PR falls back to NC in the best response too, so both
+    are the confirmed one (the ``derive`` hook below)."""
+    kw = dict(
+        confirm_days=o.confirm_days, max_ne_between=o.max_ne_between, accept_sd_between=False,
+        sd_min_days=o.nc_min_days, missing_as_ne=o.missing_as_ne, failed_cr_as_pr=True, sd_label="NC",
+    )  # fmt: skip
+
+    def derive(tp: pl.DataFrame, reference: pl.DataFrame, cutoff: pl.DataFrame | None):
+        from remission.timeline.bor import best_overall_responses  # the Table 6 engine
+
+        tp = tp.with_columns(
+            response=pl.col("response").str.to_uppercase().replace_strict(_RECIST_CODES, default=None, return_dtype=pl.String)
+        ).filter(pl.col("response").is_not_null())
+        (confirmed,) = best_overall_responses(tp, reference, confirms=(True,), cutoff=cutoff, **kw)
+        return confirmed, confirmed
+
     return BestResponseRule(
         order=ORDER,
         confirmation="recist",
@@ -368,6 +390,8 @@ def best_response_rule(o: WhoOptions) -> BestResponseRule:
         sd_min_days=o.nc_min_days,
         sd_label="NC",
         missing_as_ne=o.missing_as_ne,
+        recist_codes=_RECIST_CODES,
+        derive=derive,
     )
 
 

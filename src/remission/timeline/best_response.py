@@ -14,6 +14,9 @@ Confirmation styles (the rule's ``confirmation``):
   admiralonco tested on the oracle;
 * ``next_assessment``: the confirmed-response table of imwg.md §4 (admiralonco's IMWG
   table): each time point confirmed by the next evaluable one (:func:`_next_assessment`);
+* time points whose ``rule_ids`` hold one of the rule's ``ne_rule_ids`` count as NE, one of
+  its ``confirmed_rule_ids`` need no confirmation (``as_good_later``; e.g. iwCLL's INTERIM
+  and POST_THERAPY, iwcll2018.md §5);
 * ``as_good_later`` and ``at_time_point``: the best category reached by the rule's order
   (codes outside the order ranked after it by canonical level); window: time points on or
   after the reference start, before the cutoff, up to and including the first progression;
@@ -122,11 +125,36 @@ def best_responses(
         unconf, conf = rule.derive(_responses(timepoints), reference, cutoff)
         return _pair(unconf, conf)
     tp = _responses(timepoints)
+    if rule.ne_rule_ids or rule.confirmed_rule_ids:
+        tp = _rule_flags(timepoints, rule)
     if rule.confirmation == "recist":
         return _recist(tp, reference, rule, cutoff, rules)
     if rule.confirmation == "next_assessment":
         return _next_assessment(timepoints, tp, reference, rule, levels or {}, cutoff)
     return _by_order(tp, reference, rule, levels or {}, cutoff)
+
+
+def _rule_flags(timepoints: pl.DataFrame, rule: BestResponseRule) -> pl.DataFrame:
+    """``subject_id, date, response`` plus ``_ne_rule`` / ``_conf_rule`` (a rule id of the
+    time point's ``rule_ids`` is one of the rule's ``ne_rule_ids`` / ``confirmed_rule_ids``)
+    and ``_ne_why`` (which one); all false without a ``rule_ids`` column."""
+    tp = timepoints
+    if "response" not in tp.columns:
+        tp = tp.filter(pl.col("overall_response").is_not_null()).rename({"overall_response": "response"})
+    if "rule_ids" not in tp.columns:
+        return tp.select(
+            "subject_id", "date", "response",
+            _ne_rule=pl.lit(False), _conf_rule=pl.lit(False), _ne_why=pl.lit(None, pl.String), _conf_why=pl.lit(None, pl.String),
+        )  # fmt: skip
+    ids = pl.col("rule_ids").fill_null("").str.split(",")
+    ne = ids.list.eval(pl.element().filter(pl.element().is_in(list(rule.ne_rule_ids))))
+    return tp.select(
+        "subject_id", "date", "response",
+        _ne_rule=ne.list.len() > 0,
+        _conf_rule=ids.list.eval(pl.element().is_in(list(rule.confirmed_rule_ids))).list.any(),
+        _ne_why=ne.list.join(","),
+        _conf_why=ids.list.eval(pl.element().filter(pl.element().is_in(list(rule.confirmed_rule_ids)))).list.join(","),
+    )  # fmt: skip
 
 
 def _recist(tp: pl.DataFrame, reference: pl.DataFrame, rule: BestResponseRule, cutoff, rules: bool) -> pl.DataFrame:
@@ -194,9 +222,14 @@ def _by_order(
     # the minimum interval counts as NE (recist11.md §5.2 reading shared by the criteria)
     too_early = pl.col("_code").is_in(sd_codes) & (pl.col("_days") < rule.sd_min_days)
     counts_as_ne = pl.col("_code").is_in(never) | too_early
+    flagged = "_ne_rule" in tp.columns  # the rule's ne_rule_ids / confirmed_rule_ids (_rule_flags)
+    if flagged:
+        counts_as_ne = counts_as_ne | pl.col("_ne_rule")
     why_ne = (
         pl.when(pl.col("_code").is_in(never))
         .then(pl.format("{} on {} is provisional and counts as NE", pl.col("response"), pl.col("date")))
+        .when(pl.col("_ne_rule") if flagged else pl.lit(False))
+        .then(pl.format("{} on {} counts as NE (rule {})", pl.col("response"), pl.col("date"), pl.col("_ne_why")) if flagged else None)
         .when(too_early)
         .then(
             pl.format(
@@ -213,6 +246,8 @@ def _by_order(
     # confirmation: a later time point >= confirm_days later with rank <= this rank
     later = tp.select("subject_id", pl.col("date").alias("_d2"), pl.col("_rank").alias("_r2"))
     needs = ~pl.col("_code").is_in(prog + ["NE"] + [c.upper() for c in rule.no_confirmation])
+    if flagged:
+        needs = needs & ~pl.col("_conf_rule")
     if confirm_days == 0:
         conf = tp.with_columns(_confirmed=pl.lit(True), _by=pl.col("date"))
     else:
@@ -284,6 +319,8 @@ def _by_order(
                     pl.col("response"), pl.col("date"), pl.col("_by"), pl.lit(confirm_days),
                 )  # fmt: skip
             )
+            .when(pl.col("_conf_rule") if flagged else pl.lit(False))
+            .then(pl.format("{} on {} (rule {}: needs no confirmation)", pl.col("response"), pl.col("date"), pl.col("_conf_why")) if flagged else None)
             .otherwise(pl.format("{} on {} (needs no confirmation)", pl.col("response"), pl.col("date"))),
         )
     )
