@@ -253,6 +253,11 @@ def adam(
     evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL/TREVAL to use."),
     fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", help="csv, parquet, xpt (SAS transport v5) or json (Dataset-JSON)."),
     file: list[str] = typer.Option([], "--file", help="DOMAIN=FILE for a domain file not named after its domain, e.g. rs=rs_onco_recist.csv (repeatable)."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Leave out the subjects with input errors; list them in errors.csv."),
+    encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the CSV files (e.g. cp1252, latin-1)."),
+    ignore_unknown_files: bool = typer.Option(
+        False, "--ignore-unknown-files", help="Files that look like a needed domain but are not named as one are not errors."
+    ),
 ) -> None:
     """Derive ADaM ADRS and ADTTE from SDTM, with admiralonco's parameters and rules."""
     from remission.adam import adam as run
@@ -263,12 +268,15 @@ def adam(
             sdtm_dir, out, adsl=adsl, reference=reference.value, confirm_days=confirm_days,
             sd_min_days=sd_min_days, max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source.value,
             failed_cr_as_pr=failed_cr_as_pr,
-            evaluator=evaluator, fmt=fmt.value, files=files or None, keep_adrs=False,
+            evaluator=evaluator, fmt=fmt.value, files=files or None, keep_adrs=False, skip_invalid=skip_invalid,
+            encoding=encoding, ignore_unknown_files=ignore_unknown_files,
         )
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
     console.print(f"ADRS: {result.adrs_records} records for {result.adrs_subjects} subjects; ADTTE: {result.adtte.height} records.")
+    if result.errors:
+        err_console.print(f"[yellow]{len(result.errors)} input error(s); invalid subjects skipped, see {out / 'errors.csv'}[/]")
     if result.warnings:
         err_console.print(f"[yellow]{len(result.warnings)} record(s) could not be analysed; see {out / 'warnings.csv'}[/]")
     console.print("Wrote " + ", ".join(str(p) for p in result.files))
