@@ -434,6 +434,9 @@ def users_assign(
 def import_(
     dataset: Path = typer.Argument(..., help="Canonical dataset folder (or SDTM folder with --sdtm)."),
     sdtm: bool = typer.Option(False, "--sdtm", help="DATASET is an SDTM folder (DM, RS, TR, TU)."),
+    ignore_unknown_files: bool = typer.Option(
+        False, "--ignore-unknown-files", help="Files of DATASET that are not known tables are not errors."
+    ),
 ) -> None:
     """Import a dataset into the service database in one transaction (all or nothing)."""
     from remission.service import audit, importer
@@ -443,7 +446,7 @@ def import_(
     engine = make_engine()
     sessions = make_sessionmaker(engine)
     try:
-        report = importer.import_dataset(sessions, dataset, sdtm=sdtm)
+        report = importer.import_dataset(sessions, dataset, sdtm=sdtm, ignore_unknown_files=ignore_unknown_files)
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
@@ -506,12 +509,15 @@ def fhir_import(
     file: Path = typer.Argument(..., help="FHIR Bundle (.json), NDJSON file (.ndjson) or a folder of them."),
     out: Path = typer.Option(..., "--out", help="Folder for the canonical CSV tables."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Keep the valid subjects; list the invalid ones in errors.csv."),
+    ignore_unknown_files: bool = typer.Option(
+        False, "--ignore-unknown-files", help="Files of a folder that are not .json/.ndjson are not errors."
+    ),
 ) -> None:
     """Read FHIR resources into the canonical tables (subjects.csv, lesions.csv, ...); unmapped ones go to unmapped.csv."""
     from remission.fhir.import_ import read_fhir
 
     try:
-        imp = read_fhir(file, skip_invalid=skip_invalid)
+        imp = read_fhir(file, skip_invalid=skip_invalid, ignore_unknown_files=ignore_unknown_files)
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
