@@ -17,10 +17,12 @@ Choices (the issue does not say):
 * documents and hidden files are not table-like and are never reported: names starting
   with ``.`` or ``~$`` (editor lock files), and extensions outside :data:`TABLE_LIKE`
   (``README.md``, ``notes.txt``, ``protocol.pdf``); sub-folders are not looked into.
-* ``expected.csv`` is known and skipped: the hand-derived results that sit beside the
-  bundled example datasets (``src/remission/data/*/expected.csv``).
-* remission's own output files (``summary.csv``, ``errors.csv``, ...) found in a dataset
-  folder are reported with a hint to write ``--out`` elsewhere.
+* the companion files :data:`COMPANION_FILES` are known and skipped: ``expected.csv``
+  (the hand-derived results beside the bundled example datasets) and the reports that
+  ``remission fhir import --out DIR`` writes beside the tables it makes (``unmapped.csv``,
+  ``errors.csv``), so that DIR can be assessed as it is.
+* remission's assess outputs (``summary.csv``, ``assessments.csv``, ...) found in a
+  dataset folder are reported with a hint to write ``--out`` elsewhere.
 """
 
 from __future__ import annotations
@@ -41,10 +43,10 @@ TABLE_LIKE = (
 DATASET_EXTENSIONS = (".csv", ".parquet")
 
 #: Table-like files a dataset folder may hold that are not input tables (skipped).
-COMPANION_FILES = ("expected.csv",)
+COMPANION_FILES = ("expected.csv", "unmapped.csv", "errors.csv")
 
 #: remission's own output tables (``remission assess --out``).
-OUTPUT_TABLES = ("assessments", "episodes", "summary", "timepoints", "statuses", "errors", "warnings", "unmapped")
+OUTPUT_TABLES = ("assessments", "episodes", "summary", "timepoints", "statuses", "options")
 
 UNKNOWN_FILE = "UNKNOWN_FILE"
 
