@@ -681,16 +681,19 @@ def plan_adrs(
 
 
 def _studyid_from(adsl: pl.DataFrame, rs: pl.DataFrame) -> pl.DataFrame:
-    """STUDYID of each subject: ADSL's, else the subject's RS (or TR) records' (issue 14
-    item 6: an ADSL without STUDYID)."""
+    """STUDYID of each subject: ADSL's, else the subject's RS (or TR) records', else the
+    one study RS names (issue 14 item 6: an ADSL without STUDYID)."""
     if "STUDYID" not in rs.columns:
         return adsl
     per = rs.filter(pl.col("STUDYID").is_not_null()).group_by("USUBJID").agg(pl.col("STUDYID").first().alias("__st__"))
     if per.height == 0:
         return adsl
+    studies = per.get_column("__st__").unique()
+    # a subject without RS records takes the study's id when RS names a single study
+    only = pl.lit(studies[0] if studies.len() == 1 else None, pl.String)
     return (
         adsl.join(per, on="USUBJID", how="left", maintain_order="left")
-        .with_columns(pl.coalesce("STUDYID", "__st__").alias("STUDYID"))
+        .with_columns(pl.coalesce("STUDYID", "__st__", only).alias("STUDYID"))
         .drop("__st__")
     )
 

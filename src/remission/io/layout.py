@@ -36,7 +36,7 @@ from remission.errors import InputError
 #: Extensions of files that hold tables (compared in lower case).
 TABLE_LIKE = (
     ".csv", ".tsv", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls", ".ods", ".json", ".ndjson", ".jsonl",
-    ".feather", ".arrow", ".ipc", ".xpt", ".sas7bdat", ".sav", ".dta", ".rds", ".rda",
+    ".feather", ".arrow", ".ipc", ".xpt", ".sas7bdat", ".sav", ".dta", ".rds", ".rda", ".xml",
 )  # fmt: skip
 
 #: Extensions a dataset table may have.
