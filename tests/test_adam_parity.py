@@ -15,6 +15,7 @@ import pytest
 
 from remission.adam import adam, derive_adrs, derive_adrs_notes, derive_adtte
 from remission.adam.adrs import prepare_adsl
+from remission.errors import InputErrors
 from remission.io.sdtm import read_sdtm, read_table
 
 ORACLE = Path(__file__).parent / "data" / "oracle"
@@ -118,23 +119,39 @@ def test_bor_and_cbor_equal_admiralonco_run(rs, days, oracle):
     records of 205 subjects; rs_onco_recist with 21- and 28-day confirmation)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        adrs = derive_adrs(read_sdtm(SDTM, files={"rs": rs}, domains=["rs"]), ADSL, confirm_days=days, failed_cr_as_pr=False)
+        # rs_onco's one subject with the code CHECK is an input error (spec/tables.md "Bad
+        # input", issue 14 item 6): --skip-invalid leaves it out, the 305 others are compared
+        adrs = derive_adrs(read_sdtm(SDTM, files={"rs": rs}, domains=["rs"]), ADSL, confirm_days=days,
+                           failed_cr_as_pr=False, skip_invalid=True)
     theirs = pl.read_csv(RUN / oracle, infer_schema=False)
+    if rs == "rs_onco.csv":
+        theirs = theirs.filter(pl.col("USUBJID") != "01-711-1143")
     joined = theirs.join(_bor_table(adrs), on="USUBJID", how="full", suffix="_ours")
-    assert joined.height == 306
+    assert joined.height == (305 if rs == "rs_onco.csv" else 306)
     for c in ("BOR", "BOR_ADT", "CBOR", "CBOR_ADT"):
         diff = joined.filter(pl.col(c).ne_missing(pl.col(f"{c}_ours")))
         assert diff.height == 0, (c, diff.head())
 
 
-def test_rs_onco_check_code_is_kept_unanalysed_and_reported():
-    """rs_onco has one OVRLRESP ``CHECK`` (a generator artefact): admiral's aval_resp() gives
-    no AVAL, so the record never counts; we keep it in ADRS and report it as a note."""
-    adrs, notes = derive_adrs_notes(read_sdtm(SDTM, files={"rs": "rs_onco.csv"}, domains=["rs"]), ADSL)
-    assert [(n.subject_id, n.column, n.value, n.code) for n in notes] == [("01-711-1143", "RSSTRESC", "CHECK", "not_analysed")]
-    rec = adrs.filter((pl.col("PARAMCD") == "OVR") & (pl.col("AVALC") == "CHECK"))
-    assert rec.height == 1 and rec["AVAL"][0] is None and rec["ANL01FL"][0] is None
-    assert adrs.filter(pl.col("PARAMCD") == "OVR").height == 633
+def test_rs_onco_check_code_is_an_input_error():
+    """rs_onco has one subject whose OVRLRESP is ``CHECK`` (a generator artefact) on three
+    records (two independent assessors, one investigator). admiral's aval_resp() gives no
+    AVAL; the contract (spec/tables.md "Bad input", issue 14 item 6) makes a code that is
+    not one of the criterion's an input error, located; with skip_invalid the subject is
+    left out and the error returned."""
+    data = read_sdtm(SDTM, files={"rs": "rs_onco.csv"}, domains=["rs"])
+    with pytest.raises(InputErrors) as info:
+        derive_adrs_notes(data, ADSL)
+    assert [(e.file, e.row, e.subject_id, e.column, e.value, e.code) for e in info.value.errors] == [
+        ("rs_onco.csv", 4070, "01-711-1143", "RSSTRESC", "CHECK", "unknown_response")  # investigator record, line 4071
+    ]
+    adrs, notes = derive_adrs_notes(data, ADSL, skip_invalid=True)
+    assert [(n.subject_id, n.value, n.code) for n in notes] == [("01-711-1143", "CHECK", "unknown_response")]
+    assert "01-711-1143" not in adrs.get_column("USUBJID").to_list()
+    rs = data.get("rs")
+    theirs = rs.filter((pl.col("USUBJID") == "01-711-1143") & (pl.col("RSTESTCD") == "OVRLRESP") & (pl.col("RSEVAL") == "INVESTIGATOR"))
+    assert theirs.height == 4  # all four of the subject's investigator records go with it
+    assert adrs.filter(pl.col("PARAMCD") == "OVR").height == 633 - theirs.height
 
 
 def test_route_b_tr_tu_responses_agree_with_stated_rs():

@@ -267,8 +267,24 @@ def test_tr_mapping_nodal_short_axis_and_too_small_to_measure():
 
 
 def test_adam_writes_warnings_csv_for_unanalysed_records(tmp_path):
-    rs = _rs([("2020-02-01", "CHECK", 1), ("2020", "SD", 2)])
+    rs = _rs([("2020-02-01", "SD", 1), ("2020", "SD", 2)])
     res = adam({"rs": rs}, tmp_path, adsl=_adsl())
     assert sorted(p.name for p in res.files) == ["adrs.csv", "adtte.csv", "warnings.csv"]
-    w = pl.read_csv(tmp_path / "warnings.csv")
-    assert w.select("row", "column", "value").rows() == [(1, "RSSTRESC", "CHECK"), (2, "RSDTC", "2020")]
+    w = pl.read_csv(tmp_path / "warnings.csv", infer_schema=False)
+    assert w.select("row", "column", "value").rows() == [("2", "RSDTC", "2020")]
+
+
+def test_adam_unknown_response_code_is_an_input_error(tmp_path):
+    """spec/tables.md "Bad input" (issue 14 item 6): a code outside the criterion's codes
+    is a located input error, nothing written; skip_invalid leaves the subject out and
+    lists it in errors.csv."""
+    rs = pl.concat([_rs([("2020-02-01", "CHECK", 1)]), _rs([("2020-02-01", "PR", 1)]).with_columns(USUBJID=pl.lit("B"))])
+    adsl = pl.concat([_adsl(), _adsl(USUBJID="B")])
+    with pytest.raises(InputErrors) as exc:
+        adam({"rs": rs}, tmp_path / "no", adsl=adsl)
+    assert [(e.row, e.subject_id, e.column, e.value, e.code) for e in exc.value.errors] == [(1, "A", "RSSTRESC", "CHECK", "unknown_response")]
+    assert not (tmp_path / "no").exists()
+    res = adam({"rs": rs}, tmp_path / "out", adsl=adsl, skip_invalid=True)
+    assert sorted(p.name for p in res.files) == ["adrs.csv", "adtte.csv", "errors.csv"]
+    assert set(pl.read_csv(tmp_path / "out" / "adrs.csv").get_column("USUBJID")) == {"B"}
+    assert pl.read_csv(tmp_path / "out" / "errors.csv").select("subject_id", "value", "code").rows() == [("A", "CHECK", "unknown_response")]

@@ -303,6 +303,11 @@ def adam(
     evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL/TREVAL to use."),
     fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", help="csv, parquet, xpt (SAS transport v5) or json (Dataset-JSON)."),
     file: list[str] = typer.Option([], "--file", help="DOMAIN=FILE for a domain file not named after its domain, e.g. rs=rs_onco_recist.csv (repeatable)."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Leave out the subjects with input errors; list them in errors.csv."),
+    encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the CSV files (e.g. cp1252, latin-1)."),
+    ignore_unknown_files: bool = typer.Option(
+        False, "--ignore-unknown-files", help="Files that look like a needed domain but are not named as one are not errors."
+    ),
 ) -> None:
     """Derive ADaM ADRS and ADTTE from SDTM, with admiralonco's parameters and rules."""
     from remission.adam import adam as run
@@ -313,7 +318,8 @@ def adam(
             sdtm_dir, out, adsl=adsl, reference=reference.value, confirm_days=confirm_days,
             sd_min_days=sd_min_days, max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source.value,
             failed_cr_as_pr=failed_cr_as_pr,
-            evaluator=evaluator, fmt=fmt.value, files=files or None, keep_adrs=False,
+            evaluator=evaluator, fmt=fmt.value, files=files or None, keep_adrs=False, skip_invalid=skip_invalid,
+            encoding=encoding, ignore_unknown_files=ignore_unknown_files,
         )
     except InputErrors as exc:
         _report_errors(exc)
@@ -321,6 +327,8 @@ def adam(
     result.files.append(_record(out, result.files, _sdtm_inputs(sdtm_dir, files, adsl)))
     adtr = f"; ADTR: {result.adtr.height} records" if result.adtr is not None else ""
     console.print(f"ADRS: {result.adrs_records} records for {result.adrs_subjects} subjects; ADTTE: {result.adtte.height} records{adtr}.")
+    if result.errors:
+        err_console.print(f"[yellow]{len(result.errors)} input error(s); invalid subjects skipped, see {out / 'errors.csv'}[/]")
     if result.warnings:
         err_console.print(f"[yellow]{len(result.warnings)} record(s) could not be analysed; see {out / 'warnings.csv'}[/]")
     console.print("Wrote " + ", ".join(str(p) for p in result.files))
@@ -478,6 +486,9 @@ def users_assign(
 def import_(
     dataset: Path = typer.Argument(..., help="Canonical dataset folder (or SDTM folder with --sdtm)."),
     sdtm: bool = typer.Option(False, "--sdtm", help="DATASET is an SDTM folder (DM, RS, TR, TU)."),
+    ignore_unknown_files: bool = typer.Option(
+        False, "--ignore-unknown-files", help="Files of DATASET that are not known tables are not errors."
+    ),
 ) -> None:
     """Import a dataset into the service database in one transaction (all or nothing)."""
     from remission.service import audit, importer
@@ -487,7 +498,7 @@ def import_(
     engine = make_engine()
     sessions = make_sessionmaker(engine)
     try:
-        report = importer.import_dataset(sessions, dataset, sdtm=sdtm)
+        report = importer.import_dataset(sessions, dataset, sdtm=sdtm, ignore_unknown_files=ignore_unknown_files)
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
@@ -551,12 +562,15 @@ def fhir_import(
     file: Path = typer.Argument(..., help="FHIR Bundle (.json), NDJSON file (.ndjson) or a folder of them."),
     out: Path = typer.Option(..., "--out", help="Folder for the canonical CSV tables."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Keep the valid subjects; list the invalid ones in errors.csv."),
+    ignore_unknown_files: bool = typer.Option(
+        False, "--ignore-unknown-files", help="Files of a folder that are not .json/.ndjson are not errors."
+    ),
 ) -> None:
     """Read FHIR resources into the canonical tables (subjects.csv, lesions.csv, ...); unmapped ones go to unmapped.csv."""
     from remission.fhir.import_ import read_fhir
 
     try:
-        imp = read_fhir(file, skip_invalid=skip_invalid)
+        imp = read_fhir(file, skip_invalid=skip_invalid, ignore_unknown_files=ignore_unknown_files)
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)

@@ -23,7 +23,7 @@ from typing import Mapping
 
 import polars as pl
 
-from remission.errors import InputError, errors_frame
+from remission.errors import InputError, InputErrors, errors_frame
 from remission.io.adam_write import STREAMABLE, open_adam_writer, write_adam
 from remission.io.sdtm import SdtmData, as_sdtm, read_sdtm
 
@@ -51,6 +51,8 @@ class AdamResult:
     adrs_subjects: int = 0
     #: ADTR (:mod:`.adtr`) when the SDTM has TR and TU, else ``None``.
     adtr: pl.DataFrame | None = None
+    #: with ``skip_invalid``: the input errors of the subjects left out; also ``errors.csv``
+    errors: list[InputError] = field(default_factory=list)
 
 
 def adam(
@@ -69,6 +71,9 @@ def adam(
     fmt: str = "csv",
     files: Mapping[str, str | Path] | None = None,
     keep_adrs: bool = True,
+    skip_invalid: bool = False,
+    encoding: str = "utf-8",
+    ignore_unknown_files: bool = False,
 ) -> AdamResult:
     """Derive ADRS and ADTTE (and ADTR when the SDTM has TR and TU) from an SDTM folder
     and write ``adrs.<fmt>``, ``adtte.<fmt>`` and ``adtr.<fmt>`` (``csv``, ``parquet``,
@@ -82,20 +87,30 @@ def adam(
     date without month) they are listed in ``warnings.csv`` (same columns as
     ``errors.csv``) and in :attr:`AdamResult.warnings`.
 
+    ``skip_invalid``: subjects with input errors are left out of ADRS and ADTTE and their
+    errors listed in ``errors.csv`` and :attr:`AdamResult.errors` (spec/tables.md "Bad
+    input"); otherwise any input error raises.  ``encoding``: of the CSV files (default
+    UTF-8).  ``ignore_unknown_files``: see :func:`remission.io.sdtm.read_sdtm`.
+
     ``keep_adrs=False`` with ``out_dir`` and a ``csv``/``parquet`` format writes the ADRS
     slice by slice without holding it (module docstring); :attr:`AdamResult.adrs` is then
     ``None``.  Otherwise (and always for ``xpt``/``json``, written in one piece) the
     whole ADRS is returned.
     """
     if isinstance(sdtm_dir, (str, Path)):
-        data = read_sdtm(sdtm_dir, files=files)
+        data = read_sdtm(sdtm_dir, files=files, encoding=encoding, ignore_unknown_files=ignore_unknown_files,
+                         needed=("rs", "dm", "adsl") + (("tr", "tu") if source == "tr" else ()))
     else:
         data = as_sdtm(sdtm_dir)
-    plan: AdrsPlan = plan_adrs(
-        data, adsl, reference=reference, confirm_days=confirm_days, sd_min_days=sd_min_days,
-        max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source, evaluator=evaluator,
-        failed_cr_as_pr=failed_cr_as_pr,
-    )  # fmt: skip
+    try:
+        plan: AdrsPlan = plan_adrs(
+            data, adsl, reference=reference, confirm_days=confirm_days, sd_min_days=sd_min_days,
+            max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source, evaluator=evaluator,
+            failed_cr_as_pr=failed_cr_as_pr, skip_invalid=skip_invalid,
+        )  # fmt: skip
+    except InputErrors as exc:  # every error with the CSV line of its row (issue 14 item 5)
+        raise InputErrors(data.locate(exc.errors)) from None
+    plan.errors, plan.notes = data.locate(plan.errors), data.locate(plan.notes)
     adtr = derive_adtr(data, plan.adsl, reference=reference, evaluator=evaluator) if "tr" in data and "tu" in data else None
     del data
     notes, adsl_t = plan.notes, plan.adsl
@@ -142,4 +157,8 @@ def adam(
             path = out / "warnings.csv"
             errors_frame(notes).write_csv(path)
             written.append(path)
-    return AdamResult(adrs, adtte, written, notes, records, subjects, adtr)
+        if plan.errors:
+            path = out / "errors.csv"
+            errors_frame(plan.errors).write_csv(path)
+            written.append(path)
+    return AdamResult(adrs, adtte, written, notes, records, subjects, adtr, plan.errors)

@@ -49,7 +49,7 @@ inside the pipe refers to the earlier object), so its CBCP is ``N`` for every su
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -204,7 +204,24 @@ def prepare_adsl(adsl: pl.DataFrame, file: str, reference: str) -> pl.DataFrame:
     return adsl.with_columns(date_expr(c).alias(c) for c in ADSL_DATES if c in adsl.columns)
 
 
-def _resolve_adsl(sdtm: SdtmData, adsl, reference: str) -> pl.DataFrame:
+def _resolve_adsl(sdtm: SdtmData, adsl, reference: str, skip_invalid: bool = False):
+    """The typed ADSL (:func:`prepare_adsl`).  With ``skip_invalid`` returns
+    ``(adsl, errors)``: the subjects named in ADSL errors are left out (an error naming no
+    subject, a missing column, still raises)."""
+    frame, file = _adsl_frame(sdtm, adsl)
+    if not skip_invalid:
+        return prepare_adsl(frame, file, reference)
+    try:
+        return prepare_adsl(frame, file, reference), []
+    except InputErrors as exc:
+        if any(e.subject_id is None for e in exc.errors):
+            raise
+        bad = sorted({e.subject_id for e in exc.errors})
+        kept = frame.filter(~pl.col("USUBJID").is_in(pl.Series(bad, dtype=pl.String).implode()))
+        return prepare_adsl(kept, file, reference), list(exc.errors)
+
+
+def _adsl_frame(sdtm: SdtmData, adsl) -> tuple[pl.DataFrame, str]:
     if adsl is None:
         if "adsl" in sdtm:
             frame, file = sdtm.get("adsl"), sdtm.file("adsl")
@@ -216,7 +233,7 @@ def _resolve_adsl(sdtm: SdtmData, adsl, reference: str) -> pl.DataFrame:
     for c in ADSL_DATES:
         if c in frame.columns and frame.schema[c] == pl.Date:
             frame = frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%d"))
-    return prepare_adsl(frame, file, reference)
+    return frame, file
 
 
 # --------------------------------------------------------------------------------------
@@ -437,8 +454,11 @@ def _params(
     for paramcd, bor in zip(("BOR", "CBOR"), both):
         bor = bor.select(pl.col("subject_id").alias("USUBJID"), pl.col("bor").alias(paramcd), pl.col("bor_date").alias(f"__{paramcd}_date__"))
         wide = wide.join(bor, on="USUBJID", how="left", maintain_order="left").with_columns(pl.col(paramcd).fill_null(MISSING))
-    death = pl.col("DTHDT") if "DTHDT" in adsl.columns else pl.lit(None, pl.Date)
-    wide = wide.with_columns(adsl.select(death.alias("DEATH")).to_series())
+    # an ADSL needs only USUBJID and the reference date (issue 14 item 6): no DTHDT, no death
+    if "DTHDT" in adsl.columns:
+        wide = wide.with_columns(adsl.get_column("DTHDT").alias("DEATH"))
+    else:
+        wide = wide.with_columns(pl.lit(None, pl.Date).alias("DEATH"))
 
     def yn(date: pl.Expr) -> pl.Expr:
         return pl.when(date.is_not_null()).then(pl.lit("Y")).otherwise(pl.lit("N"))
@@ -518,19 +538,21 @@ def derive_adrs_notes(
     source: str = "rs",
     evaluator: str = "INVESTIGATOR",
     failed_cr_as_pr: bool = True,
+    skip_invalid: bool = False,
 ) -> tuple[pl.DataFrame, list[InputError]]:
     """:func:`derive_adrs` plus the list of notes: OVR records kept in ADRS that cannot
-    contribute (a response code outside ``aval_resp()`` other than ``ND``/empty = not done,
-    a date without a month), each a
-    located :class:`InputError` with code ``not_analysed``."""
+    contribute (a date without a month), each a located :class:`InputError` with code
+    ``not_analysed``.  A response code outside ``aval_resp()`` (other than ``ND``/empty =
+    not done) is an input error (spec/tables.md "Bad input"); with ``skip_invalid`` the
+    subjects with input errors are left out and their errors follow the notes."""
     plan = plan_adrs(
         sdtm, adsl, reference=reference, confirm_days=confirm_days, sd_min_days=sd_min_days,
         max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source, evaluator=evaluator,
-        failed_cr_as_pr=failed_cr_as_pr,
+        failed_cr_as_pr=failed_cr_as_pr, skip_invalid=skip_invalid,
     )  # fmt: skip
     parts = list(plan.slices())
     out = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
-    return out, plan.notes
+    return out, plan.notes + plan.errors
 
 
 #: Subjects per batch of :func:`derive_adrs_notes` (a memory bound: 10^6 subjects and
@@ -559,6 +581,8 @@ class AdrsPlan:
     opts: AdrsOptions
     label: str
     notes: list[InputError]
+    #: input errors of the subjects left out (``skip_invalid``; spec/tables.md "Bad input")
+    errors: list[InputError] = field(default_factory=list)
 
     def slices(self):
         """The ADRS slices, in order.  With :data:`ADRS_THREADS` > 1 the next slices are
@@ -611,6 +635,7 @@ def plan_adrs(
     source: str = "rs",
     evaluator: str = "INVESTIGATOR",
     failed_cr_as_pr: bool = True,
+    skip_invalid: bool = False,
 ) -> AdrsPlan:
     """Read and check everything :func:`derive_adrs_notes` needs (raising
     :class:`~remission.errors.InputErrors` with every input problem, before any ADRS
@@ -621,35 +646,79 @@ def plan_adrs(
     assemble."""
     opts = AdrsOptions(reference, confirm_days, sd_min_days, max_ne_between, accept_sd_between, source, evaluator, failed_cr_as_pr)
     data = as_sdtm(sdtm)
-    adsl_t = _resolve_adsl(data, adsl, reference)
+    adsl_t, skipped = _resolve_adsl(data, adsl, reference, skip_invalid=True)
+    if skipped and not skip_invalid:
+        raise InputErrors(skipped)
     label = evaluator.strip().title()
     if source == "rs":
         rs, file, errors = _ovr_from_rs(data, opts)
     else:
         rs, file, errors = _ovr_from_tr(data, adsl_t, opts)
+    adsl_t = _studyid_from(adsl_t, rs)
     ovr = _ovr_base(rs, adsl_t, opts)
-    del rs
     unknown = ovr.filter(pl.col("__sid__").is_null())  # not in ADSL, in record order
     errors += [
         InputError(file, r[ROW], r["USUBJID"], "USUBJID", r["USUBJID"], "a subject present in ADSL", "unknown_subject")
         for r in unknown.select(ROW, "USUBJID").iter_rows(named=True)
+        if r["USUBJID"] not in {e.subject_id for e in skipped}
     ]
-    if errors:
-        raise InputErrors(errors)
-
-    notes = _notes(ovr, file)
+    errors += _unknown_responses(ovr, file)
     tu = data.get("tu")
     missing = require_columns(tu, REQUIRED["tu"], data.file("tu")) if tu is not None else []
-    if missing:
-        raise InputErrors(missing)
-    return AdrsPlan(_ovr_flags(ovr, opts), adsl_t, tu, opts, label, notes)
+    errors += missing
+    if errors and (not skip_invalid or any(e.subject_id is None for e in errors)):
+        raise InputErrors(skipped + errors)
+    if errors:  # spec/tables.md "Bad input": --skip-invalid leaves the invalid subjects out
+        bad = pl.Series(sorted({e.subject_id for e in errors}), dtype=pl.String).implode()
+        adsl_t = adsl_t.filter(~pl.col("USUBJID").is_in(bad))
+        ovr = _ovr_base(rs.filter(~pl.col("USUBJID").is_in(bad)), adsl_t, opts)
+        ovr = ovr.filter(pl.col("__sid__").is_not_null())
+    del rs
+    notes = _notes(ovr, file)
+    plan = AdrsPlan(_ovr_flags(ovr, opts), adsl_t, tu, opts, label, notes)
+    plan.errors = sorted(set(skipped + errors), key=lambda e: (e.file, e.row or 0, e.column or ""))
+    return plan
+
+
+def _studyid_from(adsl: pl.DataFrame, rs: pl.DataFrame) -> pl.DataFrame:
+    """STUDYID of each subject: ADSL's, else the subject's RS (or TR) records', else the
+    one study RS names (issue 14 item 6: an ADSL without STUDYID)."""
+    if "STUDYID" not in rs.columns:
+        return adsl
+    per = rs.filter(pl.col("STUDYID").is_not_null()).group_by("USUBJID").agg(pl.col("STUDYID").first().alias("__st__"))
+    if per.height == 0:
+        return adsl
+    studies = per.get_column("__st__").unique()
+    # a subject without RS records takes the study's id when RS names a single study
+    only = pl.lit(studies[0] if studies.len() == 1 else None, pl.String)
+    return (
+        adsl.join(per, on="USUBJID", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("STUDYID", "__st__", only).alias("STUDYID"))
+        .drop("__st__")
+    )
+
+
+#: RS codes that say the response was not assessed (admiralonco keeps them without AVAL)
+NOT_DONE = ("ND",)
+
+
+def _unknown_responses(ovr: pl.DataFrame, file: str) -> list[InputError]:
+    """spec/tables.md "Bad input": an OVRLRESP code that is not a RECIST 1.1 code
+    (:data:`AVAL_RESP`, or ``ND``/empty = not done) is an input error, located."""
+    bad = ovr.filter(pl.col("AVAL").is_null() & pl.col("RSSTRESC").is_not_null() & ~pl.col("RSSTRESC").is_in(NOT_DONE))
+    codes = ", ".join(AVAL_RESP)
+    return [
+        InputError(file, r[ROW], r["USUBJID"], "RSSTRESC", r["RSSTRESC"],
+                   f"a RECIST 1.1 response code ({codes}; ND or empty = not done)", "unknown_response")  # fmt: skip
+        for r in bad.select(ROW, "USUBJID", "RSSTRESC").iter_rows(named=True)
+    ]
 
 
 def _notes(ovr: pl.DataFrame, file: str) -> list[InputError]:
     """OVR records kept in ADRS that cannot contribute (see :func:`derive_adrs_notes`), in
     the order of the OVR records (subject, ADT, RSSEQ, row; missing values last).
     ``ovr`` is :func:`_ovr_base` (its ADT, AVAL and ``__seq__``)."""
-    bad_code = pl.col("AVAL").is_null() & (pl.col("RSSTRESC").fill_null("ND") != "ND")
+    bad_code = pl.lit(False)  # unknown codes are input errors (_unknown_responses)
     bad_date = pl.col("ADT").is_null() & pl.col("RSDTC").is_not_null()
     found = (
         ovr.select(ROW, "USUBJID", "RSSTRESC", "RSDTC", "ADT", "__seq__", bad_code.alias("c"), bad_date.alias("d"))
@@ -775,6 +844,7 @@ def derive_adrs(
     source: str = "rs",
     evaluator: str = "INVESTIGATOR",
     failed_cr_as_pr: bool = True,
+    skip_invalid: bool = False,
 ) -> pl.DataFrame:
     """ADaM ADRS as admiralonco's ADRS template derives it (module docstring).
 
@@ -801,6 +871,8 @@ def derive_adrs(
         ``True``, as ``remission assess``); ``False`` is admiralonco's ``cbor_pr`` event, which
         looks at PR time points only: pass it to reproduce admiralonco on data where the two
         differ (on the pharmaverse data they do not; tests/test_adam_parity.py).
+    skip_invalid
+        leave out the subjects with input errors (their errors are warned with the notes).
 
     Raises :class:`~remission.errors.InputErrors` listing every input problem. Records
     kept but unusable are reported as an :class:`AdamWarning` (:func:`derive_adrs_notes`
@@ -809,7 +881,7 @@ def derive_adrs(
     out, notes = derive_adrs_notes(
         sdtm, adsl, reference=reference, confirm_days=confirm_days, sd_min_days=sd_min_days,
         max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source, evaluator=evaluator,
-        failed_cr_as_pr=failed_cr_as_pr,
+        failed_cr_as_pr=failed_cr_as_pr, skip_invalid=skip_invalid,
     )  # fmt: skip
     if notes:
         warnings.warn(AdamWarning("\n".join(str(n) for n in notes[:20])), stacklevel=2)

@@ -15,8 +15,9 @@ Parameters (template ``inst/templates/ad_adtte.R``; rules of admiral's
 
 Selection (``derive_param_tte``): the earliest event wins whenever a subject has one (ties:
 the source listed first); otherwise the latest censoring date (ties: the source listed
-last); ``ADT`` is never before ``STARTDT`` (floored); subjects without a start date get no
-record.  ``AVAL = ADT - STARTDT + 1`` days (ADaM convention, ``derive_vars_duration`` with
+last); ``ADT`` is never before ``STARTDT`` (floored); a subject without a start date keeps
+its record (``STARTDT`` and ``AVAL`` missing, ``ADT`` the chosen date), as
+``derive_param_tte`` does.  ``AVAL = ADT - STARTDT + 1`` days (ADaM convention, ``derive_vars_duration`` with
 ``add_one``), ``CNSR`` 0 for events, 1 for censoring; ``SRCSEQ`` is the ``ASEQ`` of the
 ADRS record used.
 
@@ -102,7 +103,9 @@ def _tte(start: pl.DataFrame, events: list[pl.DataFrame], censors: list[pl.DataF
     ce = ce.sort("_k", "DATE", "ORDER").filter(k.ne_missing(k.shift(-1)) | (pl.int_range(pl.len()) == pl.len() - 1))
     ce = ce.join(ev.select("_k"), on="_k", how="anti")
     chosen = pl.concat([ev, ce], how="vertical_relaxed")
-    out = start.filter(pl.col("STARTDT").is_not_null()).join(chosen, on="_k", how="inner")
+    # a subject whose start date is missing keeps its record, with ADT the chosen date and
+    # no AVAL, as admiral's derive_param_tte (issue 14 item 6)
+    out = start.join(chosen, on="_k", how="inner")
     return out.with_columns(
         pl.max_horizontal("DATE", "STARTDT").alias("ADT"),
         pl.lit(paramcd).alias("PARAMCD"),

@@ -155,8 +155,15 @@ def _show(value) -> str | None:
 # --------------------------------------------------------------------------------------
 
 
-def _items(path: Path, ctx: _Ctx, validate_models: bool | None) -> Iterator[_Item]:
-    files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".ndjson", ".jsonl")) if path.is_dir() else [path]
+def _items(path: Path, ctx: _Ctx, validate_models: bool | None, ignore_unknown: bool = False) -> Iterator[_Item]:
+    if path.is_dir():  # issue 14 item 3: other table-like files are errors, never skipped silently
+        from remission.io.layout import folder_files
+
+        files, layout = folder_files(path, (".json", ".ndjson", ".jsonl"), ignore_unknown=ignore_unknown,
+                                     what="FHIR file (a Bundle as JSON, or NDJSON)")
+        ctx.errors.extend(layout)
+    else:
+        files = [path]
     if path.is_dir() and not files:
         ctx.errors.append(InputError(path.name, None, None, None, None, "a folder with .ndjson or .json files", "no_files"))
     for f in files:
@@ -165,7 +172,7 @@ def _items(path: Path, ctx: _Ctx, validate_models: bool | None) -> Iterator[_Ite
         except OSError as exc:
             ctx.errors.append(InputError(f.name, None, None, None, str(exc), "a readable file", "unreadable"))
             continue
-        if f.suffix in (".ndjson", ".jsonl"):
+        if f.suffix.lower() in (".ndjson", ".jsonl"):
             yield from _ndjson(f.name, raw, ctx)
         else:
             yield from _bundle(f.name, raw, ctx, True if validate_models is None else validate_models)
@@ -768,12 +775,30 @@ def _relocate(errors, ctx: _Ctx, source: str) -> list[InputError]:
     return out
 
 
+def _guarded(ctx: _Ctx, it: _Item, read) -> None:
+    """``read(it, resource)``; an element of the wrong JSON shape that the reader trips
+    over (a string where FHIR has an object, a list where it has a value: NDJSON is not
+    model-validated) is a located input error of that resource, never a traceback (issue 14
+    item 7).  Rows the resource had already added are taken back."""
+    sizes = {name: len(rows) for name, rows in ctx.rows.items()}
+    try:
+        read(it, it.resource)
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+        for name, n in sizes.items():
+            del ctx.rows[name][n:]
+            del ctx.prov[name][n:]
+        ctx.error(it, _subject_hint(it.resource) if isinstance(it.resource, dict) else None, it.resource.get("resourceType"),
+                  None, f"a FHIR R4 {it.resource.get('resourceType')} whose elements have their FHIR JSON types "
+                  f"({type(exc).__name__}: {str(exc)[:120]})", "fhir_invalid")  # fmt: skip
+
+
 def read_fhir(
     path: str | Path,
     *,
     criteria: str | None = None,
     skip_invalid: bool = False,
     validate_models: bool | None = None,
+    ignore_unknown_files: bool = False,
 ) -> FhirImport:
     """Read a FHIR R4 Bundle (``.json``), an NDJSON file (``.ndjson``) or a folder of them
     into the canonical tables, validated by :func:`remission.io.from_frames`.
@@ -786,24 +811,24 @@ def read_fhir(
     ctx = _Ctx()
     if not path.exists():
         raise InputErrors([InputError(path.name, None, None, None, str(path), "an existing file or folder", "missing_file")])
-    items = list(_items(path, ctx, validate_models))
+    items = list(_items(path, ctx, validate_models, ignore_unknown_files))
     reader = _Reader(ctx)
     for it in items:
         rt = it.resource["resourceType"]
         ctx.mark = len(ctx.errors)
         if rt == "Patient":
-            reader.patient(it, it.resource)
+            _guarded(ctx, it, reader.patient)
         elif rt == "BodyStructure":
-            reader.body_structure(it, it.resource)
+            _guarded(ctx, it, reader.body_structure)
     for it in items:
         rt = it.resource["resourceType"]
         ctx.mark = len(ctx.errors)
         if rt == "Condition":
-            reader.condition(it, it.resource)
+            _guarded(ctx, it, reader.condition)
         elif rt == "Observation":
-            reader.observation(it, it.resource)
+            _guarded(ctx, it, reader.observation)
         elif rt in ("Procedure", "MedicationAdministration", "MedicationRequest"):
-            reader.treatment(it, it.resource)
+            _guarded(ctx, it, reader.treatment)
         elif rt not in ("Patient", "BodyStructure"):
             ctx.skip(it, _subject_hint(it.resource), "resourceType", rt, "one of " + ", ".join(READ_TYPES) + "; resource not used")
     frames = _frames(ctx, reader)

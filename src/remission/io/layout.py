@@ -17,12 +17,12 @@ Choices (the issue does not say):
 * documents and hidden files are not table-like and are never reported: names starting
   with ``.`` or ``~$`` (editor lock files), and extensions outside :data:`TABLE_LIKE`
   (``README.md``, ``notes.txt``, ``protocol.pdf``); sub-folders are not looked into.
-* ``expected.csv`` is known and skipped: the hand-derived results that sit beside the
-  bundled example datasets (``src/remission/data/*/expected.csv``); so are the files
-  ``remission fhir import`` writes beside the tables (``unmapped.csv``, ``run.json``), so
-  an imported folder can be assessed as it is.
-* remission's own output files (``summary.csv``, ``errors.csv``, ...) found in a dataset
-  folder are reported with a hint to write ``--out`` elsewhere.
+* the companion files :data:`COMPANION_FILES` are known and skipped: ``expected.csv``
+  (the hand-derived results beside the bundled example datasets) and what
+  ``remission fhir import --out DIR`` writes beside the tables it makes (``unmapped.csv``,
+  ``errors.csv``, the run record ``run.json``), so that DIR can be assessed as it is.
+* remission's assess outputs (``summary.csv``, ``assessments.csv``, ...) found in a
+  dataset folder are reported with a hint to write ``--out`` elsewhere.
 """
 
 from __future__ import annotations
@@ -36,19 +36,17 @@ from remission.errors import InputError
 #: Extensions of files that hold tables (compared in lower case).
 TABLE_LIKE = (
     ".csv", ".tsv", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls", ".ods", ".json", ".ndjson", ".jsonl",
-    ".feather", ".arrow", ".ipc", ".xpt", ".sas7bdat", ".sav", ".dta", ".rds", ".rda",
+    ".feather", ".arrow", ".ipc", ".xpt", ".sas7bdat", ".sav", ".dta", ".rds", ".rda", ".xml",
 )  # fmt: skip
 
 #: Extensions a dataset table may have.
 DATASET_EXTENSIONS = (".csv", ".parquet")
 
-#: Table-like files a dataset folder may hold that are not input tables (skipped): the
-#: hand-derived results beside the bundled examples, and what ``remission fhir import``
-#: writes beside the tables it imports (``unmapped.csv``, the run record ``run.json``).
-COMPANION_FILES = ("expected.csv", "unmapped.csv", "run.json")
+#: Table-like files a dataset folder may hold that are not input tables (skipped).
+COMPANION_FILES = ("expected.csv", "unmapped.csv", "errors.csv", "run.json")
 
 #: remission's own output tables (``remission assess --out``).
-OUTPUT_TABLES = ("assessments", "episodes", "summary", "timepoints", "statuses", "errors", "warnings")
+OUTPUT_TABLES = ("assessments", "episodes", "summary", "timepoints", "statuses", "options")
 
 UNKNOWN_FILE = "UNKNOWN_FILE"
 

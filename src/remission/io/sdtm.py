@@ -67,6 +67,18 @@ class SdtmData:
 
     tables: dict[str, pl.DataFrame]
     files: dict[str, str] = field(default_factory=dict)
+    #: file name -> where a text editor shows each row (CSV files; issue 14 item 5)
+    labels: dict = field(default_factory=dict)
+
+    def locate(self, errors: Iterable[InputError]) -> list[InputError]:
+        """``errors`` with the CSV line of their row (:attr:`InputError.label`)."""
+        from dataclasses import replace
+
+        out = []
+        for e in errors:
+            lab = self.labels.get(e.file)
+            out.append(replace(e, label=lab(e.row)) if lab is not None and e.label is None and e.row else e)
+        return out
 
     def get(self, name: str) -> pl.DataFrame | None:
         return self.tables.get(name.lower())
@@ -122,9 +134,23 @@ def _clean(frame: pl.DataFrame) -> pl.DataFrame:
     return out.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
-    frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-    return frame
+#: SDTM/ADaM columns holding numbers (decimal commas read in a ``;``-separated file)
+_NUMERIC_SUFFIXES = ("STRESN", "STRESC", "ORRES", "SEQ", "VISITNUM", "DY", "AVAL", "AGE")
+
+
+def _read_csv(path: Path, encoding: str = "utf-8") -> tuple[pl.DataFrame, object]:
+    """A CSV file as text (:func:`remission.io.dialect.read_csv_text`: ``;`` separators
+    and decimal commas, BOM, CRLF; a byte that is not of ``encoding`` is a located error,
+    never replaced), and the line of each record (a :class:`~remission.io.tables.RowLabels`)."""
+    from remission.io.dialect import _header_names, decode, read_csv_text, sniff
+    from remission.io.tables import RowLabels
+
+    head = decode(path.read_bytes()[: 1 << 16], path.name, "latin-1")  # only for the column names
+    names = [n.strip() for n in _header_names(head, sniff(head))]
+    numeric = [n for n in names if n.upper().endswith(_NUMERIC_SUFFIXES)]
+    frame, _dialect, lines = read_csv_text(path, numeric=numeric, encoding=encoding)
+    labels = RowLabels("line", 1) if lines is None else RowLabels("line", 0, tuple(lines.to_list()))
+    return frame, labels
 
 
 def _read_parquet(path: Path) -> pl.DataFrame:
@@ -135,12 +161,16 @@ def _read_parquet(path: Path) -> pl.DataFrame:
 def _read_xpt(path: Path) -> pl.DataFrame:
     import pyreadstat
 
+    import pandas as pd
+
     df, _meta = pyreadstat.read_xport(str(path))
     cols = {}
     for name in df.columns:
         values = []
         for v in df[name].tolist():
-            if v is None or (isinstance(v, float) and v != v):
+            # missing numerics: NaN, and NaT in a typed datetime column (issue 14 item 6:
+            # TRTSDTM of screen failures), which is a datetime instance but has no strftime
+            if v is None or v is pd.NaT or (isinstance(v, float) and v != v):
                 values.append(None)
             elif isinstance(v, dt.datetime):
                 values.append(v.strftime("%Y-%m-%dT%H:%M:%S") if (v.hour or v.minute or v.second) else v.strftime("%Y-%m-%d"))
@@ -154,11 +184,32 @@ def _read_xpt(path: Path) -> pl.DataFrame:
     return pl.DataFrame(cols) if cols else pl.DataFrame()
 
 
-def _json_rows(columns: list[dict], rows: Iterable[list]) -> pl.DataFrame:
+def _json_rows(columns: list[dict], rows: Iterable[list], file: str = "") -> pl.DataFrame:
+    """Dataset-JSON ``columns`` and ``rows`` as text columns; every shape problem (columns
+    not objects with a name, a row not a list of one value per column, a nested value) is
+    a located input error (issue 14 item 7), not a silent truncation."""
+    if not isinstance(columns, list) or not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in columns):
+        raise InputErrors([InputError(file, None, None, "columns", None, "Dataset-JSON 'columns': a list of objects with a 'name'", "invalid_json")])
     names = [c["name"] for c in columns]
     types = [c.get("dataType", "string") for c in columns]
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise InputErrors([InputError(file, 0, None, n, n, "each column named once in 'columns'", "DUPLICATE_COLUMN") for n in dups])
     data: dict[str, list] = {n: [] for n in names}
-    for r in rows:
+    bad: list[InputError] = []
+    if not isinstance(rows, (list, tuple)) and not hasattr(rows, "__next__"):
+        raise InputErrors([InputError(file, None, None, "rows", None, "Dataset-JSON 'rows': a list of rows", "invalid_json")])
+    for i, r in enumerate(rows, start=1):
+        if not isinstance(r, list) or len(r) != len(names):
+            shown = f"{len(r)} values" if isinstance(r, list) else type(r).__name__
+            bad.append(InputError(file, i, None, None, shown, f"a list of {len(names)} values, one per column", "invalid_json"))
+            continue
+        nested = [n for n, v in zip(names, r) if isinstance(v, (list, dict))]
+        if nested:
+            bad.extend(InputError(file, i, None, n, None, "a single value (text, number, boolean or null)", "invalid_json") for n in nested)
+            continue
+        if len(bad) >= 200:
+            break
         for n, t, v in zip(names, types, r):
             if v is None:
                 data[n].append(None)
@@ -168,32 +219,49 @@ def _json_rows(columns: list[dict], rows: Iterable[list]) -> pl.DataFrame:
                 data[n].append(str(int(v)))
             else:
                 data[n].append(str(v))
+    if bad:
+        raise InputErrors(bad)
     return pl.DataFrame({n: pl.Series(n, data[n], dtype=pl.String) for n in names})
 
 
 def _read_json(path: Path) -> pl.DataFrame:
     """CDISC Dataset-JSON v1.1 (``columns`` + ``rows``), or its NDJSON form."""
-    text = path.read_text(encoding="utf-8")
+    from remission.io.dialect import decode
+
+    text = decode(path.read_bytes(), path.name)
     if path.suffix.lower() == ".ndjson":
         lines = [ln for ln in text.splitlines() if ln.strip()]
+        if not lines:
+            raise ValueError("an empty file")
         meta = json.loads(lines[0])
-        return _json_rows(meta["columns"], (json.loads(ln) for ln in lines[1:]))
+        if not isinstance(meta, dict) or "columns" not in meta:
+            raise ValueError("not a Dataset-JSON v1.1 NDJSON file (no 'columns' on its first line)")
+        rows = []
+        for k, ln in enumerate(lines[1:], start=2):
+            try:
+                rows.append(json.loads(ln))
+            except ValueError as exc:
+                raise InputErrors([InputError(path.name, k - 1, None, None, ln[:80], f"a JSON row on line {k} ({exc})", "invalid_json")])
+        return _json_rows(meta["columns"], rows, path.name)
     doc = json.loads(text)
-    if "columns" not in doc:
+    if not isinstance(doc, dict) or "columns" not in doc:
         raise ValueError("not a Dataset-JSON v1.1 file (no 'columns')")
-    return _json_rows(doc["columns"], doc.get("rows", []))
+    return _json_rows(doc["columns"], doc.get("rows", []), path.name)
 
 
-def read_table(path: str | Path) -> pl.DataFrame:
+def read_table(path: str | Path, encoding: str = "utf-8", labels: dict | None = None) -> pl.DataFrame:
     """One SDTM/ADaM file (``.csv``, ``.parquet``, ``.xpt``, ``.json``/``.ndjson``) as text columns + :data:`ROW`.
 
-    Raises :class:`InputErrors` (located at the file) if it cannot be read.
+    Raises :class:`InputErrors` (located at the file) if it cannot be read.  ``labels``:
+    a dict that receives the file's :class:`~remission.io.tables.RowLabels` (CSV lines).
     """
     path = Path(path)
     ext = path.suffix.lower()
     try:
         if ext == ".csv":
-            raw = _read_csv(path)
+            raw, row_labels = _read_csv(path, encoding)
+            if labels is not None:
+                labels[path.name] = row_labels
         elif ext == ".parquet":
             raw = _read_parquet(path)
         elif ext == ".xpt":
@@ -202,26 +270,82 @@ def read_table(path: str | Path) -> pl.DataFrame:
             raw = _read_json(path)
         else:
             raise ValueError(f"unknown file type {ext!r}")
+    except InputErrors:
+        raise
     except Exception as exc:  # noqa: BLE001 - every reader failure becomes a located error
         raise InputErrors(
             [InputError(path.name, None, None, None, None, f"a readable .csv, .parquet, .xpt or Dataset-JSON file ({exc})", "unreadable")]
         ) from exc
-    return _clean(raw)
+    try:
+        return _clean(raw)
+    except Exception as exc:  # noqa: BLE001 - e.g. a column of nested values
+        raise InputErrors(
+            [InputError(path.name, None, None, None, None, f"a table of text, number or date columns ({exc})".splitlines()[0], "unreadable")]
+        ) from exc
 
 
-def find_domain_files(folder: str | Path) -> tuple[dict[str, Path], list[InputError]]:
-    """Domain -> file in ``folder`` (names matched in any case), and duplicate errors."""
+def find_domain_files(
+    folder: str | Path, *, needed: Iterable[str] = (), ignore_unknown: bool = False, mapped: Iterable[str] = ()
+) -> tuple[dict[str, Path], list[InputError]]:
+    """Domain -> file in ``folder`` (names matched in any case), and the layout errors
+    (issue 14 item 3; :mod:`remission.io.layout`):
+
+    * the same domain twice (``rs.csv`` and ``RS.xpt``): ``duplicate_domain``;
+    * a domain file in a format that is not read (``rs.xlsx``, ``rs.sas7bdat``):
+      ``UNKNOWN_FILE`` naming the formats that are;
+    * a ``needed`` domain without a file (and not in ``mapped``, the ``--file`` domains)
+      while a file looks like it (``rs_onco.csv``, ``RS1.csv``): ``UNKNOWN_FILE`` saying
+      how to name it (``--file rs=rs_onco.csv``).
+
+    Other files are not errors: an SDTM folder holds many domains (AE, CM, LB, ...) that
+    ``remission adam`` does not read.  ``ignore_unknown`` turns the ``UNKNOWN_FILE``
+    errors off."""
+    from remission.io.layout import TABLE_LIKE, UNKNOWN_FILE
+
     folder = Path(folder)
     found: dict[str, list[Path]] = {}
+    others: list[Path] = []
     for p in sorted(folder.iterdir()):
-        if p.is_file() and p.suffix.lower() in EXTENSIONS:
+        if not p.is_file() or p.name.startswith((".", "~$")):
+            continue
+        if p.suffix.lower() in EXTENSIONS:
             found.setdefault(p.stem.lower(), []).append(p)
+        elif p.suffix.lower() in TABLE_LIKE:
+            others.append(p)
     errors = [
         InputError(str(folder), None, None, None, ", ".join(x.name for x in ps), "one file per domain", "duplicate_domain")
         for name, ps in found.items()
         if len(ps) > 1 and name in DOMAINS
     ]
+    if not ignore_unknown:
+        readable = ", ".join(EXTENSIONS)
+        for p in others:
+            if p.stem.lower() in DOMAINS:
+                errors.append(
+                    InputError(p.name, None, None, None, p.name, f"domain {p.stem.lower()} as {readable} "
+                               f"({p.suffix} is not read); or run with --ignore-unknown-files", UNKNOWN_FILE)  # fmt: skip
+                )
+        mapped = {m.lower() for m in mapped}
+        for dom in needed:
+            if dom in found or dom in mapped:
+                continue
+            look = [p for ps in found.values() for p in ps if _looks_like(p.stem.lower(), dom)]
+            look += [p for p in others if _looks_like(p.stem.lower(), dom)]
+            for p in look:
+                errors.append(
+                    InputError(p.name, None, None, None, p.name, f"no {dom} file is named {dom}.csv/.xpt/.json/.parquet: "
+                               f"if this is the {dom.upper()} domain, name it so or pass --file {dom}={p.name}; "
+                               "or run with --ignore-unknown-files", UNKNOWN_FILE)  # fmt: skip
+                )
     return {name: ps[0] for name, ps in found.items()}, errors
+
+
+def _looks_like(stem: str, domain: str) -> bool:
+    """``rs_onco``, ``rs-2024``, ``rs1``, ``rs domain``: a file name that starts with the
+    domain name and then a separator or digit."""
+    import re
+
+    return stem != domain and re.match(rf"^{re.escape(domain)}([_\-\s.\d]|$)", stem) is not None
 
 
 def read_sdtm(
@@ -229,10 +353,15 @@ def read_sdtm(
     *,
     files: Mapping[str, str | Path] | None = None,
     domains: Iterable[str] = DOMAINS,
+    encoding: str = "utf-8",
+    ignore_unknown_files: bool = False,
+    needed: Iterable[str] = (),
 ) -> SdtmData:
     """Read the SDTM domains of ``folder``; ``files`` maps a domain to an explicit file
     (e.g. ``{"rs": "rs_onco_recist.csv", "adsl": "../adam/adsl.xpt"}``; relative paths are
-    taken from ``folder``).  Absent domains are simply not in the result.
+    taken from ``folder``).  Absent domains are simply not in the result.  ``encoding``:
+    of the CSV files.  ``needed``, ``ignore_unknown_files``: the layout checks of
+    :func:`find_domain_files`.
 
     All problems (unreadable file, duplicate domain) are raised together as
     :class:`InputErrors`.
@@ -243,7 +372,8 @@ def read_sdtm(
     if folder is not None:
         if not Path(folder).is_dir():
             raise InputErrors([InputError(str(folder), None, None, None, None, "an existing folder", "missing")])
-        found, errors = find_domain_files(folder)
+        found, errors = find_domain_files(folder, needed=[d for d in needed if d != "adsl"],
+                                          ignore_unknown=ignore_unknown_files, mapped=(files or {}).keys())
         paths.update({k: v for k, v in found.items() if k in wanted})
     for name, p in (files or {}).items():
         p = Path(p)
@@ -255,15 +385,16 @@ def read_sdtm(
         paths[name.lower()] = p
     tables: dict[str, pl.DataFrame] = {}
     names: dict[str, str] = {}
+    labels: dict = {}
     for name, p in paths.items():
         try:
-            tables[name] = read_table(p)
+            tables[name] = read_table(p, encoding, labels)
             names[name] = p.name
         except InputErrors as exc:
             errors.extend(exc.errors)
     if errors:
         raise InputErrors(errors)
-    return _merge_supps(SdtmData(tables, names))
+    return _merge_supps(SdtmData(tables, names, labels))
 
 
 def as_sdtm(obj: "SdtmData | Mapping[str, object] | str | Path") -> SdtmData:
@@ -278,6 +409,7 @@ def as_sdtm(obj: "SdtmData | Mapping[str, object] | str | Path") -> SdtmData:
     tables: dict[str, pl.DataFrame] = {}
     names: dict[str, str] = {}
     paths: dict[str, Path] = {}
+    labels: dict = {}
     for key, value in obj.items():
         name = key.lower()
         if value is None:
@@ -285,7 +417,12 @@ def as_sdtm(obj: "SdtmData | Mapping[str, object] | str | Path") -> SdtmData:
         if isinstance(value, (str, Path)):
             paths[name] = Path(value)
             continue
-        frame = value if isinstance(value, pl.DataFrame) else pl.from_pandas(value)
+        from remission.io.tables import _index_labels
+
+        index = _index_labels(value)
+        if index is not None:
+            labels[f"{name} (data frame)"] = index
+        frame = value if isinstance(value, pl.DataFrame) else pl.from_pandas(value.reset_index(drop=True))
         if ROW in frame.columns:
             frame = frame.drop(ROW)
         tables[name] = _clean(frame)
@@ -294,7 +431,8 @@ def as_sdtm(obj: "SdtmData | Mapping[str, object] | str | Path") -> SdtmData:
         more = read_sdtm(None, files=paths)
         tables.update(more.tables)
         names.update(more.files)
-    return _merge_supps(SdtmData(tables, names))
+        labels.update(more.labels)
+    return _merge_supps(SdtmData(tables, names, labels))
 
 
 # --------------------------------------------------------------------------------------
@@ -340,7 +478,7 @@ def _merge_supps(data: SdtmData) -> SdtmData:
     for name in list(tables):
         if name.startswith("supp") and name[4:] in tables:
             tables[name[4:]] = merge_supp(tables[name[4:]], tables[name])
-    return SdtmData(tables, dict(data.files))
+    return SdtmData(tables, dict(data.files), dict(data.labels))
 
 
 # --------------------------------------------------------------------------------------

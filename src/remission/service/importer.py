@@ -243,7 +243,7 @@ def _store(
 # --------------------------------------------------------------------------------------
 
 
-def sdtm_dataset(folder: str | Path, *, evaluator: str = "INVESTIGATOR") -> Dataset:
+def sdtm_dataset(folder: str | Path, *, evaluator: str = "INVESTIGATOR", ignore_unknown_files: bool = False) -> Dataset:
     """Canonical tables from an SDTM folder (``dm``, ``rs``, ``tr``, ``tu``; see
     :mod:`remission.io.sdtm` for file names), validated like a canonical dataset.
 
@@ -258,11 +258,18 @@ def sdtm_dataset(folder: str | Path, *, evaluator: str = "INVESTIGATOR") -> Data
     from remission.io import from_frames
     from remission.io.sdtm import impute_dtc, read_sdtm
 
-    sdtm = read_sdtm(folder)
+    from remission.io.sdtm import REQUIRED, require_columns
+
+    sdtm = read_sdtm(folder, ignore_unknown_files=ignore_unknown_files, needed=("dm",))
     t = sdtm.tables
     errors: list[InputError] = []
     if "dm" not in t:
         raise InputErrors([InputError(str(folder), None, None, None, None, "an SDTM DM domain (dm.csv, dm.xpt, ...)", "missing")])
+    for dom in ("dm", "rs"):  # columns read below (a missing one is located, not a traceback)
+        if dom in t:
+            errors += require_columns(t[dom], REQUIRED[dom], sdtm.file(dom))
+    if errors:
+        raise InputErrors(sdtm.locate(errors))
     dm = t["dm"]
     death = pl.col("DTHDTC").str.slice(0, 10) if "DTHDTC" in dm.columns else pl.lit(None, dtype=pl.String)
     subjects = dm.select(
@@ -290,7 +297,7 @@ def sdtm_dataset(folder: str | Path, *, evaluator: str = "INVESTIGATOR") -> Data
             subject_id=pl.col("USUBJID"), date=date, response=pl.col("RSSTRESC"), evidence=pl.lit("imaging")
         ).filter(pl.col("date").is_not_null() & pl.col("response").is_not_null())
     if errors:
-        raise InputErrors(errors)
+        raise InputErrors(sdtm.locate(errors))
     ds, _ = from_frames(subjects=subjects, lesions=lesions, responses=responses)
     return ds
 
@@ -307,14 +314,19 @@ def import_dataset(
     sdtm: bool = False,
     options: AssessOptions | None = None,
     progress: ProgressHook | None = None,
+    ignore_unknown_files: bool = False,
 ) -> ImportReport:
     """Import a dataset folder in one transaction (see the module docstring).
 
     Raises :class:`InputErrors` (nothing written) when the input has any error.
+    ``ignore_unknown_files``: see :func:`remission.io.load_dataset`.
     ``progress(table, rows_written)`` is called inside the transaction after each batch
     (used by the crash tests and by the CLI's progress line).
     """
-    ds = sdtm_dataset(path) if sdtm else load_dataset(path)[0]
+    if sdtm:
+        ds = sdtm_dataset(path, ignore_unknown_files=ignore_unknown_files)
+    else:
+        ds = load_dataset(path, ignore_unknown_files=ignore_unknown_files)[0]
     result = assess(ds, options or AssessOptions())
     frames = _input_frames(ds)
     hashes = _subject_hashes(frames, result.as_of)
