@@ -291,6 +291,7 @@ def _ct(lesions: pl.DataFrame, findings: pl.DataFrame, followups: pl.DataFrame, 
     complete = has_t & (c("n_meas") == c("n_targets"))
     e = e.with_columns(
         value=pl.when(has_t & (c("n_meas") > 0)).then(c("spd")),
+        value_complete=pl.when(has_t).then(complete),
         complete=complete,
         ct_done=c("has_les") | c("spleen").is_not_null() | (c("marrow").is_not_null() & (c("marrow") != "not_done")) | c("liver").is_not_null(),
     )

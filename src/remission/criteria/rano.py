@@ -238,6 +238,7 @@ def _frame(tables, segments: pl.DataFrame, o: RanoOptions):
     cagg = comp.group_by(B.KEY).agg(
         cats=c("cat"),
         value=c("spd").sum(),
+        value_complete=(c("n_meas") == c("n")).all(),
         baseline_value=pl.when(c("base").null_count() == 0).then(c("base").sum()),
         nadir_value=pl.when(c("nadir").null_count() == 0).then(c("nadir").sum()),
         ctext=c("ctext").str.join("; "),

@@ -304,6 +304,7 @@ def _outputs(e: pl.DataFrame, options: WhoOptions) -> pl.DataFrame:
         pl.when(c("w2_t")).then(target_sites).otherwise(_EMPTY),
     )
     return e.with_columns(
+        value_complete=pl.when(c("n_targets") > 0).then(c("complete")),
         new_lesion=c("nl"),
         canonical_level=c("overall_response").replace_strict(CANONICAL, default=None),
         is_progression_event=is_pd,
