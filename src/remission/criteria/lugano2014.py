@@ -676,6 +676,10 @@ CRITERION = Criterion(
         label="Lugano 2014",
         plain_name="Lugano",
         introduction="The Lugano rules are used to judge lymphoma on scans.",
+        value_label="SPD of target lesions (mm²)",
+        response_threshold_pct=-50.0,
+        change_caption="SPD (sum of the products of the diameters)",
+        response_threshold_words="partial response: SPD -50% from baseline (lugano2014.md PR)",
         evidence=("imaging",),
     ),
 )

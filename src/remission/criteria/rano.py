@@ -597,6 +597,12 @@ CRITERION = Criterion(
         plain_name="RANO",
         introduction="RANO is the set of rules for judging brain tumours on scans.",
         quantity_words="tumours",
+        value_label="Sum of products of diameters (mm²)",
+        pd_threshold_pct=25.0,
+        response_threshold_pct=-50.0,
+        change_caption="sum of products of diameters",
+        pd_threshold_words="progression: +25% from the nadir (rano.md)",
+        response_threshold_words="partial response: -50% from baseline (rano.md)",
         evidence=("imaging",),
     ),
 )

@@ -796,6 +796,9 @@ CRITERION = Criterion(
         pd_threshold_pct=20.0,
         response_threshold_pct=-30.0,
         change_caption="Sum of target lesion diameters",
+        pd_threshold_words="progression: +20% (and 5 mm) from the smallest sum (§4.1 T4)",
+        response_threshold_words="partial response: -30% from baseline (§4.1 T5)",
+        normal_nodes_in_complete=True,
         evidence=("imaging",),
     ),
 )

@@ -391,6 +391,8 @@ CRITERION = Criterion(
         pd_threshold_pct=25.0,
         response_threshold_pct=-50.0,
         change_caption="Sum of products of diameters",
+        pd_threshold_words="progression: +25% (who.md §4)",
+        response_threshold_words="partial response: -50% from baseline (who.md §4)",
         evidence=("imaging",),
     ),
 )
