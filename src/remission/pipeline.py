@@ -48,6 +48,9 @@ class AssessResult:
     statuses: pl.DataFrame | None = None
     segments: pl.DataFrame | None = None
     as_of: dt.date | None = None
+    #: whether ``as_of`` was asked for (``--as-of``); else it is the latest date in the data
+    #: and overdue follow-ups are shown against today
+    as_of_given: bool = False
     #: the treatments as known on ``as_of`` (for timelines and explanations)
     treatments: pl.DataFrame | None = None
 
@@ -516,5 +519,6 @@ def assess(
         statuses=statuses,
         segments=segments,
         as_of=as_of,
+        as_of_given=options.as_of is not None,
         treatments=ds.treatments,
     )
