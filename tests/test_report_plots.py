@@ -220,3 +220,65 @@ def test_write_plots_writes_png_and_svg(result, tmp_path):
                  "km-time_in_remission"):
         assert {f"{stem}.png", f"{stem}.svg"} <= names
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+# --- each criterion draws its own picture (issue 15 item 2) ---------------------------------
+
+BLOOD = Path(__file__).resolve().parents[1] / "src" / "remission" / "data" / "examples_blood"
+IMAGING = Path(__file__).resolve().parents[1] / "src" / "remission" / "data" / "examples_imaging"
+
+
+@pytest.mark.parametrize(
+    ("folder", "crit", "refs", "words"),
+    [
+        (BLOOD / "pcwg3", "pcwg3", {"ref-plus25", "ref-minus50"}, "Best change in PSA from baseline, PCWG3"),
+        (BLOOD / "gcig", "gcig", {"ref-minus50"}, "Best change in CA-125 from baseline, GCIG CA-125"),
+        (BLOOD / "imwg2016", "imwg2016", {"ref-plus25", "ref-minus50"}, "Best change in M-protein from baseline, IMWG 2016"),
+        (IMAGING / "lugano", "lugano2014", {"ref-minus50"}, "from baseline, Lugano 2014"),
+    ],
+)
+def test_waterfall_lines_and_caption_come_from_the_criterion(folder, crit, refs, words):
+    r = assess(folder)
+    assert crit in plots.measured_criteria(r)
+    svg = both_formats(plots.waterfall_figure(r, crit))
+    assert set(groups(svg, "ref-")) == refs  # never RECIST's +20 / -30 by default
+    assert words in plots.plot_caption(f"waterfall-{crit}")
+    assert crit not in plots.plot_caption(f"waterfall-{crit}")  # words, not the key
+    assert words.split(", ")[0].replace("Best change", "change").lower() in svg.decode().lower()
+
+
+def test_spider_starts_at_the_criterion_baseline_not_at_the_first_follow_up():
+    """PC-1: baseline PSA 40 on the line's baseline date; the first follow-up (44, +10 %) is
+    drawn at +10 %, not forced to 0 %."""
+    r = assess(BLOOD / "pcwg3")
+    data = plots.spider_data(r, "pcwg3").filter(pl.col("subject_id") == "PC-1")
+    base = r.timepoints.filter((pl.col("subject_id") == "PC-1") & (pl.col("line") == 1))["baseline_date"].drop_nulls()[0]
+    assert data["date"][0] == base and data["pct"][0] == 0.0 and data["weeks"][0] == 0.0
+    first = r.assessments.filter((pl.col("subject_id") == "PC-1") & pl.col("overall_response").is_not_null()).sort("date").row(0, named=True)
+    row = data.filter(pl.col("date") == first["date"]).row(0, named=True)
+    assert row["pct"] == pytest.approx(first["change_from_baseline_pct"]) and row["pct"] != 0.0
+    svg = both_formats(plots.spider_figure(r, "pcwg3"))
+    assert set(groups(svg, "ref-")) == {"ref-plus25", "ref-minus50"}
+
+
+def test_partly_measured_points_are_not_drawn_as_values(result):
+    """EX09: the 2021-07-05 scan measured only T1 (NE): no spider vertex, a cross on the
+    timeline's axis instead of a value."""
+    data = plots.spider_data(result, "recist1.1")
+    assert data.filter((pl.col("subject_id") == "EX09") & (pl.col("date") == dt.date(2021, 7, 5))).height == 0
+    svg = plots.render(plots.timeline_figure(result, "EX09"), "svg")
+    assert len(groups(svg, "unmeasured-")) == 2  # 2021-07-05 and 2021-09-06
+    assert len(groups(svg, "assess-")) == 1  # the baseline sum only
+
+
+def test_no_red_green_pair_in_the_level_colours():
+    """Response blues and growth oranges (Okabe-Ito): complete, partial and progression differ
+    in lightness and in the blue-yellow axis, which red-green colour blindness keeps."""
+    def rgb(h):
+        return tuple(int(h[i:i + 2], 16) for i in (1, 3, 5))
+
+    for lvl in ("COMPLETE", "PARTIAL"):
+        r, g, b = rgb(plots.LEVEL_COLOURS[lvl])
+        assert b > r and b > 150  # blue, not green
+    r, g, b = rgb(plots.LEVEL_COLOURS["PROGRESSION"])
+    assert r > 200 and b < 50  # vermillion

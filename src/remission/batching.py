@@ -490,6 +490,7 @@ def assess_batched(
         statuses=cat("statuses"),
         segments=cat("segments"),
         as_of=first.as_of,
+        as_of_given=first.as_of_given,
     )
 
 

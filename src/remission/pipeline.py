@@ -48,6 +48,9 @@ class AssessResult:
     statuses: pl.DataFrame | None = None
     segments: pl.DataFrame | None = None
     as_of: dt.date | None = None
+    #: whether ``as_of`` was asked for (``--as-of``); else it is the latest date in the data
+    #: and overdue follow-ups are shown against today
+    as_of_given: bool = False
     #: the treatments as known on ``as_of`` (for timelines and explanations)
     treatments: pl.DataFrame | None = None
 
@@ -343,6 +346,21 @@ def _criterion_results(tp: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _partial_values(tp: pl.DataFrame) -> pl.DataFrame:
+    """A partly measured time point is not a measurement (recist11.md §4.2: with a target
+    not evaluated the sum cannot be assessed; the same for every criterion's sum): where the
+    criterion marks ``value_complete`` false, ``value`` and its changes from baseline and
+    nadir are empty and the sum of the measured targets is kept as ``partial_value``."""
+    if "value_complete" not in tp.columns:
+        return tp.with_columns(partial_value=pl.lit(None, dtype=pl.Float64))
+    partial = (pl.col("value_complete") == False).fill_null(False)  # noqa: E712
+    blank = ["value", "change_from_baseline_pct", "change_from_nadir_pct", "change_from_nadir_abs"]
+    return tp.with_columns(
+        partial_value=pl.when(partial).then(pl.col("value")),
+        **{c: pl.when(~partial).then(pl.col(c)) for c in blank if c in tp.columns},
+    )
+
+
 def _assessments_table(imaging: pl.DataFrame, stated_tp: pl.DataFrame) -> pl.DataFrame:
     """spec/tables.md ``assessments``: one row per subject and date; imaging rows first, then
     stated responses on dates without imaging (worst of same-day statements)."""
@@ -370,6 +388,7 @@ def _assessments_table(imaging: pl.DataFrame, stated_tp: pl.DataFrame) -> pl.Dat
     )
     cols = list(S.ASSESSMENTS_COLUMNS) + [
         "line",
+        "partial_value",
         "nadir_value",
         "change_from_nadir_abs",
         "canonical_level",
@@ -379,6 +398,7 @@ def _assessments_table(imaging: pl.DataFrame, stated_tp: pl.DataFrame) -> pl.Dat
         "rule_ids",
         "warnings",
     ]
+    imaging = _partial_values(imaging)
     img = imaging.select([c for c in cols if c in imaging.columns])
     out = pl.concat([img, st], how="diagonal_relaxed").select(cols)
     # The imaging rows come sorted from the criteria and the stated rows are sorted above;
@@ -502,5 +522,6 @@ def assess(
         statuses=statuses,
         segments=segments,
         as_of=as_of,
+        as_of_given=options.as_of is not None,
         treatments=ds.treatments,
     )

@@ -167,6 +167,10 @@ TIMEPOINTS = {
     "baseline_date": pl.Date,
     "baseline_value": pl.Float64,
     "value": pl.Float64,
+    #: False: ``value`` is the sum of the measured targets only (a target not evaluated);
+    #: the ``assessments`` table then reports it as ``partial_value`` and leaves ``value``
+    #: and the changes empty (recist11.md §4.2). Null: no targets or no measured quantity.
+    "value_complete": pl.Boolean,
     "nadir_value": pl.Float64,
     "change_from_baseline_pct": pl.Float64,
     "change_from_nadir_pct": pl.Float64,

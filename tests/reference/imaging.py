@@ -25,7 +25,8 @@ Readings of the note where it is silent (each is also stated at the rule that us
       ``is_progression_event`` / ``pending_progression`` are ``False``.
 * R2  ``value`` is null when no target has a usable value at t (rather than a sum of 0);
       when some targets are missing, ``value`` and the changes are those of the partial sum
-      (the quantity rule T1 uses).  A baseline of 0 mm is treated like a nadir of 0
+      (the quantity rule T1 uses); ``value_complete`` (R2b) is then false (true when every
+      target has a value, null without targets).  A baseline of 0 mm is treated like a nadir of 0
       (+inf / 0 %).
 * R3  Rule ``B0`` (targets recorded but no baseline): a segment with a null
       ``baseline_date`` in which the subject has a target row at any evaluated date; every
@@ -162,6 +163,7 @@ class Row:
     baseline_date: dt.date | None = None
     baseline_value: float | None = None
     value: float | None = None
+    value_complete: bool | None = None
     nadir_value: float | None = None
     change_from_baseline_pct: float | None = None
     change_from_nadir_pct: float | None = None
@@ -931,6 +933,7 @@ class _Recist:
         row.baseline_value = baseline_value
         if s is not None:
             row.value = s.total
+            row.value_complete = s.complete  # R2b: false when a target has no usable value
             row.nadir_value = nadir
             if s.total is not None and baseline_value is not None:
                 row.change_from_baseline_pct = pct_change(s.total, baseline_value)
@@ -1182,6 +1185,7 @@ class _Who:
         row.baseline_value = baseline_value
         if p is not None:
             row.value = p.total
+            row.value_complete = p.complete  # R2b
             row.nadir_value = nadir
             if p.total is not None and baseline_value is not None:
                 row.change_from_baseline_pct = pct_change(p.total, baseline_value)

@@ -137,6 +137,12 @@ class Presentation:
     response_threshold_pct: float | None = None
     #: what the best change is called in a caption ("sum of target lesion diameters")
     change_caption: str | None = None
+    #: what the plots' reference lines mean, in a legend ("progression: +20% from the nadir")
+    pd_threshold_words: str | None = None
+    response_threshold_words: str | None = None
+    #: a complete response may keep normal-sized lymph nodes in the sum (RECIST 1.1 nodal
+    #: targets < 10 mm): the patient text then says so instead of "could not be seen"
+    normal_nodes_in_complete: bool = False
     #: evidence kinds of its derived assessments: imaging, tumor_marker, lab
     evidence: tuple[str, ...] = ("imaging",)
     #: the response family of its codes in CDISC RS (RSCAT), where one exists

@@ -1190,6 +1190,7 @@ CRITERION = Criterion(
         label="ELN 2022",
         plain_name="ELN",
         introduction="The ELN rules are used to judge acute myeloid leukaemia.",
+        value_label="Bone marrow blasts (%)",
         evidence=("lab",),
     ),
 )

@@ -442,6 +442,10 @@ CRITERION = Criterion(
         introduction="The GCIG rules are used to judge ovarian cancer.",
         quantity_words="CA-125 level (a blood marker)",
         marker=True,
+        value_label="CA-125 (U/mL)",
+        response_threshold_pct=-50.0,
+        change_caption="CA-125",
+        response_threshold_words="CA-125 response: -50% from the pre-treatment sample (gcig_ca125.md C1)",
         evidence=("tumor_marker", "imaging"),
     ),
 )

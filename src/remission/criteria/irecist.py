@@ -740,6 +740,9 @@ CRITERION = Criterion(
         pd_threshold_pct=20.0,
         response_threshold_pct=-30.0,
         change_caption="Sum of target lesion diameters",
+        pd_threshold_words="unconfirmed progression: +20% (and 5 mm) from the smallest sum",
+        response_threshold_words="partial response: -30% from baseline",
+        normal_nodes_in_complete=True,
         evidence=("imaging",),
     ),
 )

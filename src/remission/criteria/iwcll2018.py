@@ -683,6 +683,12 @@ CRITERION = Criterion(
         label="iwCLL 2018",
         plain_name="iwCLL",
         introduction="The iwCLL rules are used to judge chronic lymphocytic leukaemia.",
+        value_label="Lymphocyte count (10^9/L)",
+        pd_threshold_pct=50.0,
+        response_threshold_pct=-50.0,
+        change_caption="lymphocyte count",
+        pd_threshold_words="progression: +50% (iwcll2018.md)",
+        response_threshold_words="partial response: -50% from baseline (iwcll2018.md)",
         evidence=("lab",),
     ),
 )

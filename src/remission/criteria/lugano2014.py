@@ -295,6 +295,7 @@ def _ct(lesions: pl.DataFrame, findings: pl.DataFrame, followups: pl.DataFrame, 
     complete = has_t & (c("n_meas") == c("n_targets"))
     e = e.with_columns(
         value=pl.when(has_t & (c("n_meas") > 0)).then(c("spd")),
+        value_complete=pl.when(has_t).then(complete),
         complete=complete,
         ct_done=c("has_les") | c("spleen").is_not_null() | (c("marrow").is_not_null() & (c("marrow") != "not_done")) | c("liver").is_not_null(),
     )
@@ -687,6 +688,10 @@ CRITERION = Criterion(
         label="Lugano 2014",
         plain_name="Lugano",
         introduction="The Lugano rules are used to judge lymphoma on scans.",
+        value_label="SPD of target lesions (mm²)",
+        response_threshold_pct=-50.0,
+        change_caption="SPD (sum of the products of the diameters)",
+        response_threshold_words="partial response: SPD -50% from baseline (lugano2014.md PR)",
         evidence=("imaging",),
     ),
 )

@@ -256,6 +256,8 @@ CRITERION = Criterion(
         pd_threshold_pct=20.0,
         response_threshold_pct=-30.0,
         change_caption="Sum of viable target lesion diameters",
+        pd_threshold_words="progression: +20% from the smallest viable sum",
+        response_threshold_words="partial response: -30% from baseline",
         evidence=("imaging",),
     ),
 )

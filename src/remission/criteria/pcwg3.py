@@ -434,6 +434,12 @@ CRITERION = Criterion(
         introduction="The PCWG3 rules are used to judge prostate cancer.",
         quantity_words="PSA level (a blood marker)",
         marker=True,
+        value_label="PSA (ng/mL)",
+        pd_threshold_pct=25.0,
+        response_threshold_pct=-50.0,
+        change_caption="PSA",
+        pd_threshold_words="PSA progression: +25% (and 2 ng/mL) from the nadir (pcwg3.md §2)",
+        response_threshold_words="PSA response: -50% from baseline (pcwg3.md §2)",
         evidence=("tumor_marker", "imaging"),
     ),
 )

@@ -259,6 +259,7 @@ def _frame(tables, segments: pl.DataFrame, o: RanoOptions):
     cagg = comp.group_by(B.KEY).agg(
         cats=c("cat"),
         value=c("spd").sum(),
+        value_complete=(c("n_meas") == c("n")).all(),
         baseline_value=pl.when(c("base").null_count() == 0).then(c("base").sum()),
         nadir_value=pl.when(c("nadir").null_count() == 0).then(c("nadir").sum()),
         ctext=c("ctext").str.join("; "),
@@ -618,6 +619,12 @@ CRITERION = Criterion(
         plain_name="RANO",
         introduction="RANO is the set of rules for judging brain tumours on scans.",
         quantity_words="tumours",
+        value_label="Sum of products of diameters (mm²)",
+        pd_threshold_pct=25.0,
+        response_threshold_pct=-50.0,
+        change_caption="sum of products of diameters",
+        pd_threshold_words="progression: +25% from the nadir (rano.md)",
+        response_threshold_words="partial response: -50% from baseline (rano.md)",
         evidence=("imaging",),
     ),
 )

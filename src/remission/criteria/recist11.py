@@ -8,7 +8,9 @@ Choices where the note or the spec is silent (besides those listed in :mod:`._le
 
 * ``value`` on an incomplete time point is the partial sum of the usable target values
   (needed for T1); it is null when no target has a usable value.  Percent changes are
-  reported for that partial sum too.
+  computed for that partial sum too (for T1); ``value_complete`` is false on such a time
+  point, and the ``assessments`` table reports the partial sum as ``partial_value`` only
+  (§4.2: the sum cannot be assessed).
 * B0 (targets but no baseline) and B1 (incomplete baseline) make the target response NE;
   the overall response still follows Table 4, so an unequivocal new lesion or non-target
   progression gives PD (Table 4 "any PD component → PD").
@@ -693,6 +695,7 @@ def _outputs(e: pl.DataFrame) -> pl.DataFrame:
         pd_sites.get_column("__i__"), pd_sites.get_column("recurrence_sites")
     )
     return e.with_columns(
+        value_complete=pl.when(c("n_targets") > 0).then(c("complete")),
         canonical_level=c("overall_response").replace_strict(CANONICAL, default=None),
         is_progression_event=is_pd,
         progression_event_date=pl.when(is_pd).then(
@@ -890,6 +893,9 @@ CRITERION = Criterion(
         pd_threshold_pct=20.0,
         response_threshold_pct=-30.0,
         change_caption="Sum of target lesion diameters",
+        pd_threshold_words="progression: +20% (and 5 mm) from the smallest sum (§4.1 T4)",
+        response_threshold_words="partial response: -30% from baseline (§4.1 T5)",
+        normal_nodes_in_complete=True,
         evidence=("imaging",),
     ),
 )

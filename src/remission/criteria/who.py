@@ -304,6 +304,7 @@ def _outputs(e: pl.DataFrame, options: WhoOptions) -> pl.DataFrame:
         pl.when(c("w2_t")).then(target_sites).otherwise(_EMPTY),
     )
     return e.with_columns(
+        value_complete=pl.when(c("n_targets") > 0).then(c("complete")),
         new_lesion=c("nl"),
         canonical_level=c("overall_response").replace_strict(CANONICAL, default=None),
         is_progression_event=is_pd,
@@ -414,6 +415,8 @@ CRITERION = Criterion(
         pd_threshold_pct=25.0,
         response_threshold_pct=-50.0,
         change_caption="Sum of products of diameters",
+        pd_threshold_words="progression: +25% (who.md §4)",
+        response_threshold_words="partial response: -50% from baseline (who.md §4)",
         evidence=("imaging",),
     ),
 )

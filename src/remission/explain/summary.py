@@ -1,31 +1,33 @@
-"""Plain-language summary of one patient's results (issue "Explained to people", item 1).
+"""The patient's summary of one patient's results (issue 15 items 3 and 4).
 
-The text uses the patient-facing vocabulary of remission_model.md §1 (complete remission,
-partial remission, stable disease, progression, recurrence, in remission while on
-maintenance, spontaneous remission, long-term remission, "remission must be sustained") and
-explains each of these words the first time it applies to the patient. It is built only
-from the outputs of :func:`remission.assess` (summary, episodes and assessments); every
-number it states is a value of those tables.
+Built only from the outputs of :func:`remission.assess` (summary, episodes and assessments);
+every number it states is a value of those tables.  What it says, in this order: the status
+in one plain sentence (remission_model.md §1 vocabulary, §9 lifecycle state) and since when
+it holds; what the latest result showed; earlier remissions in one sentence each; the
+long-term milestone (§8: a milestone, never a promise, never "cured"); the next check-up;
+the words it used, each defined once ("Words used here"); and :data:`DISCLAIMER`.  It never
+suggests a treatment.  The rules, numbers and episodes are the clinician's page's and the
+report's tables, not this text.
 
-Writing rules (checked in tests/test_explain_summary.py): short sentences; no abbreviation
-without its meaning (criterion names are introduced with what they are, response codes
-are written out: "partial response", not "PR"); dates as "4 March 2019"; the text always ends
-with :data:`DISCLAIMER`. It describes what the criteria say the results show and never
-suggests a treatment.
+Writing rules (checked in tests/test_explain_summary.py): short sentences; no response
+codes or abbreviations ("partial response", not "PR"); no "censored", "nadir" or criterion
+names; dates as "4 March 2019"; fewer than about 150 words for a typical history; Flesch
+reading ease >= 60.
 
 Documented choices:
 
-* The text speaks to the patient ("you"). When the patient has died (lifecycle state
-  ``deceased``, remission_model.md §9) it speaks about "the patient" instead.
-* "Confirmed" (remission_model.md §6.4) is explained as "a later test showed the same
-  result"; the number of days between the two tests is taken from the data.
-* "Sustained" (§6.5) is explained with the defaults of the model (one month = 28 days after
-  the start and 28 days after the end of treatment); the episode's own dates and the
-  treatment that ended before qualification are quoted from the episodes table.
-* The tumour or marker change is that of the latest measured assessment, against the
-  baseline of its line of therapy (what the criterion compares with), and the largest
-  decrease is added when it differs.
-* The long-term remission milestone (§8) is described as a milestone, never as a cure.
+* The text speaks to the patient ("you"); once the patient has died (lifecycle state
+  ``deceased``) it speaks about "the patient".
+* A partly measured time point (``assessments.value`` empty, issue 15 item 1) is "could not
+  be fully assessed", never a change; the last full result is quoted with its own date.
+* A complete response whose sum still holds lymph nodes of normal size (a criterion whose
+  declaration sets ``normal_nodes_in_complete``: RECIST 1.1's nodal targets < 10 mm,
+  recist11.md §4.1 T3) says so instead of "no sign of the tumours".
+* Marker criteria (``Presentation.marker``: PSA, CA-125, M-protein) say "lower"/"higher"
+  and "test", scans say "smaller"/"larger" and "scan".
+* Dates (:func:`patient_dates`): "since" is when the current state began, "results up to"
+  the patient's own latest result, the next check-up is overdue against today, or against
+  ``--as-of`` when that was given.
 """
 
 from __future__ import annotations
@@ -71,21 +73,8 @@ RESPONSE_WORDS = {
     "MLFS": "a leukaemia-free bone marrow",
 }
 
-def _criterion_words(criteria: str | None) -> tuple[str, str]:
-    """(short name, introducing sentence) of a criterion, from its declaration."""
-    if criteria in registry.CRITERIA:
-        p = registry.get(criteria).presentation
-        return p.plain_name, p.introduction
-    return criteria or "the response rules", ""
 
 
-def _quantity_words(criteria: str | None) -> tuple[str, bool]:
-    """(what is measured, in a patient's words; whether it is a blood marker)."""
-    if criteria in registry.CRITERIA:
-        p = registry.get(criteria).presentation
-        if p.quantity_words:
-            return p.quantity_words, p.marker
-    return "measured value", True
 
 
 EXTENT_WORDS = {
@@ -100,20 +89,8 @@ def format_date(d: dt.date | None) -> str:
     return "" if d is None else f"{d.day} {d.strftime('%B')} {d.year}"
 
 
-def _number(n: int) -> str:
-    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
-    return words[n] if 0 <= n < len(words) else str(n)
 
 
-def _months(days: int | None) -> str:
-    if days is None:
-        return ""
-    if days < 60:
-        return f"{days} days"
-    months = round(days / 30.4375)
-    if months < 24:
-        return f"{days} days (about {months} months)"
-    return f"{days} days (about {days / 365.25:.1f} years)"
 
 
 def response_words(code: str | None) -> str:
@@ -172,286 +149,331 @@ def _rows(frame: pl.DataFrame | None, subject_id: str, sort: str | tuple[str, ..
     return list(f.iter_rows(named=True))
 
 
-def _criterion_intro(t: _Text, criteria: str | None) -> tuple[str, str]:
-    """(short name, sentence introducing it the first time)."""
-    short, intro = _criterion_words(criteria)
-    return short, t.once(f"crit:{criteria}", intro)
 
 
-def _change_sentences(t: _Text, v: _Voice, assessments: list[dict[str, Any]], criteria: str | None) -> list[str]:
-    """The tumour or marker change (remission_model.md §4: 'your tumours are 41 % smaller
-    (RECIST partial response)')."""
-    measured = [a for a in assessments if a.get("change_from_baseline_pct") is not None and a.get("overall_response")]
-    stated = [a for a in assessments if a.get("overall_response") and a.get("value") is None]
-    short, intro = _criterion_intro(t, criteria)
-    out: list[str] = []
-    if measured:
-        last = measured[-1]
-        what, marker = _quantity_words(criteria)
-        pct = float(last["change_from_baseline_pct"])
-        label = f"({short} {response_words(last['overall_response'])})"
-        start = "the start" if (last.get("line") or 1) == 1 else "the scan before the latest treatment began"
-        if marker:
-            subject = f"{v.your} {what}"
-            verb = "was"
-        else:
-            subject = f"{v.your} {what}"
-            verb = "measured"
-        if not marker and last.get("value") == 0:
-            change = f"none of {v.your} measured tumours could be seen any more {label}."
-        elif abs(pct) < 0.5:
-            change = f"{subject} {verb} about the same as at {start} {label}."
-        elif pct < 0:
-            change = f"{subject} {verb} {abs(pct):.0f}% smaller than at {start} {label}." if not marker else (
-                f"{subject} {verb} {abs(pct):.0f}% lower than at {start} {label}."
-            )
-        else:
-            change = f"{subject} {verb} {pct:.0f}% {'larger' if not marker else 'higher'} than at {start} {label}."
-        out.append(f"At the latest check on {format_date(last['date'])}, {change}")
-        out.append(intro)
-        out.extend(_response_meaning(t, last))
-        same_line = [a for a in measured if a.get("line") == last.get("line")]
-        best = min(same_line, key=lambda a: a["change_from_baseline_pct"])
-        if best is not last and best["change_from_baseline_pct"] < -0.5 and best["change_from_baseline_pct"] < pct - 0.5:
-            out.append(
-                f"The biggest drop was {abs(best['change_from_baseline_pct']):.0f}%, on {format_date(best['date'])}."
-            )
-    elif stated:
-        last = stated[-1]
-        out.append(
-            f"The latest result, on {format_date(last['date'])}, was stated by the care team as "
-            f"{response_words(last['overall_response'])} ({short})."
-        )
-        out.append(intro)
-        out.extend(_response_meaning(t, last))
-    return out
+# --------------------------------------------------------------------------------------
+# Dates (issue 15 item 3)
+# --------------------------------------------------------------------------------------
 
 
-def _response_meaning(t: _Text, a: dict[str, Any]) -> list[str]:
-    """One sentence on what the latest category means (remission_model.md §1 vocabulary)."""
-    code = " ".join((a.get("overall_response") or "").upper().split())
-    level = a.get("canonical_level")
-    out = []
-    if a.get("new_lesion") and level == "PROGRESSION":
-        out.append("A new tumour was found on that scan.")
-    if level == "STABLE":
-        out.append(t.once("stable", "Stable disease means the cancer has neither shrunk nor grown enough to count as a change."))
-    elif level == "PROGRESSION" and code:
-        out.append(t.once("progression", "Progressive disease means the cancer has grown or spread."))
-    return out
+@dataclass(frozen=True)
+class PatientDates:
+    """The dates a patient's page and summary show, each meaning what its name says."""
+
+    #: when the current status began
+    status_since: dt.date | None
+    #: the patient's own latest result (assessment or status), never the cohort's
+    results_up_to: dt.date | None
+    #: the long-term remission milestone, when reached
+    long_term_since: dt.date | None
+    #: the day the status is shown against: ``--as-of`` when given, else today
+    reference: dt.date
+    next_due: dt.date | None
+    overdue: bool
 
 
-_STATE = {
-    "not_assessed": "There are no test results after the start yet, so the rules cannot say anything yet.",
-    "active_disease": "The cancer is still there: {you} {are} not in remission at the moment.",
-    "responding": "The cancer is responding: it is smaller than at the start. It does not count as a remission yet.",
-    "partial_remission": (
-        "{You} {are} in partial remission. This means the cancer is still there, but it has shrunk enough to count."
-    ),
-    "complete_remission": "{You} {are} in complete remission. This means that no test shows any sign of cancer.",
-    "long_term_remission": (
-        "{You} {are} in long-term remission. This means {your} complete remission has lasted for years "
-        "after treatment ended."
-    ),
-    "progression_pending": "A test suggests the cancer may be growing. This is not yet confirmed.",
-    "progression": "The cancer has grown or spread. This is called progression.",
-    "recurrence": "The cancer came back after a complete remission. This is called a recurrence, or relapse.",
-    "deceased": "The records show that the patient died.",
-}
+def _open_episode(episodes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    open_ep = [e for e in episodes if e.get("end_date") is None and (e.get("end_reason") or "censored") == "censored"]
+    return open_ep[-1] if open_ep else None
 
 
-def _since(row: dict[str, Any], episodes: list[dict[str, Any]]) -> dt.date | None:
+def status_since(row: dict[str, Any], episodes: list[dict[str, Any]], assessments: list[dict[str, Any]]) -> dt.date | None:
+    """When the current lifecycle state (remission_model.md §9) began: a remission when its
+    episode qualified (and, for a complete one, became complete); responding when the open
+    episode started; progression or recurrence at the latest progression event; active
+    disease after the last episode ended, else at the first result after the start."""
     status = row.get("status")
-    open_ep = [e for e in episodes if e.get("end_reason") in ("censored", None) and e.get("end_date") is None]
-    if status in ("complete_remission", "long_term_remission"):
-        return row.get("ned_since") or (open_ep[-1].get("complete_start_date") if open_ep else None)
-    if status in ("partial_remission", "responding") and open_ep:
-        return open_ep[-1].get("start_date")
-    if status == "progression":
+    ep = _open_episode(episodes)
+    if status == "deceased":
         return row.get("status_date")
-    if status == "recurrence":
-        return row.get("status_date")
-    return row.get("status_date")
+    if status == "long_term_remission":
+        return row.get("cure_milestone_date") or row.get("ned_since")
+    if status == "complete_remission" and ep is not None:
+        dates = [d for d in (ep.get("qualification_date"), ep.get("complete_start_date")) if d is not None]
+        return max(dates) if dates else row.get("ned_since")
+    if status == "partial_remission" and ep is not None:
+        return ep.get("qualification_date") or ep.get("start_date")
+    if status == "responding" and ep is not None:
+        return ep.get("start_date")
+    if status in ("progression", "recurrence", "progression_pending"):
+        events = [a.get("progression_event_date") or a["date"] for a in assessments if a.get("is_progression_event")]
+        if status == "progression_pending":
+            events = [a["date"] for a in assessments if a.get("pending_progression")] or events
+        ended = [e["end_date"] for e in episodes if e.get("end_date") and e.get("end_reason") in ("recurrence", "progression")]
+        cands = events + ended
+        return max(cands) if cands else row.get("progression_date") or row.get("status_date")
+    if status == "active_disease":
+        ended = [e["end_date"] for e in episodes if e.get("end_date")]
+        if ended:
+            return max(ended)
+        post = [a["date"] for a in assessments if a.get("overall_response")]
+        return min(post) if post else row.get("status_date")
+    return None
 
 
-def _episode_paragraph(t: _Text, v: _Voice, e: dict[str, Any], n_episodes: int) -> list[str]:
-    kind = "complete" if e.get("type") == "complete" else "partial"
-    qualified = bool(e.get("qualified"))
-    name = "remission" if qualified else "response"
-    head = f"Period {e['episode']}: " if n_episodes > 1 else ""
-    s: list[str] = []
-    onset = (e.get("type_at_onset") or "").upper()
-    upgraded = kind == "complete" and onset == "PARTIAL" and e.get("complete_start_date")
-    s.append(f"{head}A {'partial' if upgraded else kind} {name} started on {format_date(e['start_date'])}.")
-    if e.get("confirmed_date") and e["confirmed_date"] > e["start_date"]:
-        gap = (e["confirmed_date"] - e["start_date"]).days
-        s.append(f"It was confirmed on {format_date(e['confirmed_date'])}, {gap} days later.")
-        s.append(t.once("confirmed", "Confirmed means that a later test showed the same result."))
-    if upgraded:
-        s.append(f"It became a complete {name} on {format_date(e['complete_start_date'])}.")
-    if qualified:
-        s.append(f"It counted as a remission from {format_date(e.get('qualification_date'))}.")
-        s.append(
-            t.once(
-                "sustained",
-                "A response counts as a remission only when it is sustained. "
-                "That means no regrowth for at least a month, and for at least a month after treatment ended.",
-            )
-        )
-        if e.get("treatment_end_before_qualification") and e.get("treatment_before_qualification"):
-            s.append(
-                f"The treatment before it ({e['treatment_before_qualification']}) ended on "
-                f"{format_date(e['treatment_end_before_qualification'])}."
-            )
-    else:
-        reason = (e.get("not_qualified_reason") or "").lower()
-        if reason == "regrowth_within_sustain_window":
-            s.append("It did not count as a remission, because the cancer grew again too soon.")
-            s.append(t.once("sustained-short", "To count, it must last at least a month, and a month after treatment ends."))
-        elif reason == "on_active_treatment":
-            s.append("It does not count as a remission yet, because treatment is still going on.")
-            s.append("It can count once it has lasted at least a month after the treatment ends.")
-        else:
-            s.append("It does not count as a remission yet.")
-            s.append("A later test must show that it has lasted at least a month, and a month after treatment ended.")
-    if e.get("on_maintenance"):
-        periods = (e.get("maintenance_periods") or "").split(";")
-        spans = []
-        for p in periods:  # ISO 8601 intervals "start/end", ".." = still going on
-            if "/" in p:
-                a, b = p.split("/", 1)
-                try:
-                    start = f"from {format_date(dt.date.fromisoformat(a))}"
-                    end = "" if b in ("", "..") else f" to {format_date(dt.date.fromisoformat(b))}"
-                except ValueError:
-                    continue
-                spans.append(start + (end or ", still going on"))
-        when = f" ({'; '.join(spans)})" if spans else ""
-        s.append(f"During this time {v.you} had maintenance treatment{when}.")
-        s.append(
-            t.once(
-                "maintenance",
-                "Maintenance treatment is given to keep a remission going. "
-                "Being in remission while on maintenance still counts as remission.",
-            )
-        )
-    if e.get("spontaneous"):
-        s.append("No cancer treatment was recorded before it began. This is called a spontaneous remission.")
-    end = (e.get("end_reason") or "").lower()
-    dur = _months(e.get("duration_days"))
-    if end == "recurrence":
-        where = EXTENT_WORDS.get((e.get("recurrence_extent") or "").upper(), "")
-        sites = e.get("recurrence_sites")
-        site_txt = f" ({sites.replace(';', ', ').replace('_', ' ')})" if sites else ""
-        s.append(
-            f"It ended on {format_date(e.get('end_date'))}, when the cancer came back{(' ' + where) if where else ''}{site_txt}."
-        )
-        s.append(t.once("recurrence", "A return of cancer after a complete remission is called a recurrence, or relapse."))
-        s.append(f"It lasted {dur}.")
-    elif end == "progression":
-        s.append(f"It ended on {format_date(e.get('end_date'))}, when the cancer grew again. This is called progression.")
-        s.append(f"It lasted {dur}.")
-    elif end == "death":
-        s.append(f"It ended with the patient's death on {format_date(e.get('end_date'))}.")
-    elif end == "loss_of_response":
-        s.append(f"It ended on {format_date(e.get('end_date'))}, when the cancer stopped responding.")
-    elif end == "censored_new_therapy":
-        s.append(f"It was followed until {format_date(e.get('censor_date'))}, when a new treatment began.")
-    else:
-        s.append(f"It is still going on. The latest test showing it was on {format_date(e.get('censor_date'))}.")
-        if e.get("duration_days"):
-            s.append(f"So far it has lasted {dur}.")
-        else:
-            s.append("So far it has been seen on one test only.")
-    return s
-
-
-def _milestone_sentences(v: _Voice, row: dict[str, Any]) -> list[str]:
-    """remission_model.md §8: long-term remission milestone, a milestone and not a promise."""
-    status = (row.get("milestone_status") or "").upper()
-    date = row.get("cure_milestone_date")
-    if status == "ACHIEVED":
-        return [
-            f"{v.cap(v.your)} complete remission reached the long-term mark on {format_date(date)}.",
-            "Long-term remission means a complete remission that has lasted for years after all treatment ended.",
-            "Some people call this being cured. It is still not a promise that the cancer will never come back.",
-        ]
-    if status == "PENDING" and date is not None:
-        return [
-            f"If the complete remission goes on, it will reach the long-term mark on {format_date(date)}.",
-            "Long-term remission means a complete remission that has lasted for years after all treatment ended.",
-        ]
-    if status == "PENDING_ON_TREATMENT":
-        return ["The count towards long-term remission starts when all treatment has ended."]
-    return []
-
-
-def patient_summary(result, subject_id: str) -> str:
-    """Plain-language summary of ``subject_id`` in ``result`` (an
-    :class:`~remission.pipeline.AssessResult`); paragraphs are separated by a blank line
-    and the last sentence is :data:`DISCLAIMER`. Raises ``KeyError`` for an unknown subject."""
+def patient_dates(result, subject_id: str, today: dt.date | None = None) -> PatientDates:
+    """The :class:`PatientDates` of ``subject_id``; ``today`` defaults to ``result.as_of`` when
+    that date was asked for (``--as-of``), else to the real today."""
     rows = _rows(result.summary, subject_id)
     if not rows:
         raise KeyError(f"subject {subject_id!r} is not in the result")
     row = rows[0]
     episodes = _rows(result.episodes, subject_id, "episode")
     assessments = _rows(result.assessments, subject_id, "date")
+    if today is None:
+        today = result.as_of if getattr(result, "as_of_given", False) and result.as_of else dt.date.today()
+    own = [a["date"] for a in assessments if a.get("date") is not None]
+    if row.get("status_date") is not None and row.get("status") != "deceased":
+        own.append(row["status_date"])
+    due = row.get("next_followup_due")
+    reached = (row.get("milestone_status") or "").upper() == "ACHIEVED" or bool(row.get("long_term_remission"))
+    return PatientDates(
+        status_since=status_since(row, episodes, assessments),
+        results_up_to=max(own) if own else None,
+        long_term_since=row.get("cure_milestone_date") if reached else None,
+        reference=today,
+        next_due=due,
+        overdue=due is not None and row.get("status") != "deceased" and due < today,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The patient's summary (issue 15 item 4)
+# --------------------------------------------------------------------------------------
+
+#: definitions, given once at the end in "Words used here" (remission_model.md §1, §6.5, §8)
+GLOSSARY = {
+    "remission": "Remission means the cancer has shrunk or gone for at least a month, also after treatment ended.",
+    "partial remission": "Partial remission means the cancer is still there, but it has shrunk enough to count.",
+    "complete remission": "Complete remission means that no test shows any sign of cancer.",
+    "long-term remission": "Long-term remission means a complete remission that has lasted for years after "
+    "all treatment ended.",
+    "stable": "Stable disease means the cancer has not shrunk or grown enough to count as a change.",
+    "progression": "Progression means the cancer has grown or spread.",
+    "recurrence": "A recurrence, or relapse, means the cancer came back after a complete remission.",
+    "maintenance": "Maintenance treatment is given to keep a remission going. A remission during it still counts.",
+    "spontaneous": "A spontaneous remission is one with no cancer treatment recorded before it.",
+    "marker": "A blood marker is a substance in the blood that goes up and down with the cancer.",
+}
+
+_STATUS = {
+    "not_assessed": "There are no test results after the start of treatment yet, so the rules cannot say anything yet.",
+    "active_disease": "The cancer is still there. {You} {are} not in remission at the moment.",
+    "responding": "The cancer is responding to treatment. It does not count as a remission yet.",
+    "partial_remission": "{You} {are} in partial remission.",
+    "complete_remission": "{You} {are} in complete remission.",
+    "long_term_remission": "{You} {are} in long-term remission.",
+    "progression_pending": "A test suggests the cancer may be growing. This is not confirmed yet.",
+    "progression": "The cancer has grown or spread. This is called progression.",
+    "recurrence": "The cancer has come back after a complete remission. This is called a recurrence.",
+    "deceased": "The records show that the patient died.",
+}
+
+_STATUS_TERMS = {
+    "partial_remission": ("partial remission", "remission"),
+    "complete_remission": ("complete remission", "remission"),
+    "long_term_remission": ("long-term remission", "complete remission"),
+    "recurrence": ("complete remission",),
+}
+#: terms the status sentence itself explains (never defined again below)
+_EXPLAINED_BY_STATUS = {"progression": ("progression",), "recurrence": ("recurrence",)}
+
+
+class _Terms:
+    def __init__(self, explained: tuple[str, ...] = ()) -> None:
+        self.used: list[str] = []
+        self.explained = set(explained)
+
+    def use(self, *keys: str) -> None:
+        for k in keys:
+            if k not in self.used:
+                self.used.append(k)
+
+    def glossary(self) -> list[str]:
+        return [GLOSSARY[k] for k in GLOSSARY if k in self.used and k not in self.explained]
+
+
+def _latest_sentences(v: _Voice, terms: _Terms, assessments: list[dict[str, Any]], criteria: str | None,
+                      status: str = "") -> list[str]:
+    """What the latest result showed.  A partly measured time point (no ``value``, issue 15
+    item 1) is "could not be fully assessed", never a change; the last complete measurement
+    is then quoted with its own date."""
+    post = [a for a in assessments if a.get("overall_response")]
+    if not post:
+        return []
+    last = post[-1]
+    p = registry.get(criteria).presentation if criteria in registry.CRITERIA else None
+    marker = bool(p and p.marker)
+    what = (p.quantity_words if p and p.quantity_words else None)
+    test = "test" if (marker or (p and "imaging" not in p.evidence)) else "scan"
+    level = last.get("canonical_level")
+    stated = (last.get("explanation") or "").find("stated response") >= 0
+    out: list[str] = []
+    if marker:
+        terms.use("marker")
+    if level == "NOT_EVALUABLE" or (last.get("partial_value") is not None):
+        out.append(f"{v.cap(v.your)} latest {test}, on {format_date(last['date'])}, could not be fully assessed. "
+                   "So it does not show whether the cancer has changed.")
+        earlier = [a for a in post[:-1] if a.get("change_from_baseline_pct") is not None]
+        if earlier and what:
+            out.append("The last full result, " + _change_clause(v, earlier[-1], what, marker, p) + ".")
+        return out
+    if level == "PROGRESSION" and status in ("progression", "recurrence") and not stated:
+        # the status sentence already says so; only a new tumour adds something
+        return [f"A new tumour was found on {v.your} latest {test}, on {format_date(last['date'])}."] if last.get("new_lesion") else []
+    if level in ("PROGRESSION", "PROGRESSION_PENDING") and not stated:
+        grown = "the cancer had grown or spread" if level == "PROGRESSION" else "the cancer may be growing"
+        out.append(f"{v.cap(v.your)} latest {test}, on {format_date(last['date'])}, showed that {grown}.")
+        if last.get("new_lesion"):
+            out.append("A new tumour was found on it.")
+        terms.use("progression")
+        return out
+    if stated:
+        out.append(f"{v.cap(v.your)} care team recorded the latest result, on {format_date(last['date'])}, as "
+                   f"{response_words(last['overall_response'])}.")
+        return out
+    if last.get("change_from_baseline_pct") is not None and what:
+        out.append(f"{v.cap(v.your)} latest {test} " + _change_clause(v, last, what, marker, p, lead=False) + ".")
+        if level == "COMPLETE" and not marker and (last.get("value") or 0) > 0 and p and p.normal_nodes_in_complete:
+            out.append("Some lymph nodes can still be seen, but they are of normal size. That counts as no sign of cancer.")
+        return out
+    out.append(f"The result of {v.your} latest {test}, on {format_date(last['date'])}, was: "
+               f"{response_words(last['overall_response'])}.")
+    return out
+
+
+def _change_clause(v: _Voice, a: dict[str, Any], what: str, marker: bool, p, lead: bool = True) -> str:
+    """'on 4 March 2019, showed your tumours 34% smaller than at the start'."""
+    pct = float(a["change_from_baseline_pct"])
+    start = "the start" if (a.get("line") or 1) == 1 else "the start of the latest treatment"
+    when = f"on {format_date(a['date'])}"
+    head = f"{when}, showed" if lead else f"({format_date(a['date'])}) showed"
+    level = a.get("canonical_level")
+    if not marker and level == "COMPLETE":
+        if (a.get("value") or 0) == 0:
+            return f"{head} no sign of the tumours that were measured"
+        if p is not None and p.normal_nodes_in_complete:
+            return f"{head} no sign of the tumours" + (", apart from lymph nodes of normal size" if lead else "")
+    if abs(pct) < 0.5:
+        return f"{head} {v.your} {what} about the same as at {start}"
+    if marker and a.get("value") == 0:
+        return f"{head} {v.your} {what} down to zero"
+    if marker:
+        return f"{head} {v.your} {what} {abs(pct):.0f}% {'lower' if pct < 0 else 'higher'} than at {start}"
+    return f"{head} {v.your} {what} {abs(pct):.0f}% {'smaller' if pct < 0 else 'larger'} than at {start}"
+
+
+def _ordinal(n: int) -> str:
+    return ["first", "second", "third", "fourth", "fifth"][n - 1] if 1 <= n <= 5 else f"number {n}"
+
+
+def _history_sentences(v: _Voice, terms: _Terms, episodes: list[dict[str, Any]], row: dict[str, Any]) -> list[str]:
+    """Ended remissions in one sentence each, then the current one's maintenance or
+    spontaneous note; the long-term milestone (remission_model.md §8: a milestone, never a
+    promise)."""
+    out: list[str] = []
+    qualified = [e for e in episodes if e.get("qualified")]
+    ended = [e for e in qualified if e.get("end_date") is not None]
+    for i, e in enumerate(ended, 1):
+        kind = "complete remission" if e.get("type") == "complete" else "partial remission"
+        name = _ordinal(i) + " " if len(qualified) > 1 else ""
+        reason = (e.get("end_reason") or "").lower()
+        then = {
+            "recurrence": "when the cancer came back",
+            "progression": "when the cancer grew again",
+            "death": "when the patient died",
+            "loss_of_response": "when the cancer stopped responding",
+            "censored_new_therapy": "when a new treatment began",
+        }.get(reason, "")
+        out.append(f"{v.cap(v.your)} {name}{kind} lasted from {format_date(e.get('qualification_date') or e['start_date'])} "
+                   f"to {format_date(e['end_date'])}{', ' + then if then else ''}.")
+        terms.use(kind, "remission")
+        if reason == "recurrence":
+            where = EXTENT_WORDS.get((e.get("recurrence_extent") or "").upper())
+            if where:
+                out.append(f"It came back {where}.")
+            terms.use("recurrence")
+        elif reason == "progression":
+            terms.use("progression")
+    ep = _open_episode(episodes)
+    if ep is not None and ep.get("qualified"):
+        if ep.get("on_maintenance"):
+            out.append(f"{v.cap(v.you)} had maintenance treatment during this remission.")
+            terms.use("maintenance")
+        if ep.get("spontaneous"):
+            out.append("No cancer treatment was recorded before this remission began.")
+            terms.use("spontaneous")
+    status = (row.get("milestone_status") or "").upper()
+    date = row.get("cure_milestone_date")
+    if status == "ACHIEVED":
+        out.append(f"{v.cap(v.your)} complete remission reached the long-term mark on {format_date(date)}. "
+                   "This is a milestone, not a promise that the cancer will never come back.")
+        terms.use("long-term remission")
+    elif status == "PENDING" and date is not None and row.get("status") == "complete_remission":
+        out.append(f"If {v.your} complete remission goes on, it reaches the long-term mark on {format_date(date)}.")
+        terms.use("long-term remission")
+    if row.get("late_recurrence_after_milestone"):
+        out.append("The cancer came back after the long-term mark was reached.")
+        terms.use("recurrence")
+    return out
+
+
+def patient_summary(result, subject_id: str, today: dt.date | None = None) -> str:
+    """The patient's summary of ``subject_id`` in ``result`` (an
+    :class:`~remission.pipeline.AssessResult`): the status in one plain sentence and since
+    when, what the latest result showed, earlier remissions in a sentence each, the next
+    check-up, the words used (defined once) and :data:`DISCLAIMER`, in paragraphs separated
+    by a blank line.  No rule tables, codes or clinical terms ("censored", "nadir").
+    ``today``: the day the next check-up is compared with (:func:`patient_dates`).  Raises
+    ``KeyError`` for an unknown subject."""
+    rows = _rows(result.summary, subject_id)
+    if not rows:
+        raise KeyError(f"subject {subject_id!r} is not in the result")
+    row = rows[0]
+    episodes = _rows(result.episodes, subject_id, "episode")
+    assessments = _rows(result.assessments, subject_id, "date")
+    dates = patient_dates(result, subject_id, today)
     status = row.get("status") or "not_assessed"
     v = _Voice.of(status == "deceased")
+    terms = _Terms(_EXPLAINED_BY_STATUS.get(status, ()))
     t = _Text()
 
-    as_of = result.as_of
-    t.para(f"Summary for {subject_id}, based on the test results up to {format_date(as_of)}." if as_of else f"Summary for {subject_id}.")
+    up_to = f", based on results up to {format_date(dates.results_up_to)}" if dates.results_up_to else ""
+    t.para(f"Summary for {subject_id}{up_to}.")
 
-    # current state and since when
-    state = _STATE.get(status, f"The current state is: {status.replace('_', ' ')}.")
-    state = state.format(you=v.you, You=v.cap(v.you), are=v.are, your=v.your)
-    since = _since(row, episodes)
+    state = _STATUS.get(status, f"The current state is: {status.replace('_', ' ')}.")
+    state = state.format(You=v.cap(v.you), are=v.are)
+    terms.use(*_STATUS_TERMS.get(status, ()))
     when = ""
     if status == "deceased":
-        when = f"The date of death is {format_date(row.get('status_date'))}." if row.get("status_date") else ""
-    elif since is not None and status != "not_assessed":
-        when = f"This has been the case since {format_date(since)}."
-    extra = ""
-    if status in ("partial_remission", "complete_remission", "long_term_remission") and row.get("on_maintenance"):
-        extra = f"{v.cap(v.you)} {v.are} in remission while on maintenance treatment."
-    elif status in ("responding",) and row.get("on_active_treatment"):
-        extra = f"{v.cap(v.you)} {v.are} still on active treatment."
-    t.para(state, when, extra)
+        when = f"The date of death is {format_date(dates.status_since)}." if dates.status_since else ""
+    elif dates.status_since is not None and status != "not_assessed":
+        when = f"This has been so since {format_date(dates.status_since)}."
+    t.para(state, when)
 
-    # tumour or marker change
-    t.para(*_change_sentences(t, v, assessments, row.get("criteria")))
+    latest = _latest_sentences(v, terms, assessments, row.get("criteria"), status)
+    if any("stable disease" in s for s in latest):
+        terms.use("stable")
+    t.para(*latest)
+    t.para(*_history_sentences(v, terms, episodes, row))
 
-    # episodes
-    if episodes:
-        n_q = sum(bool(e.get("qualified")) for e in episodes)
-        if len(episodes) == 1:
-            intro = "There has been one period of response." if n_q == 0 else "There has been one period of remission."
+    if dates.next_due is not None and status != "deceased":
+        if dates.overdue:
+            t.para(f"{v.cap(v.your)} next check-up was due by {format_date(dates.next_due)}. "
+                   f"No later results are recorded.")
         else:
-            counted = "none" if n_q == 0 else _number(n_q)
-            intro = f"There have been {_number(len(episodes))} periods of response. {counted.capitalize()} of them counted as remission."
-        t.para(intro, t.once("response", "A response means the cancer shrank. It becomes a remission when it is sustained."))
-        for e in episodes:
-            t.para(*_episode_paragraph(t, v, e, len(episodes)))
-    elif status not in ("not_assessed", "deceased"):
-        t.para("The tests have not shown a remission so far.")
+            t.para(f"{v.cap(v.your)} next check-up is due by {format_date(dates.next_due)}.")
 
-    # progression without an episode (never responded)
-    if not episodes and row.get("progression_date"):
-        t.para(f"The cancer grew or spread on {format_date(row['progression_date'])}. This is called progression.")
-
-    # long-term remission milestone
-    t.para(*_milestone_sentences(v, row))
-    if row.get("late_recurrence_after_milestone"):
-        t.para("The cancer came back after the long-term mark was reached.")
-
-    # next check-up
-    due = row.get("next_followup_due")
-    if due is not None and status != "deceased":
-        if as_of is not None and due < as_of:
-            t.para(f"{v.cap(v.your)} next check-up was due by {format_date(due)}. No later results are recorded.")
-        else:
-            t.para(f"{v.cap(v.your)} next check-up is due by {format_date(due)}.")
-
+    words = terms.glossary()
+    if words:
+        t.para("Words used here:", *words)
     t.para(DISCLAIMER)
     return t.render()
+
+
+def glossary_of(text: str) -> list[str]:
+    """The definitions in a summary's "Words used here" paragraph (for pages)."""
+    for para in text.split("\n\n"):
+        if para.startswith("Words used here:"):
+            return [d for d in GLOSSARY.values() if d in para]
+    return []

@@ -51,8 +51,10 @@ def _pct(x: float | None) -> str:
     return "" if x is None else f"{100 * x:.1f}%"
 
 
-def _inline_svg(svg: bytes, prefix: str) -> str:
-    """An SVG document as an inline ``<svg>`` element with ids prefixed by ``prefix``."""
+def _inline_svg(svg: bytes, prefix: str, title: str | None = None) -> str:
+    """An SVG document as an inline ``<svg>`` element with ids prefixed by ``prefix``; with
+    ``title`` it is an image to assistive technology (``role="img"``, a ``<title>`` first
+    and ``aria-labelledby`` pointing at it)."""
     text = svg.decode("utf-8")
     text = re.sub(r"<\?xml[^>]*\?>", "", text)
     text = re.sub(r"<!DOCTYPE[^>]*>", "", text)
@@ -60,6 +62,10 @@ def _inline_svg(svg: bytes, prefix: str) -> str:
     text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}-{m.group(1)}"', text)
     text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}-{m.group(1)})", text)
     text = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}-{m.group(1)}"', text)
+    if title is not None:
+        tid = f"{prefix}-title"
+        text = re.sub(r"<svg\b([^>]*)>", lambda m: f'<svg{m.group(1)} role="img" aria-labelledby="{tid}">'
+                      f'<title id="{tid}">{html.escape(title)}</title>', text, count=1)
     return text.strip()
 
 
@@ -150,14 +156,11 @@ def build_report(
     tick("statistics")
     figs = plots.cohort_figures(result, ci_method=ci_method)
     fig_html = []
-    captions = {
-        "swimmer": "Swimmer plot: each subject's time on study, remission episodes, progression and death; "
-        "an arrow marks a response still ongoing.",
-    }
     for name, fig in figs.items():
-        svg = _inline_svg(plots.render(fig, "svg"), name)
-        cap = captions.get(name) or name.replace("-", " ")
-        fig_html.append(f'<figure class="plot" id="plot-{name}">{svg}<figcaption class="note">{html.escape(cap)}</figcaption></figure>')
+        cap = plots.plot_caption(name)
+        svg = _inline_svg(plots.render(fig, "svg"), name, title=cap)
+        fig_html.append(f'<figure class="plot" id="plot-{name}"><div class="scroll">{svg}</div>'
+                        f'<figcaption class="note">{html.escape(cap)}</figcaption></figure>')
     tick("cohort plots")
     del figures_names
 

@@ -56,34 +56,69 @@ from remission.report import stats as st  # noqa: E402
 
 DAYS_PER_MONTH = st.DAYS_PER_MONTH
 
-#: colour of each canonical level (remission_model.md §3)
+#: colour of each canonical level (remission_model.md §3): the Okabe-Ito palette, told
+#: apart with red-green colour blindness (blues for response, orange/vermillion for growth;
+#: no red-green pair carries meaning)
 LEVEL_COLOURS = {
-    S.COMPLETE: "#1a7837",
-    S.PARTIAL: "#7fbf7b",
-    S.MINOR: "#c2e699",
-    S.STABLE: "#f1c232",
-    S.PROGRESSION_PENDING: "#f4a582",
-    S.PROGRESSION: "#c0392b",
-    S.NOT_EVALUABLE: "#9e9e9e",
+    S.COMPLETE: "#0072b2",
+    S.PARTIAL: "#56b4e9",
+    S.MINOR: "#a6d8f0",
+    S.STABLE: "#f0e442",
+    S.PROGRESSION_PENDING: "#e69f00",
+    S.PROGRESSION: "#d55e00",
+    S.NOT_EVALUABLE: "#999999",
 }
-MISSING_COLOUR = "#cfcfcf"
-EPISODE_COLOURS = {"partial": "#a6dba0", "complete": "#1a7837"}
+MISSING_COLOUR = "#dddddd"
+EPISODE_COLOURS = {"partial": "#9fd3f0", "complete": "#0072b2"}
 
-def _thresholds(criteria: str) -> tuple[float, float, str]:
-    """(progression %, response %, quantity) of a criterion's plot, from its declaration
-    (RECIST 1.1's when the criterion declares none)."""
-    for code in (criteria, "recist1.1"):
-        if code in registry.CRITERIA:
-            p = registry.get(code).presentation
-            if p.pd_threshold_pct is not None and p.response_threshold_pct is not None:
-                return p.pd_threshold_pct, p.response_threshold_pct, p.change_caption or "Measured value"
-    return 20.0, -30.0, "Measured value"
+
+def _presentation(criteria: str | None):
+    return registry.get(criteria).presentation if criteria in registry.CRITERIA else None
+
+
+def _thresholds(criteria: str) -> list[tuple[float, str]]:
+    """The criterion's declared reference lines (percent change, legend words); none when
+    it declares none (never another criterion's)."""
+    p = _presentation(criteria)
+    if p is None:
+        return []
+    out = []
+    if p.pd_threshold_pct is not None:
+        out.append((p.pd_threshold_pct, p.pd_threshold_words or f"{p.pd_threshold_pct:+g}%"))
+    if p.response_threshold_pct is not None:
+        out.append((p.response_threshold_pct, p.response_threshold_words or f"{p.response_threshold_pct:+g}%"))
+    return out
+
+
+def _quantity(criteria: str) -> str:
+    p = _presentation(criteria)
+    return (p.change_caption if p and p.change_caption else (p.value_label if p and p.value_label else "measured value"))
+
+
+def criterion_label(criteria: str | None) -> str:
+    p = _presentation(criteria)
+    return p.label if p else (criteria or "")
 
 
 def _value_label(criteria: str | None) -> str:
-    if criteria in registry.CRITERIA:
-        return registry.get(criteria).presentation.value_label or "Measured value"
-    return "Measured value"
+    p = _presentation(criteria)
+    return (p.value_label if p else None) or "Measured value"
+
+
+def plot_caption(name: str) -> str:
+    """A cohort plot's caption in words, from the criterion's declaration
+    ("Best change in PSA from baseline, PCWG3 (line 1)")."""
+    kind, _, crit = name.partition("-")
+    if kind == "waterfall":
+        return f"Best change in {_quantity(crit)} from baseline, {criterion_label(crit)} (first line of therapy); one bar per subject."
+    if kind == "spider":
+        return f"Change in {_quantity(crit)} from baseline over time, {criterion_label(crit)} (first line of therapy); one line per subject, starting at its baseline."
+    if kind == "km":
+        return f"Kaplan-Meier estimate: {st.ENDPOINT_LABELS.get(crit, crit)}, with its 95% confidence band and the number at risk."
+    if kind == "swimmer":
+        return ("Swimmer plot: each subject's time on study, remission episodes, progression and death; "
+                "an arrow marks a response still ongoing.")
+    return name.replace("-", " ")
 
 
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "remission", "font.size": 9}
@@ -120,14 +155,15 @@ def _empty(fig: Figure, message: str) -> Figure:
     return fig
 
 
-def _legend_levels(ax, codes: Iterable[str | None]) -> None:
+def _legend_levels(ax, codes: Iterable[str | None], lines_: list[tuple[float, str]] = ()) -> None:
     seen: dict[str, str] = {}
     for c in codes:
         key = c or "MISSING"
         seen.setdefault(key, colour_of(c))
-    handles = [Patch(facecolor=col, label=code) for code, col in seen.items()]
+    handles = [Patch(facecolor=col, edgecolor="#333333", linewidth=0.4, label=code) for code, col in seen.items()]
+    handles += [Line2D([], [], color="#555555", linestyle="--", linewidth=0.9, label=f"{val:+g}%: {words}") for val, words in lines_]
     if handles:
-        ax.legend(handles=handles, title="Best response", loc="best", fontsize=8, title_fontsize=8)
+        ax.legend(handles=handles, title="Best response", loc="best", fontsize=7, title_fontsize=8)
 
 
 # --------------------------------------------------------------------------------------
@@ -168,25 +204,30 @@ def waterfall_data(result, criteria: str = "recist1.1") -> pl.DataFrame:
 
 def waterfall_figure(result, criteria: str = "recist1.1") -> Figure:
     data = waterfall_data(result, criteria)
-    up, down, quantity = _thresholds(criteria)
-    fig = _new_figure(max(6.0, 0.22 * data.height + 2), 4.2)
+    lines_ = _thresholds(criteria)
+    quantity, label = _quantity(criteria), criterion_label(criteria)
+    fig = _new_figure(max(6.0, min(0.22 * data.height + 2, 14.0)), 4.2)
     if data.height == 0:
-        return _empty(fig, f"No measured assessments ({criteria})")
+        return _empty(fig, f"No measured assessments ({label})")
     ax = fig.add_subplot()
     x = list(range(data.height))
     bars = ax.bar(x, data["best_pct"].to_list(), color=data["colour"].to_list(), edgecolor="#333333", linewidth=0.4)
     for bar, sid in zip(bars, data["subject_id"].to_list()):
         bar.set_gid(f"bar-{sid}")
-    for val in (up, down):
+    for val, words in lines_:
         ax.axhline(val, color="#555555", linestyle="--", linewidth=0.9, gid=_ref_id(val))
         ax.text(1.005, val, f"{val:+g}%", va="center", ha="left", fontsize=7, color="#555555",
                 transform=ax.get_yaxis_transform())
     ax.axhline(0, color="black", linewidth=0.6)
-    ax.set_xticks(x, data["subject_id"].to_list(), rotation=90, fontsize=7)
+    if data.height <= 80:
+        ax.set_xticks(x, data["subject_id"].to_list(), rotation=90, fontsize=7)
+    else:  # too many subjects to name: the bars alone
+        ax.set_xticks([])
+        ax.set_xlabel(f"{data.height} subjects")
     ax.set_ylabel(f"Best change from baseline (%)\n{quantity}")
-    ax.set_title(f"Waterfall: best % change per subject ({criteria}, line 1)")
+    ax.set_title(f"Best change in {quantity} from baseline, {label} (first line)")
     ax.set_xlim(-0.7, data.height - 0.3)
-    _legend_levels(ax, data["best_response"].unique(maintain_order=True).to_list())
+    _legend_levels(ax, data["best_response"].unique(maintain_order=True).to_list(), lines_)
     return fig
 
 
@@ -195,23 +236,42 @@ def waterfall_figure(result, criteria: str = "recist1.1") -> Figure:
 # --------------------------------------------------------------------------------------
 
 
+def _baseline_dates(result, criteria: str) -> pl.DataFrame:
+    """``subject_id, base_date``: the baseline of line 1 as the criterion placed it
+    (``timepoints.baseline_date``), else the subject's first line-1 row with a value."""
+    tp = result.timepoints
+    if tp is not None and tp.height and "baseline_date" in tp.columns:
+        b = (
+            tp.filter((pl.col("criteria") == criteria) & (pl.col("line") == 1) & pl.col("baseline_date").is_not_null())
+            .group_by("subject_id")
+            .agg(base_date=pl.col("baseline_date").min())
+        )
+        if b.height:
+            return b
+    a = result.assessments.filter((pl.col("criteria") == criteria) & (pl.col("line") == 1) & pl.col("value").is_not_null())
+    return a.group_by("subject_id").agg(base_date=pl.col("date").min())
+
+
 def spider_data(result, criteria: str = "recist1.1") -> pl.DataFrame:
-    """``subject_id, date, weeks, pct, best_response`` of line 1 (baseline row = 0 %)."""
+    """``subject_id, date, weeks, pct, best_response`` of line 1: each subject's line starts
+    at its baseline (the criterion's baseline date, 0 %) and follows the measured changes
+    from that baseline; partly measured time points have no change (issue 15 item 1) and
+    are left out."""
+    empty = pl.DataFrame(schema={"subject_id": pl.String, "date": pl.Date, "weeks": pl.Float64, "pct": pl.Float64, "best_response": pl.String})
     tp = result.assessments.filter(
-        (pl.col("criteria") == criteria) & (pl.col("line") == 1) & pl.col("value").is_not_null()
+        (pl.col("criteria") == criteria) & (pl.col("line") == 1) & pl.col("change_from_baseline_pct").is_not_null()
+        & pl.col("overall_response").is_not_null()
     )
     if tp.height == 0:
-        return pl.DataFrame(schema={"subject_id": pl.String, "date": pl.Date, "weeks": pl.Float64, "pct": pl.Float64, "best_response": pl.String})
-    base = tp.group_by("subject_id").agg(base_date=pl.col("date").min())
-    measured = tp.filter(pl.col("change_from_baseline_pct").is_not_null()).select("subject_id").unique()
+        return empty
+    base = _baseline_dates(result, criteria).join(tp.select("subject_id").unique(), on="subject_id", how="semi")
+    start = base.select("subject_id", date="base_date", change_from_baseline_pct=pl.lit(0.0))
+    pts = pl.concat([start, tp.select("subject_id", "date", "change_from_baseline_pct")], how="vertical_relaxed")
     out = (
-        tp.join(measured, on="subject_id", how="semi")
-        .join(base, on="subject_id")
-        .with_columns(
-            weeks=(pl.col("date") - pl.col("base_date")).dt.total_days() / 7.0,
-            pct=pl.when(pl.col("date") == pl.col("base_date")).then(0.0).otherwise(pl.col("change_from_baseline_pct")),
-        )
-        .filter(pl.col("pct").is_not_null())
+        pts.join(base, on="subject_id")
+        .filter(pl.col("date") >= pl.col("base_date"))
+        .unique(["subject_id", "date"], keep="last", maintain_order=True)
+        .with_columns(weeks=(pl.col("date") - pl.col("base_date")).dt.total_days() / 7.0, pct=pl.col("change_from_baseline_pct"))
         .join(result.summary.select("subject_id", "best_response"), on="subject_id", how="left")
         .select("subject_id", "date", "weeks", "pct", "best_response")
     )
@@ -220,10 +280,11 @@ def spider_data(result, criteria: str = "recist1.1") -> pl.DataFrame:
 
 def spider_figure(result, criteria: str = "recist1.1") -> Figure:
     data = spider_data(result, criteria)
-    up, down, quantity = _thresholds(criteria)
+    lines_ = _thresholds(criteria)
+    quantity, label = _quantity(criteria), criterion_label(criteria)
     fig = _new_figure(7.0, 4.5)
     if data.height == 0:
-        return _empty(fig, f"No measured assessments ({criteria})")
+        return _empty(fig, f"No measured assessments ({label})")
     ax = fig.add_subplot()
     codes = []
     for (sid,), g in data.group_by("subject_id", maintain_order=True):
@@ -231,13 +292,13 @@ def spider_figure(result, criteria: str = "recist1.1") -> Figure:
         codes.append(code)
         ax.plot(g["weeks"].to_list(), g["pct"].to_list(), marker="o", markersize=3, linewidth=1.1,
                 color=colour_of(code), gid=f"spider-{sid}")
-    for val in (up, down):
+    for val, _words in lines_:
         ax.axhline(val, color="#555555", linestyle="--", linewidth=0.9, gid=_ref_id(val))
     ax.axhline(0, color="black", linewidth=0.6)
     ax.set_xlabel("Weeks since baseline")
     ax.set_ylabel(f"Change from baseline (%)\n{quantity}")
-    ax.set_title(f"Spider plot: % change over time ({criteria}, line 1)")
-    _legend_levels(ax, codes)
+    ax.set_title(f"Change in {quantity} over time, {label} (first line)")
+    _legend_levels(ax, codes, lines_)
     return fig
 
 
@@ -342,10 +403,10 @@ def swimmer_figure(result) -> Figure:
         for e in r["episodes"]:
             hatch = None if e["qualified"] else "////"
             ax.barh(y, e["end"] - e["start"], left=e["start"], height=0.45, color=EPISODE_COLOURS["partial"],
-                    hatch=hatch, edgecolor="#4d7f4d", linewidth=0.3, gid=f"episode-{sid}-{e['episode']}")
+                    hatch=hatch, edgecolor="#1f4e79", linewidth=0.3, gid=f"episode-{sid}-{e['episode']}")
             if e["complete_start"] is not None:
                 ax.barh(y, e["complete_end"] - e["complete_start"], left=e["complete_start"], height=0.45,
-                        color=EPISODE_COLOURS["complete"], hatch=hatch, edgecolor="#0b3d1a", linewidth=0.3,
+                        color=EPISODE_COLOURS["complete"], hatch=hatch, edgecolor="#00304f", linewidth=0.3,
                         gid=f"complete-{sid}-{e['episode']}")
         for i, m in enumerate(r["progressions"]):
             ax.plot([m], [y], marker="X", color=LEVEL_COLOURS[S.PROGRESSION], markersize=7, linestyle="none",
@@ -366,7 +427,7 @@ def swimmer_figure(result) -> Figure:
     handles = [
         Patch(facecolor=EPISODE_COLOURS["partial"], label="partial remission"),
         Patch(facecolor=EPISODE_COLOURS["complete"], label="complete remission"),
-        Patch(facecolor="white", edgecolor="#4d7f4d", hatch="////", label="response, not sustained"),
+        Patch(facecolor="white", edgecolor="#1f4e79", hatch="////", label="response, not sustained"),
         Line2D([], [], marker="X", color=LEVEL_COLOURS[S.PROGRESSION], linestyle="none", label="progression"),
         Line2D([], [], marker="D", color="#2c5aa0", linestyle="none", label="new line of therapy"),
         Line2D([], [], marker="s", color="black", linestyle="none", label="death"),
@@ -484,6 +545,12 @@ def timeline_figure(result, subject_id: str, *, treatments: pl.DataFrame | None 
         for i, r in enumerate(measured.iter_rows(named=True)):
             ax.scatter([r["date"]], [r["value"]], s=42, color=r["colour"], edgecolor="black", linewidth=0.6, zorder=3,
                        gid=f"assess-{i}")
+        # time points with no complete measurement (issue 15 item 1): marked on the axis,
+        # never drawn as a value
+        unmeasured = data.filter(pl.col("value").is_null() & pl.col("overall_response").is_not_null())
+        for i, r in enumerate(unmeasured.iter_rows(named=True)):
+            ax.scatter([r["date"]], [0], s=40, marker="x", color="#555555", linewidth=1.2, zorder=3, clip_on=False,
+                       gid=f"unmeasured-{i}")
     else:  # stated responses only: the level as a category
         order = [S.PROGRESSION, S.PROGRESSION_PENDING, S.STABLE, S.MINOR, S.PARTIAL, S.COMPLETE]
         rows = data.filter(pl.col("canonical_level").is_in(order))
@@ -535,11 +602,13 @@ def timeline_figure(result, subject_id: str, *, treatments: pl.DataFrame | None 
         lane.spines[side].set_visible(False)
     ax.tick_params(labelbottom=False)
     ax.grid(alpha=0.3)
-    ax.set_title(f"{subject_id}: measurements, responses and remission episodes ({crit})")
+    ax.set_title(f"{subject_id}: measurements, responses and remission episodes ({criterion_label(crit)})")
     codes = data["overall_response"].drop_nulls().unique(maintain_order=True).to_list()
     handles = [Patch(facecolor=colour_of(c), edgecolor="black", label=c) for c in codes]
     handles += [Patch(facecolor=EPISODE_COLOURS["partial"], alpha=0.5, label="remission episode"),
                 Patch(facecolor=EPISODE_COLOURS["complete"], alpha=0.5, label="complete remission")]
+    if measured.height and data.filter(pl.col("value").is_null() & pl.col("overall_response").is_not_null()).height:
+        handles.append(Line2D([], [], marker="x", color="#555555", linestyle="none", label="not fully assessed"))
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     if ys:
         ax.set_ylim(0, max(ys) * 1.15 + 1)
