@@ -277,7 +277,17 @@ def test_ig_examples_import_with_every_unused_element_reported():
         ("cancer-patient-john-anyperson", dt.date(2019, 4, 1), "PR", "pathology"),
     ]
     assert ds.labs.select("test", "value", "unit").rows() == [("hemoglobin", 13.5, "g/dL")]
-    assert ds.treatments.height == 7
+    # mCODE ProcedureIntent 373808002 -> curative (lobectomy, gefitinib, Jenny M's surgery and
+    # two of her administrations and anastrozole carry it; the doxorubicin administration does not)
+    assert ds.treatments.select("subject_id", "start_date", "modality", "intent").sort(pl.all()).rows() == [
+        ("cancer-patient-jenny-m", dt.date(2018, 4, 1), "surgery", "curative"),
+        ("cancer-patient-jenny-m", dt.date(2018, 4, 22), "other", None),
+        ("cancer-patient-jenny-m", dt.date(2018, 4, 22), "other", "curative"),
+        ("cancer-patient-jenny-m", dt.date(2018, 4, 22), "other", "curative"),
+        ("cancer-patient-jenny-m", dt.date(2018, 9, 30), "other", "curative"),
+        ("cancer-patient-john-anyperson", dt.date(2019, 3, 1), "surgery", "curative"),
+        ("cancer-patient-john-anyperson", dt.date(2019, 4, 30), "other", "curative"),
+    ]
     got = {(e.row, e.column, e.code) for e in imp.unmapped}
     assert got == {
         (3, "Condition.meta.profile", "unmapped"),  # secondary cancer (brain metastases)

@@ -499,6 +499,17 @@ ORGAN_BY_SNOMED = {c.code: o for o, c in ORGAN_CODES.items()}
 # Treatments
 # --------------------------------------------------------------------------------------
 
+#: mCODE ProcedureIntent extension (Procedure, MedicationRequest, MedicationAdministration)
+EXT_MCODE_INTENT = MCODE_SD + "mcode-procedure-intent"
+#: treatments.intent <-> ProcedureIntentVS code (mcode VS_Other.fsh): the three intents that the
+#: value set and spec/tables.md share; the others travel in the project's extension only
+MCODE_INTENT_CODES: dict[str, Code] = {
+    "curative": Code(SNOMED, "373808002", "Curative - procedure intent", "mcode ProcedureIntentVS"),
+    "palliative": Code(SNOMED, "363676003", "Palliative - procedure intent", "mcode ProcedureIntentVS"),
+    "supportive": Code(SNOMED, "399707004", "Supportive - procedure intent", "mcode ProcedureIntentVS"),
+}
+INTENT_BY_MCODE = {c.code: i for i, c in MCODE_INTENT_CODES.items()}
+
 #: modalities written as Procedure (with this SNOMED code); the others as MedicationAdministration
 PROCEDURE_MODALITY: dict[str, Code] = {
     "surgery": Code(SNOMED, "387713003", "Surgical procedure (procedure)", "snomed (unverified)"),

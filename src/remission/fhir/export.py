@@ -475,6 +475,8 @@ def treatment_resource(row: dict) -> dict:
     ext = []
     if row.get("intent"):
         ext.append({"url": C.EXT_INTENT, "valueCode": row["intent"]})
+        if row["intent"] in C.MCODE_INTENT_CODES:
+            ext.append({"url": C.EXT_MCODE_INTENT, "valueCodeableConcept": _cc([C.MCODE_INTENT_CODES[row["intent"]]])})
     if row.get("line") is not None:
         ext.append({"url": C.EXT_LINE, "valueInteger": int(row["line"])})
     period = {"start": _iso(row["start_date"])}

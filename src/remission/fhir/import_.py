@@ -710,6 +710,12 @@ class _Reader:
         end_path = start_path.replace("start", "end")
         end_d = _date(self.ctx, it, sid, f"{rt}.{end_path}", end)
         intent = next((e.get("valueCode") for e in _ext(res, C.EXT_INTENT)), None)
+        for e in _ext(res, C.EXT_MCODE_INTENT) if intent is None else ():
+            for c in _code_in(e.get("valueCodeableConcept"), C.SNOMED):
+                intent = intent or C.INTENT_BY_MCODE.get(c)
+            if intent is None:
+                self.ctx.skip(it, sid, f"{rt}.extension(mcode-procedure-intent)", _show(e.get("valueCodeableConcept")),
+                              "curative, palliative or supportive (ProcedureIntentVS); intent left empty")
         line = next((e.get("valueInteger") for e in _ext(res, C.EXT_LINE)), None)
         self.ctx.add("treatments", it, sid, rt,
                      {"start_date": start_d, "end_date": end_d, "modality": modality, "intent": intent,
