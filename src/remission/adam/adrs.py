@@ -49,7 +49,7 @@ inside the pipe refers to the earlier object), so its CBCP is ``N`` for every su
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -205,18 +205,32 @@ def prepare_adsl(adsl: pl.DataFrame, file: str, reference: str) -> pl.DataFrame:
 
 
 def _resolve_adsl(sdtm: SdtmData, adsl, reference: str) -> pl.DataFrame:
+    return resolve_adsl(sdtm, adsl, reference)[0]
+
+
+def resolve_adsl(sdtm: SdtmData, adsl, reference: str) -> tuple[pl.DataFrame, dict]:
+    """The typed ADSL (:func:`prepare_adsl`, then every variable typed by its input file's
+    metadata, else admiral's: :mod:`remission.adam.metadata`) and the metadata used
+    (variable -> :class:`~remission.io.sdtm.ColumnMeta`, labels included)."""
+    from remission.adam.metadata import admiral_variables, merge_meta, type_columns
+
     if adsl is None:
         if "adsl" in sdtm:
-            frame, file = sdtm.get("adsl"), sdtm.file("adsl")
+            frame, file, given = sdtm.get("adsl"), sdtm.file("adsl"), sdtm.meta.get("adsl")
         else:
-            frame, file = adsl_from_sdtm(sdtm).with_columns(pl.col(ROW).cast(pl.Int64)), "adsl (from DM/DS)"
+            frame, file, given = adsl_from_sdtm(sdtm).with_columns(pl.col(ROW).cast(pl.Int64)), "adsl (from DM/DS)", None
     else:
         one = as_sdtm({"adsl": adsl})
-        frame, file = one.get("adsl"), one.file("adsl")
+        frame, file, given = one.get("adsl"), one.file("adsl"), one.meta.get("adsl")
     for c in ADSL_DATES:
         if c in frame.columns and frame.schema[c] == pl.Date:
             frame = frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%d"))
-    return prepare_adsl(frame, file, reference)
+    meta = merge_meta(admiral_variables("ADSL"), given)
+    typed = prepare_adsl(frame, file, reference)
+    typed, errors = type_columns(typed, {k: v for k, v in meta.items() if k not in ADSL_DATES and k != "USUBJID"}, file)
+    if errors:
+        raise InputErrors(errors)
+    return typed, meta
 
 
 # --------------------------------------------------------------------------------------
@@ -559,6 +573,8 @@ class AdrsPlan:
     opts: AdrsOptions
     label: str
     notes: list[InputError]
+    #: the ADSL's variable metadata (types and labels; :func:`resolve_adsl`)
+    adsl_meta: dict = field(default_factory=dict)
 
     def slices(self):
         """The ADRS slices, in order.  With :data:`ADRS_THREADS` > 1 the next slices are
@@ -621,7 +637,7 @@ def plan_adrs(
     assemble."""
     opts = AdrsOptions(reference, confirm_days, sd_min_days, max_ne_between, accept_sd_between, source, evaluator, failed_cr_as_pr)
     data = as_sdtm(sdtm)
-    adsl_t = _resolve_adsl(data, adsl, reference)
+    adsl_t, adsl_meta = resolve_adsl(data, adsl, reference)
     label = evaluator.strip().title()
     if source == "rs":
         rs, file, errors = _ovr_from_rs(data, opts)
@@ -642,7 +658,7 @@ def plan_adrs(
     missing = require_columns(tu, REQUIRED["tu"], data.file("tu")) if tu is not None else []
     if missing:
         raise InputErrors(missing)
-    return AdrsPlan(_ovr_flags(ovr, opts), adsl_t, tu, opts, label, notes)
+    return AdrsPlan(_ovr_flags(ovr, opts), adsl_t, tu, opts, label, notes, adsl_meta)
 
 
 def _notes(ovr: pl.DataFrame, file: str) -> list[InputError]:
@@ -760,7 +776,9 @@ def _assemble(ovr_out: pl.DataFrame, derived: pl.DataFrame, adsl_t: pl.DataFrame
         else:  # an ADSL variable not carried by the records (e.g. the reference date)
             cols.append(adsl_t.get_column(name).gather(sids))
     cols += [adsl_t.get_column(c).gather(sids) for c in adsl_more if c not in first]
-    return pl.DataFrame(cols)
+    from remission.adam.metadata import type_sdtm
+
+    return type_sdtm(pl.DataFrame(cols))
 
 
 def derive_adrs(

@@ -309,4 +309,6 @@ def _columns(out: pl.DataFrame, adsl_t: pl.DataFrame, ref: str) -> pl.DataFrame:
     out = out.select(*first, *rest).join(adsl_t.select("USUBJID", *adsl_cols), on="USUBJID", how="left", maintain_order="left")
     if "STUDYID" not in out.columns:
         out = out.with_columns(pl.lit(None, pl.String).alias("STUDYID"))
-    return out
+    from remission.adam.metadata import type_sdtm
+
+    return type_sdtm(out)
