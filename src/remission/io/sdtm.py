@@ -352,7 +352,8 @@ def read_sdtm(
         try:
             tables[name] = read_table(p)
             names[name] = p.name
-            if p.suffix.lower() != ".csv":
+            # the metadata is used for ADSL; a large SDTM Dataset-JSON file is not parsed twice
+            if p.suffix.lower() != ".csv" and (name == "adsl" or p.suffix.lower() != ".json"):
                 meta[name] = read_meta(p)
         except InputErrors as exc:
             errors.extend(exc.errors)
