@@ -49,7 +49,10 @@ def _read_like(csv_path: Path, schema: pl.Schema) -> pl.DataFrame:
     """A CSV written by ``remission adam`` read with the types of the Parquet copy."""
     frame = pl.read_csv(csv_path, infer_schema=False)
     return frame.with_columns(
-        pl.col(c).str.to_date() if t == pl.Date else pl.col(c).cast(t) for c, t in schema.items()
+        pl.col(c).str.to_date() if t == pl.Date
+        else pl.col(c).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit=t.time_unit) if isinstance(t, pl.Datetime)
+        else pl.col(c).cast(t)
+        for c, t in schema.items()
     )
 
 

@@ -147,3 +147,14 @@ def test_adam_writes_adtr_beside_adrs_and_adtte(tmp_path):
 def test_no_adtr_without_tr_and_tu(tmp_path):
     res = adam(SDTM, None, adsl=ADSL, files={"rs": "rs_onco_recist.csv", "tu": "tu_onco_recist.csv"})
     assert res.adtr is None
+
+
+def test_without_trstresn_the_number_in_trstresc_is_used():
+    """No TRSTRESN column: AVAL from TRSTRESC, whose non-numeric results (TOO SMALL TO
+    MEASURE) give no AVAL rather than an error; the lesion then counts as not measured."""
+    vals = ["50", "30", "25", "20", "40", "20", "20", "12", "45", "25", "26", "TOO SMALL TO MEASURE"]
+    sdtm, adsl = _study(TRSTRESC=vals)
+    sdtm["tr"] = sdtm["tr"].drop("TRSTRESN")
+    out = derive_adtr(sdtm, adsl)
+    assert out.filter(pl.col("PARAMCD") == "NLDIAM2").sort("ADY")["AVAL"].to_list() == [20.0, 12.0, None]
+    assert out.filter(pl.col("PARAMCD") == "SDIAM").sort("ADY")["ANL01FL"].to_list() == ["Y", "Y", None]

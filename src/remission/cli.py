@@ -590,24 +590,70 @@ def fhir_import(
 @app.command("omop")
 def omop(
     dataset: Path = typer.Argument(..., help="Dataset folder (subjects.csv, lesions.csv, ...)."),
-    out: Path = typer.Option(..., "--out", help="Folder for episode.csv, episode_event.csv, assessment_events.csv."),
+    out: Path = typer.Option(..., "--out", help="Folder for episode.csv (and episode_event.csv)."),
+    person_map: Optional[Path] = typer.Option(
+        None, "--person-map", help="CSV/Parquet of subject_id,person_id, or an OMOP PERSON table (person_source_value = subject_id)."
+    ),
+    assign_person_ids: bool = typer.Option(
+        False, "--assign-person-ids", help="Without --person-map: number the persons 1..n over the sorted subject ids."
+    ),
+    measurement: Optional[Path] = typer.Option(None, "--measurement", help="OMOP MEASUREMENT rows of the assessments (episode events)."),
+    observation: Optional[Path] = typer.Option(None, "--observation", help="OMOP OBSERVATION rows of the assessments (episode events)."),
+    observation_field_concept_id: Optional[int] = typer.Option(
+        None, "--observation-field-concept-id", help="CDM field concept id of observation.observation_id (needed with --observation)."
+    ),
+    condition: Optional[Path] = typer.Option(
+        None, "--condition", help="OMOP CONDITION_OCCURRENCE rows: the cancer's concept (episode_object_concept_id) and events."
+    ),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Status as of this date (YYYY-MM-DD)."),
 ) -> None:
     """Write OMOP CDM v5.4 EPISODE / EPISODE_EVENT rows (oncology disease-dynamic episodes)."""
+    from remission.errors import InputErrors as Errors
     from remission.io import load_dataset
-    from remission.omop import write_omop
+    from remission.omop import read_omop_table, read_person_map, write_omop
     from remission.options import AssessOptions
     from remission.pipeline import assess as run
 
     options = AssessOptions(as_of=_parse_date(as_of))
+    if person_map is not None and assign_person_ids:
+        raise typer.BadParameter("give either --person-map or --assign-person-ids, not both")
     try:
+        errors: list = []
+        tables: dict = {}
+        for key, path, table in (("measurements", measurement, "measurement"), ("observations", observation, "observation"),
+                                 ("conditions", condition, "condition_occurrence")):  # fmt: skip
+            if path is not None:
+                try:
+                    tables[key] = read_omop_table(path, table)
+                except Errors as exc:
+                    errors += exc.errors
+        people = None
+        if person_map is not None:
+            try:
+                people = read_person_map(person_map)
+            except Errors as exc:
+                errors += exc.errors
+        if errors:
+            raise Errors(errors)
         ds, _ = load_dataset(dataset)
         result = run(ds, options)
-    except InputErrors as exc:
-        _report_errors(exc)
+        deaths = ds.subjects.filter(pl.col("death_date").is_not_null() & (pl.col("death_date") <= pl.lit(result.as_of)))
+        paths = write_omop(
+            result, out, person_map=people, assign_person_ids=assign_person_ids, death_dates=deaths.select("subject_id", "death_date"),
+            observation_field_concept_id=observation_field_concept_id, **tables,
+        )  # fmt: skip
+    except Errors as exc:
+        _report_errors(exc, hint="Fix the input (a person map is required unless --assign-person-ids is given).")
         raise typer.Exit(2)
-    deaths = ds.subjects.filter(pl.col("death_date").is_not_null() & (pl.col("death_date") <= pl.lit(result.as_of)))
-    paths = write_omop(result, out, death_dates=deaths.select("subject_id", "death_date"))
+    episode = pl.read_csv(paths[0])
+    unknown = episode.filter(pl.col("episode_object_concept_id") == 0).get_column("person_id").n_unique() if episode.height else 0
+    if unknown:
+        err_console.print(f"[yellow]{unknown} person(s) without a cancer Condition concept: episode_object_concept_id = 0; "
+                          "give --condition (CONDITION_OCCURRENCE) or a condition_concept_id column in --person-map[/]")  # fmt: skip
+    if len(paths) == 1:
+        err_console.print("[yellow]No episode_event.csv: give the MEASUREMENT/OBSERVATION/CONDITION rows of the assessments "
+                          "to link episodes to them[/]")  # fmt: skip
+    paths.append(_record(out, paths, [dataset, person_map, measurement, observation, condition], as_of=result.as_of))
     console.print("Wrote " + ", ".join(str(p) for p in paths))
 
 

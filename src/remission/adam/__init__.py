@@ -148,11 +148,17 @@ def adam(
         subjects = tte_in.get_column("USUBJID").n_unique() if records else 0
     adtte = derive_adtte(adsl_t, tte_in, reference=reference)
     if out is not None:
+        from .metadata import KEY_VARIABLES, output_labels
+
+        def write(frame: pl.DataFrame, name: str, label: str) -> Path:
+            return write_adam(frame, out / name.lower(), fmt=fmt, name=name, label=label,
+                              labels=output_labels(name, plan.adsl_meta), keys=KEY_VARIABLES)  # fmt: skip
+
         if adrs is not None:
-            written.append(write_adam(adrs, out / "adrs", fmt=fmt, name="ADRS", label="Response Analysis Dataset"))
-        written.append(write_adam(adtte, out / "adtte", fmt=fmt, name="ADTTE", label="Time to Event Analysis Dataset"))
+            written.append(write(adrs, "ADRS", "Response Analysis Dataset"))
+        written.append(write(adtte, "ADTTE", "Time to Event Analysis Dataset"))
         if adtr is not None:
-            written.append(write_adam(adtr, out / "adtr", fmt=fmt, name="ADTR", label="Tumor Response Analysis Dataset"))
+            written.append(write(adtr, "ADTR", "Tumor Response Analysis Dataset"))
         if notes:
             path = out / "warnings.csv"
             errors_frame(notes).write_csv(path)

@@ -205,35 +205,54 @@ def prepare_adsl(adsl: pl.DataFrame, file: str, reference: str) -> pl.DataFrame:
 
 
 def _resolve_adsl(sdtm: SdtmData, adsl, reference: str, skip_invalid: bool = False):
-    """The typed ADSL (:func:`prepare_adsl`).  With ``skip_invalid`` returns
+    """The typed ADSL (:func:`resolve_adsl`).  With ``skip_invalid`` returns
     ``(adsl, errors)``: the subjects named in ADSL errors are left out (an error naming no
     subject, a missing column, still raises)."""
-    frame, file = _adsl_frame(sdtm, adsl)
-    if not skip_invalid:
-        return prepare_adsl(frame, file, reference)
-    try:
-        return prepare_adsl(frame, file, reference), []
-    except InputErrors as exc:
-        if any(e.subject_id is None for e in exc.errors):
-            raise
-        bad = sorted({e.subject_id for e in exc.errors})
-        kept = frame.filter(~pl.col("USUBJID").is_in(pl.Series(bad, dtype=pl.String).implode()))
-        return prepare_adsl(kept, file, reference), list(exc.errors)
+    typed, _meta, errors = resolve_adsl(sdtm, adsl, reference, skip_invalid=skip_invalid)
+    return (typed, errors) if skip_invalid else typed
 
 
-def _adsl_frame(sdtm: SdtmData, adsl) -> tuple[pl.DataFrame, str]:
+def _adsl_frame(sdtm: SdtmData, adsl) -> tuple[pl.DataFrame, str, object]:
+    """The ADSL as read (dates as text), its file name and its file's column metadata."""
     if adsl is None:
         if "adsl" in sdtm:
-            frame, file = sdtm.get("adsl"), sdtm.file("adsl")
+            frame, file, given = sdtm.get("adsl"), sdtm.file("adsl"), sdtm.meta.get("adsl")
         else:
-            frame, file = adsl_from_sdtm(sdtm).with_columns(pl.col(ROW).cast(pl.Int64)), "adsl (from DM/DS)"
+            frame, file, given = adsl_from_sdtm(sdtm).with_columns(pl.col(ROW).cast(pl.Int64)), "adsl (from DM/DS)", None
     else:
         one = as_sdtm({"adsl": adsl})
-        frame, file = one.get("adsl"), one.file("adsl")
+        frame, file, given = one.get("adsl"), one.file("adsl"), one.meta.get("adsl")
     for c in ADSL_DATES:
         if c in frame.columns and frame.schema[c] == pl.Date:
             frame = frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%d"))
-    return frame, file
+    return frame, file, given
+
+
+def resolve_adsl(sdtm: SdtmData, adsl, reference: str, *, skip_invalid: bool = False) -> tuple[pl.DataFrame, dict, list]:
+    """The typed ADSL (:func:`prepare_adsl`, then every variable typed by its input file's
+    metadata, else admiral's: :mod:`remission.adam.metadata`), the metadata used
+    (variable -> :class:`~remission.io.sdtm.ColumnMeta`, labels included) and, with
+    ``skip_invalid``, the errors of the subjects left out (otherwise errors raise)."""
+    from remission.adam.metadata import admiral_variables, merge_meta, type_columns
+
+    frame, file, given = _adsl_frame(sdtm, adsl)
+    meta = merge_meta(admiral_variables("ADSL"), given)
+    typed_meta = {k: v for k, v in meta.items() if k not in ADSL_DATES and k != "USUBJID"}
+
+    def typed(fr: pl.DataFrame) -> pl.DataFrame:
+        out, errors = type_columns(prepare_adsl(fr, file, reference), typed_meta, file)
+        if errors:
+            raise InputErrors(errors)
+        return out
+
+    try:
+        return typed(frame), meta, []
+    except InputErrors as exc:
+        if not skip_invalid or any(e.subject_id is None for e in exc.errors):
+            raise
+        bad = sorted({e.subject_id for e in exc.errors})
+        kept = frame.filter(~pl.col("USUBJID").is_in(pl.Series(bad, dtype=pl.String).implode()))
+        return typed(kept), meta, list(exc.errors)
 
 
 # --------------------------------------------------------------------------------------
@@ -583,6 +602,8 @@ class AdrsPlan:
     notes: list[InputError]
     #: input errors of the subjects left out (``skip_invalid``; spec/tables.md "Bad input")
     errors: list[InputError] = field(default_factory=list)
+    #: the ADSL's variable metadata (types and labels; :func:`resolve_adsl`)
+    adsl_meta: dict = field(default_factory=dict)
 
     def slices(self):
         """The ADRS slices, in order.  With :data:`ADRS_THREADS` > 1 the next slices are
@@ -646,7 +667,7 @@ def plan_adrs(
     assemble."""
     opts = AdrsOptions(reference, confirm_days, sd_min_days, max_ne_between, accept_sd_between, source, evaluator, failed_cr_as_pr)
     data = as_sdtm(sdtm)
-    adsl_t, skipped = _resolve_adsl(data, adsl, reference, skip_invalid=True)
+    adsl_t, adsl_meta, skipped = resolve_adsl(data, adsl, reference, skip_invalid=True)
     if skipped and not skip_invalid:
         raise InputErrors(skipped)
     label = evaluator.strip().title()
@@ -675,7 +696,7 @@ def plan_adrs(
         ovr = ovr.filter(pl.col("__sid__").is_not_null())
     del rs
     notes = _notes(ovr, file)
-    plan = AdrsPlan(_ovr_flags(ovr, opts), adsl_t, tu, opts, label, notes)
+    plan = AdrsPlan(_ovr_flags(ovr, opts), adsl_t, tu, opts, label, notes, adsl_meta=adsl_meta)
     plan.errors = sorted(set(skipped + errors), key=lambda e: (e.file, e.row or 0, e.column or ""))
     return plan
 
@@ -829,7 +850,9 @@ def _assemble(ovr_out: pl.DataFrame, derived: pl.DataFrame, adsl_t: pl.DataFrame
         else:  # an ADSL variable not carried by the records (e.g. the reference date)
             cols.append(adsl_t.get_column(name).gather(sids))
     cols += [adsl_t.get_column(c).gather(sids) for c in adsl_more if c not in first]
-    return pl.DataFrame(cols)
+    from remission.adam.metadata import type_sdtm
+
+    return type_sdtm(pl.DataFrame(cols))
 
 
 def derive_adrs(

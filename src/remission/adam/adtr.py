@@ -95,8 +95,10 @@ def _target_records(sdtm: SdtmData, evaluator: str) -> tuple[pl.DataFrame, pl.Da
     tr = tr.join(loc, on=["USUBJID", "TRLNKID"], how="left", maintain_order="left")
     target = pl.col("TRGRPID") == "TARGET" if "TRGRPID" in tr.columns else pl.col("__role__") == "TARGET"
     tr = tr.filter(target).drop("__role__")
+    # AVAL = TRSTRESN (a numeric variable: text there is an error); without it, the number
+    # in TRSTRESC (where "TOO SMALL TO MEASURE", "NOT EVALUABLE"... give no AVAL)
     value = "TRSTRESN" if "TRSTRESN" in tr.columns else "TRSTRESC"
-    bad_num = tr.filter(pl.col(value).is_not_null() & _num(value).is_null())
+    bad_num = tr.filter(pl.col(value).is_not_null() & _num(value).is_null()) if value == "TRSTRESN" else tr.clear()
     errors = [
         InputError(tr_file, r[ROW], r["USUBJID"], value, r[value], "a number (lesion measurement in mm)", "invalid_number")
         for r in bad_num.select(ROW, "USUBJID", value).iter_rows(named=True)
@@ -309,4 +311,6 @@ def _columns(out: pl.DataFrame, adsl_t: pl.DataFrame, ref: str) -> pl.DataFrame:
     out = out.select(*first, *rest).join(adsl_t.select("USUBJID", *adsl_cols), on="USUBJID", how="left", maintain_order="left")
     if "STUDYID" not in out.columns:
         out = out.with_columns(pl.lit(None, pl.String).alias("STUDYID"))
-    return out
+    from remission.adam.metadata import type_sdtm
+
+    return type_sdtm(out)

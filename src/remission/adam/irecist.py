@@ -272,5 +272,8 @@ def adam_irecist(
     )  # fmt: skip
     written = []
     if out_dir is not None:
-        written.append(write_adam(adrs, Path(out_dir) / "adrs", fmt=fmt, name="ADRS", label="Response Analysis Dataset (iRECIST)"))
+        from remission.adam.metadata import KEY_VARIABLES, output_labels
+
+        written.append(write_adam(adrs, Path(out_dir) / "adrs", fmt=fmt, name="ADRS", label="Response Analysis Dataset (iRECIST)",
+                                  labels=output_labels("ADRS"), keys=KEY_VARIABLES))
     return IrecistAdamResult(adrs, written)

@@ -11,8 +11,15 @@
   labels to 40 and character values to 200 bytes: a longer name is an error; longer
   character values (only free-text explanations can be) are cut at 200 bytes (choice).
   Dates are written as SAS dates with format ``DATE9.``.
+  Date-times (``*DTM``) are SAS datetimes with format ``DATETIME20.``; integers are
+  doubles (the only SAS numeric type).  Labels: those given to :func:`write_adam` (the
+  input ADSL's, admiral's metadata), else :data:`LABELS`.
 * Dataset-JSON v1.1: one object with ``datasetJSONVersion = "1.1.0"``, ``columns`` (OID,
-  name, label, dataType) and ``rows``; dates as ISO 8601 text with ``dataType = "date"``.
+  name, label, dataType, length of text, ``keySequence`` of the key variables) and
+  ``rows``; dates and date-times as ISO 8601 text with ``dataType = "date"``/``"datetime"``
+  and ``targetDataType = "integer"`` (spec 1.1 "Date/Time Variables": ADaM dates are
+  numeric), display formats ``E8601DA.``/``E8601DT.``.  It validates against the official
+  v1.1 JSON schema (``tests/test_dataset_json.py``).
 """
 
 from __future__ import annotations
@@ -22,12 +29,15 @@ import json
 import queue
 import threading
 from pathlib import Path
+from typing import Iterable, Mapping
 
 import polars as pl
 
 __all__ = ["write_adam", "open_adam_writer", "AdamWriter", "FORMATS", "STREAMABLE", "LABELS"]
 
 FORMATS = ("csv", "xpt", "json", "parquet")
+#: CSV and Dataset-JSON text of a date-time (ISO 8601, seconds)
+CSV_DATETIME = "%Y-%m-%dT%H:%M:%S"
 #: formats that :func:`open_adam_writer` can append to piece by piece
 STREAMABLE = ("csv", "parquet")
 
@@ -70,12 +80,46 @@ LABELS = {
     "RSDTC": "Date/Time of Assessment",
     "RSSEQ": "Sequence Number",
     "RSEXPL": "Derivation of the Response (remission)",
+    # ADTR (admiralonco ad_adtr variables)
+    "ADY": "Analysis Relative Day",
+    "AVISITN": "Analysis Visit (N)",
+    "BASE": "Baseline Value",
+    "CHG": "Change from Baseline",
+    "PCHG": "Percent Change from Baseline",
+    "NADIR": "Nadir",
+    "CHGNAD": "Change from Nadir",
+    "PCHGNAD": "Percent Change from Nadir",
+    "ABLFL": "Baseline Record Flag",
+    "ANL03FL": "Analysis Flag 03",
+    "ANL04FL": "Analysis Flag 04",
+    "PDFL": "Progressive Disease Flag",
+    "LSEXP": "Lesion IDs Expected",
+    "LSASS": "Lesion IDs Assessed",
+    "TULOC": "Location of the Tumor",
+    "TULOCGR1": "Tumor Site Group 1",
+    "TRSEQ": "Sequence Number",
+    "TRGRPID": "Group ID",
+    "TRLNKID": "Link ID",
+    "TRTESTCD": "Tumor/Lesion Assessment Short Name",
+    "TRTEST": "Tumor/Lesion Assessment Test Name",
+    "TRORRES": "Result or Finding in Original Units",
+    "TRORRESU": "Original Units",
+    "TRSTRESC": "Character Result/Finding in Std Format",
+    "TRSTRESN": "Numeric Result/Finding in Standard Units",
+    "TRSTRESU": "Standard Units",
+    "TREVAL": "Evaluator",
+    "TREVALID": "Evaluator Identifier",
+    "TRACPTFL": "Accepted Record Flag",
+    "TRDTC": "Date/Time of Tumor Measurement",
+    "DOMAIN": "Domain Abbreviation",
 }
 
 
 def _json_type(dtype: pl.DataType) -> str:
     if dtype == pl.Date:
         return "date"
+    if isinstance(dtype, pl.Datetime):
+        return "datetime"
     if dtype.is_integer():
         return "integer"
     if dtype.is_float():
@@ -85,21 +129,38 @@ def _json_type(dtype: pl.DataType) -> str:
     return "string"
 
 
-def _write_json(frame: pl.DataFrame, path: Path, name: str, label: str | None) -> None:
+def _label(labels: Mapping[str, str] | None, name: str) -> str:
+    return (labels or {}).get(name) or LABELS.get(name, name)
+
+
+def _write_json(frame: pl.DataFrame, path: Path, name: str, label: str | None, labels=None, keys=()) -> None:
+    """Dataset-JSON v1.1 (spec "Date/Time Variables": an ADaM date is a SAS numeric date, so
+    its column says ``targetDataType = "integer"``; ``keySequence`` numbers the key
+    variables present, in the order of ``keys``)."""
     cols = []
+    order = {k: i for i, k in enumerate(k for k in keys if k in frame.columns)}
     for c, t in frame.schema.items():
-        col = {"itemOID": f"IT.{name}.{c}", "name": c, "label": LABELS.get(c, c), "dataType": _json_type(t)}
-        if t == pl.String:
+        col = {"itemOID": f"IT.{name}.{c}", "name": c, "label": _label(labels, c), "dataType": _json_type(t)}
+        if t == pl.Date:
+            col.update(targetDataType="integer", displayFormat="E8601DA.")
+        elif isinstance(t, pl.Datetime):
+            col.update(targetDataType="integer", displayFormat="E8601DT.")
+        elif t == pl.String:
             n = frame[c].str.len_bytes().max()
-            col["length"] = int(n) if n is not None else 1
+            col["length"] = max(int(n), 1) if n is not None else 1
+        if c in order:
+            col["keySequence"] = order[c] + 1
         cols.append(col)
-    out = frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date)
+    out = frame.with_columns(
+        *(pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date),
+        *(pl.col(c).dt.strftime(CSV_DATETIME) for c, t in frame.schema.items() if isinstance(t, pl.Datetime)),
+    )
     doc = {
         "datasetJSONCreationDateTime": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "datasetJSONVersion": "1.1.0",
         "fileOID": f"remission.{name}",
         "originator": "remission",
-        "sourceSystem": {"name": "remission", "version": "0"},
+        "sourceSystem": {"name": "remission", "version": _version()},
         "itemGroupOID": f"IG.{name}",
         "records": out.height,
         "name": name,
@@ -110,7 +171,13 @@ def _write_json(frame: pl.DataFrame, path: Path, name: str, label: str | None) -
     path.write_text(json.dumps(doc, ensure_ascii=False, allow_nan=False, default=str), encoding="utf-8")
 
 
-def _write_xpt(frame: pl.DataFrame, path: Path, name: str, label: str | None) -> None:
+def _version() -> str:
+    from remission.provenance import version
+
+    return version()
+
+
+def _write_xpt(frame: pl.DataFrame, path: Path, name: str, label: str | None, labels=None) -> None:
     import pyreadstat
 
     long = [c for c in frame.columns if len(c) > 8]
@@ -121,6 +188,9 @@ def _write_xpt(frame: pl.DataFrame, path: Path, name: str, label: str | None) ->
         if t == pl.Date:
             exprs.append(pl.col(c))
             formats[c] = "DATE9"
+        elif isinstance(t, pl.Datetime):  # SAS datetime (seconds since 1960), the *DTM variables
+            exprs.append(pl.col(c))
+            formats[c] = "DATETIME20"
         elif t == pl.String:
             # version 5: character values of at most 200 bytes (cut on a character boundary)
             exprs.append(
@@ -133,9 +203,9 @@ def _write_xpt(frame: pl.DataFrame, path: Path, name: str, label: str | None) ->
         else:
             exprs.append(pl.col(c).cast(pl.Float64))
     out = frame.select(exprs)
-    labels = [LABELS.get(c, c)[:40] for c in frame.columns]
+    column_labels = [_label(labels, c)[:40] for c in frame.columns]
     pyreadstat.write_xport(
-        out, str(path), file_label=(label or name)[:40], column_labels=labels, table_name=name[:8],
+        out, str(path), file_label=(label or name)[:40], column_labels=column_labels, table_name=name[:8],
         file_format_version=5, variable_format=formats,
     )  # fmt: skip
 
@@ -150,21 +220,32 @@ def _target(path: str | Path, fmt: str, formats: tuple[str, ...] = FORMATS) -> P
     return path
 
 
-def write_adam(frame: pl.DataFrame, path: str | Path, *, fmt: str = "csv", name: str | None = None, label: str | None = None) -> Path:
+def write_adam(
+    frame: pl.DataFrame,
+    path: str | Path,
+    *,
+    fmt: str = "csv",
+    name: str | None = None,
+    label: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    keys: Iterable[str] = (),
+) -> Path:
     """Write one ADaM dataset; ``path`` without suffix gets ``.csv``/``.parquet``/``.xpt``/``.json``.
 
+    ``labels``: variable labels for XPT and Dataset-JSON (a variable not in it: :data:`LABELS`,
+    else its name); ``keys``: the key variables (Dataset-JSON ``keySequence``).
     Returns the path written.
     """
     path = _target(path, fmt)
     name = (name or path.stem).upper()
     if fmt == "csv":
-        frame.write_csv(path, date_format="%Y-%m-%d", null_value="")
+        frame.write_csv(path, date_format="%Y-%m-%d", datetime_format=CSV_DATETIME, null_value="")
     elif fmt == "parquet":
         frame.write_parquet(path)
     elif fmt == "xpt":
-        _write_xpt(frame, path, name, label)
+        _write_xpt(frame, path, name, label, labels)
     else:
-        _write_json(frame, path, name, label)
+        _write_json(frame, path, name, label, labels, tuple(keys))
     return path
 
 
@@ -254,9 +335,9 @@ class AdamWriter:
         if self.fmt == "csv":
             if self._fh is None:
                 self._fh = open(self.path, "wb")
-                frame.write_csv(self._fh, date_format="%Y-%m-%d", null_value="")
+                frame.write_csv(self._fh, date_format="%Y-%m-%d", datetime_format=CSV_DATETIME, null_value="")
             else:
-                frame.write_csv(self._fh, date_format="%Y-%m-%d", null_value="", include_header=False)
+                frame.write_csv(self._fh, date_format="%Y-%m-%d", datetime_format=CSV_DATETIME, null_value="", include_header=False)
         else:
             import pyarrow.parquet as pq
 

@@ -58,6 +58,16 @@ REQUIRED = {
     "adsl": ("USUBJID",),
 }
 
+@dataclass(frozen=True)
+class ColumnMeta:
+    """What an input file says about one column: its kind (``text``, ``integer``, ``float``,
+    ``number`` = numeric of unknown precision, ``date``, ``datetime``, ``time``) and label
+    (``None``: not known).  CSV files say nothing; XPT, Dataset-JSON and typed Parquet do."""
+
+    kind: str = "text"
+    label: str | None = None
+
+
 _DTC_RE = r"^\d{4}(-(\d{2}|-)(-(\d{2}|-))?)?(T[0-9:.+\-Z]*)?$"
 
 
@@ -79,6 +89,8 @@ class SdtmData:
             lab = self.labels.get(e.file)
             out.append(replace(e, label=lab(e.row)) if lab is not None and e.label is None and e.row else e)
         return out
+    #: per domain, the column metadata its file carried (:class:`ColumnMeta`; XPT, Dataset-JSON, Parquet)
+    meta: dict[str, dict[str, ColumnMeta]] = field(default_factory=dict)
 
     def get(self, name: str) -> pl.DataFrame | None:
         return self.tables.get(name.lower())
@@ -134,6 +146,23 @@ def _clean(frame: pl.DataFrame) -> pl.DataFrame:
     return out.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
+def frame_meta(frame: pl.DataFrame) -> dict[str, ColumnMeta]:
+    """The kinds a typed frame (Parquet, polars/pandas) shows; text columns say nothing."""
+    out = {}
+    for name, t in frame.schema.items():
+        if t == pl.Date:
+            out[name] = ColumnMeta("date")
+        elif isinstance(t, pl.Datetime):
+            out[name] = ColumnMeta("datetime")
+        elif t == pl.Time:
+            out[name] = ColumnMeta("time")
+        elif t.is_integer():
+            out[name] = ColumnMeta("integer")
+        elif t.is_float():
+            out[name] = ColumnMeta("number")
+    return out
+
+
 #: SDTM/ADaM columns holding numbers (decimal commas read in a ``;``-separated file)
 _NUMERIC_SUFFIXES = ("STRESN", "STRESC", "ORRES", "SEQ", "VISITNUM", "DY", "AVAL", "AGE")
 
@@ -156,6 +185,69 @@ def _read_csv(path: Path, encoding: str = "utf-8") -> tuple[pl.DataFrame, object
 def _read_parquet(path: Path) -> pl.DataFrame:
     """A Parquet table as it is; :func:`_clean` turns its columns into text."""
     return pl.read_parquet(path)
+
+
+def _xpt_meta(meta) -> dict[str, ColumnMeta]:
+    """Kinds and labels from pyreadstat's XPT metadata (SAS formats DATE/DATETIME/TIME)."""
+    out = {}
+    labels = meta.column_names_to_labels or {}
+    formats = meta.original_variable_types or {}
+    for name, t in (meta.readstat_variable_types or {}).items():
+        fmt = str(formats.get(name) or "").upper()
+        if t == "string":
+            kind = "text"
+        elif fmt.startswith(("DATETIME", "E8601DT")):
+            kind = "datetime"
+        elif fmt.startswith(("DATE", "E8601DA", "YYMMDD")):
+            kind = "date"
+        elif fmt.startswith(("TIME", "E8601TM")):
+            kind = "time"
+        else:
+            kind = "number"
+        out[name] = ColumnMeta(kind, labels.get(name) or None)
+    return out
+
+
+def _json_meta(columns: list[dict]) -> dict[str, ColumnMeta]:
+    """Kinds and labels of Dataset-JSON columns: a ``date``/``datetime`` with
+    ``targetDataType = integer`` is a numeric ADaM date; without it an ISO 8601 text."""
+    out = {}
+    for c in columns:
+        t, target = c.get("dataType", "string"), c.get("targetDataType")
+        if t in ("date", "datetime", "time"):
+            kind = t if target == "integer" else "text"
+        elif t == "integer":
+            kind = "integer"
+        elif t in ("float", "double", "decimal"):
+            kind = "number"
+        else:
+            kind = "text"
+        out[c["name"]] = ColumnMeta(kind, c.get("label") or None)
+    return out
+
+
+def read_meta(path: str | Path) -> dict[str, ColumnMeta]:
+    """The column metadata a file carries (empty for CSV); ``{}`` when it cannot be read."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    try:
+        if ext == ".xpt":
+            import pyreadstat
+
+            _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+            return _xpt_meta(meta)
+        if ext == ".ndjson":
+            with open(path, encoding="utf-8") as fh:
+                return _json_meta(json.loads(fh.readline())["columns"])
+        if ext == ".json":
+            return _json_meta(json.loads(path.read_text(encoding="utf-8")).get("columns", []))
+        if ext == ".parquet":
+            import pyarrow.parquet as pq
+
+            return frame_meta(pl.from_arrow(pq.read_schema(path).empty_table()))
+    except Exception:  # noqa: BLE001 - the reader reports unreadable files
+        return {}
+    return {}
 
 
 def _read_xpt(path: Path) -> pl.DataFrame:
@@ -386,15 +478,19 @@ def read_sdtm(
     tables: dict[str, pl.DataFrame] = {}
     names: dict[str, str] = {}
     labels: dict = {}
+    meta: dict[str, dict[str, ColumnMeta]] = {}
     for name, p in paths.items():
         try:
             tables[name] = read_table(p, encoding, labels)
             names[name] = p.name
+            # the metadata is used for ADSL; a large SDTM Dataset-JSON file is not parsed twice
+            if p.suffix.lower() != ".csv" and (name == "adsl" or p.suffix.lower() != ".json"):
+                meta[name] = read_meta(p)
         except InputErrors as exc:
             errors.extend(exc.errors)
     if errors:
         raise InputErrors(errors)
-    return _merge_supps(SdtmData(tables, names, labels))
+    return _merge_supps(SdtmData(tables, names, labels=labels, meta=meta))
 
 
 def as_sdtm(obj: "SdtmData | Mapping[str, object] | str | Path") -> SdtmData:
@@ -408,6 +504,7 @@ def as_sdtm(obj: "SdtmData | Mapping[str, object] | str | Path") -> SdtmData:
         return read_sdtm(obj)
     tables: dict[str, pl.DataFrame] = {}
     names: dict[str, str] = {}
+    meta: dict[str, dict[str, ColumnMeta]] = {}
     paths: dict[str, Path] = {}
     labels: dict = {}
     for key, value in obj.items():
@@ -425,6 +522,7 @@ def as_sdtm(obj: "SdtmData | Mapping[str, object] | str | Path") -> SdtmData:
         frame = value if isinstance(value, pl.DataFrame) else pl.from_pandas(value.reset_index(drop=True))
         if ROW in frame.columns:
             frame = frame.drop(ROW)
+        meta[name] = frame_meta(frame)
         tables[name] = _clean(frame)
         names[name] = f"{name} (data frame)"
     if paths:
@@ -432,7 +530,8 @@ def as_sdtm(obj: "SdtmData | Mapping[str, object] | str | Path") -> SdtmData:
         tables.update(more.tables)
         names.update(more.files)
         labels.update(more.labels)
-    return _merge_supps(SdtmData(tables, names, labels))
+        meta.update(more.meta)
+    return _merge_supps(SdtmData(tables, names, labels=labels, meta=meta))
 
 
 # --------------------------------------------------------------------------------------
@@ -478,7 +577,7 @@ def _merge_supps(data: SdtmData) -> SdtmData:
     for name in list(tables):
         if name.startswith("supp") and name[4:] in tables:
             tables[name[4:]] = merge_supp(tables[name[4:]], tables[name])
-    return SdtmData(tables, dict(data.files), dict(data.labels))
+    return SdtmData(tables, dict(data.files), labels=dict(data.labels), meta=dict(data.meta))
 
 
 # --------------------------------------------------------------------------------------
