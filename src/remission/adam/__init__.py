@@ -23,6 +23,7 @@ from typing import Mapping
 import polars as pl
 
 from remission.errors import InputError, errors_frame
+from remission.frames import as_frame
 from remission.io.adam_write import STREAMABLE, open_adam_writer, write_adam
 from remission.io.sdtm import SdtmData, as_sdtm, read_sdtm
 
@@ -49,11 +50,20 @@ class AdamResult:
     adrs_subjects: int = 0
 
 
+def _frame(obj: object, domain: str) -> object:
+    """A domain given as a frame: polars and pandas as they are, any Arrow stream (DuckDB
+    relation, pyarrow Table, ...) and a polars LazyFrame as a polars frame; a path unchanged."""
+    if obj is None or isinstance(obj, (str, Path)):
+        return obj
+    frame = as_frame(obj, f"{domain} (data frame)")
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
 def adam(
     sdtm_dir: str | Path | SdtmData | Mapping[str, object],
     out_dir: str | Path | None,
     *,
-    adsl: str | Path | pl.DataFrame | None = None,
+    adsl: str | Path | object | None = None,
     reference: str = "RANDDT",
     confirm_days: int = 28,
     sd_min_days: int = 42,
@@ -70,6 +80,9 @@ def adam(
     ``adtte.<fmt>`` (``csv``, ``parquet``, ``xpt`` = SAS transport v5, ``json`` =
     Dataset-JSON v1.1) into ``out_dir`` (``None``: derive only).
 
+    ``sdtm_dir`` may also map domains to frames (``{"rs": ..., "dm": ...}``): polars,
+    pandas, or any object with the Arrow PyCapsule interface (a DuckDB relation, a pyarrow
+    Table; :mod:`remission.frames`), or to file paths.
     ``adsl``: an ADSL file or frame; default the folder's ``adsl.*`` file, else an ADSL
     built from DM/DS.  ``files`` maps a domain to a file whose name is not the domain's
     (``{"rs": "rs_onco_recist.csv"}``).  The other options are those of
@@ -84,8 +97,12 @@ def adam(
     """
     if isinstance(sdtm_dir, (str, Path)):
         data = read_sdtm(sdtm_dir, files=files)
+    elif isinstance(sdtm_dir, SdtmData):
+        data = sdtm_dir
     else:
-        data = as_sdtm(sdtm_dir)
+        data = as_sdtm({k: _frame(v, k) for k, v in sdtm_dir.items()})
+    if adsl is not None and not isinstance(adsl, (str, Path)):
+        adsl = _frame(adsl, "adsl")
     plan: AdrsPlan = plan_adrs(
         data, adsl, reference=reference, confirm_days=confirm_days, sd_min_days=sd_min_days,
         max_ne_between=max_ne_between, accept_sd_between=accept_sd_between, source=source, evaluator=evaluator,
