@@ -49,9 +49,12 @@ ERRORS_SCHEMA = {
 
 
 def errors_frame(errors: Iterable[InputError]) -> pl.DataFrame:
-    """The ``errors.csv`` table: one row per error, sorted by file, row, column."""
+    """The ``errors.csv`` (and ``warnings.csv``, ``unmapped.csv``) table: one row per error,
+    sorted by file, row, column.  ``code`` is spelt in one convention, upper case with
+    underscores (``MISSING_COLUMN``, ``NOT_ANALYSED``), whichever reader raised it
+    (docs/tables.md "errors")."""
     rows = [asdict(e) for e in sorted(set(errors), key=_sort_key)]
-    return pl.DataFrame(rows, schema=ERRORS_SCHEMA)
+    return pl.DataFrame(rows, schema=ERRORS_SCHEMA).with_columns(pl.col("code").str.to_uppercase())
 
 
 def _sort_key(e: InputError):
