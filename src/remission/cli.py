@@ -1,4 +1,11 @@
-"""The ``remission`` command line (spec/tables.md "Commands")."""
+"""The ``remission`` command line (spec/tables.md "Commands").
+
+Help is plain text (``rich_markup_mode=None``): a help string is shown as written, so
+``[rano2]`` and ``[remission]`` stay visible, and every argument and option names its value
+with an explicit metavar (``DATASET``, ``DIR``, ``DOMAIN=FILE``) instead of the type labels
+that typer's defaults change between releases.  Each command ends its help with an example.
+Shell completion: ``remission --install-completion`` (README "Shell completion").
+"""
 
 from __future__ import annotations
 
@@ -12,9 +19,51 @@ import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand
 
+from remission import __version__
 from remission import schema as S
 from remission.errors import InputErrors
+from remission.extras import MissingExtra, require
+
+
+class _Command(TyperCommand):
+    """A command whose usage line and argument list show each metavar as written
+    (``remission assess [OPTIONS] DATASET``), without typer's type labels."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = param.metavar or param.name.upper()
+                pieces.append(name if param.required else f"[{name}]")
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+    def format_options(self, ctx, formatter) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                help = (param.help or "") + ("  [required]" if param.required else "")
+                args.append((param.metavar or param.name.upper(), help))
+            else:
+                record = param.get_help_record(ctx)
+                if record is not None:
+                    opts.append(record)
+        if args:
+            with formatter.section("Arguments"):
+                formatter.write_dl(args)
+        if opts:
+            with formatter.section("Options"):
+                formatter.write_dl(opts)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"remission {__version__}")
+        raise typer.Exit()
+
 
 #: exit code of an internal error (BSD sysexits EX_SOFTWARE); input errors exit with 2
 EXIT_INTERNAL = 70
@@ -62,22 +111,42 @@ class _Guarded(typer.core.TyperGroup):
 
 app = typer.Typer(
     cls=_Guarded,
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Standards-based, explainable remission status from cancer test results over time. "
     "It reports what the response criteria say the data show; it never gives treatment advice.",
 )
 
 
 @app.callback()
-def _main(
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
     debug: bool = typer.Option(False, "--debug", help="Show the Python traceback of an internal error (exit code 70)."),
 ) -> None:
+    """Standards-based, explainable remission status from cancer test results over time.
+    It reports what the response criteria say the data show; it never gives treatment advice."""
     if debug:
         from typer._click.globals import get_current_context
 
         get_current_context().meta["remission.debug"] = True
+
+
+def _example(*lines: str) -> str:
+    """A help epilog: one example per line, kept as written (click's \\b marker)."""
+    head = "Example:" if len(lines) == 1 else "Examples:"
+    return "\b\n" + head + "\n" + "\n".join("  " + line for line in lines)
+
+
+def _need(extra: str, command: str) -> None:
+    """Exit with code 1 and one line naming the extra to install when ``command`` needs a
+    missing one (remission.extras)."""
+    try:
+        require(extra, f"remission {command}")
+    except MissingExtra as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1)
 
 
 console = Console()
@@ -87,19 +156,6 @@ if not console.is_terminal or console.width < 130:  # files and narrow pipes: ke
 err_console = Console(stderr=True) if Console(stderr=True).is_terminal else Console(stderr=True, width=100_000)
 
 
-def _version_callback(value: bool) -> None:
-    if value:
-        from remission.provenance import version
-
-        typer.echo(f"remission {version()}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
-) -> None:
-    """Standards-based, explainable remission status from cancer test results over time."""
 
 
 def _record(out: Path, outputs, inputs=(), as_of=None) -> Path:
@@ -193,13 +249,13 @@ def _summary_table(result) -> Table:
     return table
 
 
-@app.command()
+@app.command(epilog=_example("remission assess my_study --out results --as-of 2025-06-30", "remission assess my_study --out results --format parquet --options study.toml"))
 def assess(
-    dataset: Path = typer.Argument(..., help="Dataset folder with subjects.csv (and lesions, treatments, ...)."),
-    out: Path = typer.Option(..., "--out", help="Folder for assessments, episodes and summary."),
-    criteria: Optional[str] = typer.Option(None, "--criteria", help="Force one criterion for every subject."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Status as of this date (YYYY-MM-DD)."),
-    fmt: Format = typer.Option(Format.csv, "--format", help="Output format."),
+    dataset: Path = typer.Argument(..., metavar="DATASET", help="Dataset folder with subjects.csv (and lesions, treatments, ...)."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for assessments, episodes and summary."),
+    criteria: Optional[str] = typer.Option(None, "--criteria", metavar="CODE", help="Force one criterion for every subject."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="Status as of this date (YYYY-MM-DD)."),
+    fmt: Format = typer.Option(Format.csv, "--format", metavar="csv|parquet", help="Output format."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Process valid subjects; list the invalid ones in errors.csv."),
     ignore_unknown_files: bool = typer.Option(
         False, "--ignore-unknown-files", help="Files of DATASET that are not known tables are not errors (docs/tables.md)."
@@ -207,11 +263,11 @@ def assess(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print the summary table."),
     batch_size: Optional[int] = typer.Option(
         None, "--batch-size", min=1,
-        help="Subjects per batch for inputs larger than memory (default: automatic from the input size; docs/scale.md).",
+        metavar="N", help="Subjects per batch for inputs larger than memory (default: automatic from the input size; docs/scale.md).",
     ),
     workers: Optional[int] = typer.Option(
         None, "--workers", min=1,
-        help="Processes assessing batches side by side (default: one per CPU core when the input is batched).",
+        metavar="N", help="Processes assessing batches side by side (default: one per CPU core when the input is batched).",
     ),
     options_file: Optional[Path] = typer.Option(
         None, "--options", metavar="FILE",
@@ -284,27 +340,27 @@ class Source(str, Enum):
     tr = "tr"
 
 
-@app.command()
+@app.command(epilog=_example("remission adam sdtm/ --adsl sdtm/adsl.csv --file rs=rs_onco_recist.csv --out adam/"))
 def adam(
-    sdtm_dir: Path = typer.Argument(..., help="Folder with SDTM RS, TR, TU, DM (+SUPP--) as .csv, .parquet, .xpt or Dataset-JSON."),
-    out: Path = typer.Option(..., "--out", help="Folder for adrs and adtte."),
-    adsl: Optional[Path] = typer.Option(None, "--adsl", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
-    reference: Reference = typer.Option(Reference.RANDDT, "--reference", help="Reference date variable of ADSL."),
-    confirm_days: int = typer.Option(28, "--confirm-days", "--confirmation-days", min=1, help="Confirmation period in days."),
-    sd_min_days: int = typer.Option(42, "--sd-min-days", min=0, help="Stable disease minimum duration in days."),
-    max_ne_between: int = typer.Option(1, "--max-ne-between", min=0, help="NE assessments tolerated before confirmation."),
+    sdtm_dir: Path = typer.Argument(..., metavar="SDTM_DIR", help="Folder with SDTM RS, TR, TU, DM (+SUPP--) as .csv, .parquet, .xpt or Dataset-JSON."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for adrs and adtte."),
+    adsl: Optional[Path] = typer.Option(None, "--adsl", metavar="FILE", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
+    reference: Reference = typer.Option(Reference.RANDDT, "--reference", metavar="RANDDT|TRTSDT", help="Reference date variable of ADSL."),
+    confirm_days: int = typer.Option(28, "--confirm-days", "--confirmation-days", min=1, metavar="DAYS", help="Confirmation period in days."),
+    sd_min_days: int = typer.Option(42, "--sd-min-days", min=0, metavar="DAYS", help="Stable disease minimum duration in days."),
+    max_ne_between: int = typer.Option(1, "--max-ne-between", min=0, metavar="N", help="NE assessments tolerated before confirmation."),
     accept_sd_between: bool = typer.Option(False, "--accept-sd-between", "--accept-sd", help="Accept one SD between a PR and its confirmation."),
     failed_cr_as_pr: bool = typer.Option(
         True, "--failed-cr-as-pr/--no-failed-cr-as-pr",
         help="Confirmed BOR: a CR failing CR confirmation may be a confirmed PR (recist11.md §5.4, as assess). "
         "--no-failed-cr-as-pr is admiralonco's cbor_pr event.",
     ),
-    source: Source = typer.Option(Source.rs, "--from", help="rs: stated OVRLRESP; tr: derived from TR/TU lesions (RECIST 1.1)."),
-    evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL/TREVAL to use."),
-    fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", help="csv, parquet, xpt (SAS transport v5) or json (Dataset-JSON)."),
-    file: list[str] = typer.Option([], "--file", help="DOMAIN=FILE for a domain file not named after its domain, e.g. rs=rs_onco_recist.csv (repeatable)."),
+    source: Source = typer.Option(Source.rs, "--from", metavar="rs|tr", help="rs: stated OVRLRESP; tr: derived from TR/TU lesions (RECIST 1.1)."),
+    evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", metavar="NAME", help="RSEVAL/TREVAL to use."),
+    fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", metavar="csv|parquet|xpt|json", help="csv, parquet, xpt (SAS transport v5) or json (Dataset-JSON)."),
+    file: list[str] = typer.Option([], "--file", metavar="DOMAIN=FILE", help="A domain file not named after its domain, e.g. rs=rs_onco_recist.csv (repeatable)."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Leave out the subjects with input errors; list them in errors.csv."),
-    encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the CSV files (e.g. cp1252, latin-1)."),
+    encoding: str = typer.Option("utf-8", "--encoding", metavar="ENCODING", help="Text encoding of the CSV files (e.g. cp1252, latin-1)."),
     ignore_unknown_files: bool = typer.Option(
         False, "--ignore-unknown-files", help="Files that look like a needed domain but are not named as one are not errors."
     ),
@@ -353,11 +409,11 @@ def _assess_for_report(dataset: Path, as_of: Optional[str]):
     return result, treatments
 
 
-@app.command()
+@app.command(epilog=_example("remission explain my_study EX01 --as-of 2025-06-30"))
 def explain(
-    dataset: Path = typer.Argument(..., help="Dataset folder with subjects.csv (and lesions, treatments, ...)."),
-    subject: str = typer.Argument(..., help="Subject id."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Status as of this date (YYYY-MM-DD)."),
+    dataset: Path = typer.Argument(..., metavar="DATASET", help="Dataset folder with subjects.csv (and lesions, treatments, ...)."),
+    subject: str = typer.Argument(..., metavar="SUBJECT_ID", help="Subject id."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="Status as of this date (YYYY-MM-DD)."),
 ) -> None:
     """Print a plain-language summary of one subject's results."""
     from remission.explain import patient_summary
@@ -374,15 +430,16 @@ class CiMethodChoice(str, Enum):
     log = "log"
 
 
-@app.command()
+@app.command(epilog=_example("remission report my_study --out report.html"))
 def report(
-    dataset: Path = typer.Argument(..., help="Dataset folder with subjects.csv (and lesions, treatments, ...)."),
-    out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Status as of this date (YYYY-MM-DD)."),
+    dataset: Path = typer.Argument(..., metavar="DATASET", help="Dataset folder with subjects.csv (and lesions, treatments, ...)."),
+    out: Path = typer.Option(Path("report.html"), "--out", metavar="FILE", help="HTML file to write."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="Status as of this date (YYYY-MM-DD)."),
     ci_method: CiMethodChoice = typer.Option(CiMethodChoice.loglog, "--ci-method",
-                                             help="Kaplan-Meier CI transform: log-log (SAS) or log (R survival)."),
+                                             metavar="log-log|log", help="Kaplan-Meier CI transform: log-log (SAS) or log (R survival)."),
 ) -> None:
     """Write one self-contained HTML report: cohort statistics and plots, then each subject."""
+    _need("report", "report")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from remission.report.html import write_report
@@ -415,12 +472,13 @@ class Role(str, Enum):
     patient = "patient"
 
 
-@app.command()
+@app.command(epilog=_example("REMISSION_DATABASE_URL=sqlite:///remission.db remission serve --port 8000"))
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, metavar="PORT", help="Port to listen on."),
 ) -> None:
     """Start the web service (API under /api, pages at /); the database is migrated first."""
+    _need("service", "serve")
     import uvicorn
 
     from remission.service.app import create_app
@@ -428,21 +486,23 @@ def serve(
     uvicorn.run(create_app(), host=host, port=port, proxy_headers=False, server_header=False, log_level="info")
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", epilog=_example("REMISSION_DATABASE_URL=sqlite:///remission.db remission db upgrade"))
 def db_upgrade() -> None:
     """Apply the migrations to the configured database."""
+    _need("service", "db upgrade")
     from remission.service.db import upgrade
 
     console.print(f"Database {upgrade()} is at the latest schema.")
 
 
-@users_app.command("add")
+@users_app.command("add", epilog=_example("printf '%s\\n' \"$PASSWORD\" | remission users add dr_lee --role clinician", "printf '%s\\n' \"$PASSWORD\" | remission users add ex01 --role patient --patient EX01"))
 def users_add(
-    username: str = typer.Argument(..., help="Account name."),
-    role: Role = typer.Option(..., "--role", help="admin, clinician or patient."),
-    patient: Optional[str] = typer.Option(None, "--patient", help="SUBJECT_ID a patient account is bound to."),
+    username: str = typer.Argument(..., metavar="USERNAME", help="Account name."),
+    role: Role = typer.Option(..., "--role", metavar="admin|clinician|patient", help="The account's role."),
+    patient: Optional[str] = typer.Option(None, "--patient", metavar="SUBJECT_ID", help="The subject a patient account is bound to."),
 ) -> None:
     """Create an account; the password is read from standard input (one line)."""
+    _need("service", "users add")
     from remission.service import auth
     from remission.service.db import make_engine, make_sessionmaker, upgrade
 
@@ -460,12 +520,13 @@ def users_add(
     console.print(f"Added {role.value} {username}" + (f" (subject {patient})" if patient else "") + ".")
 
 
-@users_app.command("assign")
+@users_app.command("assign", epilog=_example("remission users assign dr_lee EX01"))
 def users_assign(
-    clinician: str = typer.Argument(..., help="The clinician's username."),
-    subject_id: str = typer.Argument(..., help="The patient's subject_id."),
+    clinician: str = typer.Argument(..., metavar="CLINICIAN", help="The clinician's username."),
+    subject_id: str = typer.Argument(..., metavar="SUBJECT_ID", help="The patient's subject_id."),
 ) -> None:
     """Give a clinician a patient."""
+    _need("service", "users assign")
     from remission.service import auth
     from remission.service.db import make_engine, make_sessionmaker, upgrade
 
@@ -482,15 +543,16 @@ def users_assign(
     console.print(f"Assigned {subject_id} to {clinician}.")
 
 
-@app.command("import")
+@app.command("import", epilog=_example("remission import my_study", "remission import sdtm/ --sdtm"))
 def import_(
-    dataset: Path = typer.Argument(..., help="Canonical dataset folder (or SDTM folder with --sdtm)."),
+    dataset: Path = typer.Argument(..., metavar="DATASET", help="Canonical dataset folder (or SDTM folder with --sdtm)."),
     sdtm: bool = typer.Option(False, "--sdtm", help="DATASET is an SDTM folder (DM, RS, TR, TU)."),
     ignore_unknown_files: bool = typer.Option(
         False, "--ignore-unknown-files", help="Files of DATASET that are not known tables are not errors."
     ),
 ) -> None:
     """Import a dataset into the service database in one transaction (all or nothing)."""
+    _need("service", "import")
     from remission.service import audit, importer
     from remission.service.db import make_engine, make_sessionmaker, upgrade
 
@@ -530,19 +592,20 @@ class McodeValueSet(str, Enum):
     preferred = "preferred"
 
 
-@fhir_app.command("export")
+@fhir_app.command("export", epilog=_example("remission fhir export my_study --out bundle.json", "remission fhir export my_study --out resources.ndjson --format ndjson --results-only"))
 def fhir_export(
-    dataset: Path = typer.Argument(..., help="Dataset folder (subjects.csv, lesions.csv, ...)."),
-    out: Path = typer.Option(..., "--out", help="Output file (.json for a Bundle, .ndjson for NDJSON)."),
-    fmt: FhirFormat = typer.Option(FhirFormat.bundle, "--format", help="bundle or ndjson."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Status as of this date (YYYY-MM-DD)."),
-    bundle_type: BundleType = typer.Option(BundleType.collection, "--bundle-type", help="collection or transaction."),
-    value_set: McodeValueSet = typer.Option(McodeValueSet.max, "--value-set", help="max (default) or preferred value codes."),
+    dataset: Path = typer.Argument(..., metavar="DATASET", help="Dataset folder (subjects.csv, lesions.csv, ...)."),
+    out: Path = typer.Option(..., "--out", metavar="FILE", help="Output file (.json for a Bundle, .ndjson for NDJSON)."),
+    fmt: FhirFormat = typer.Option(FhirFormat.bundle, "--format", metavar="bundle|ndjson", help="bundle or ndjson."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="Status as of this date (YYYY-MM-DD)."),
+    bundle_type: BundleType = typer.Option(BundleType.collection, "--bundle-type", metavar="collection|transaction", help="collection or transaction."),
+    value_set: McodeValueSet = typer.Option(McodeValueSet.max, "--value-set", metavar="max|preferred", help="max (default) or preferred value codes."),
     results_only: bool = typer.Option(False, "--results-only", help="Only Patient, Condition and CancerDiseaseStatus; not the input data."),
-    criteria: Optional[str] = typer.Option(None, "--criteria", help="Force one criterion for every subject."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="Bundle fullUrls as BASE/Type/id (default urn:uuid)."),
+    criteria: Optional[str] = typer.Option(None, "--criteria", metavar="CODE", help="Force one criterion for every subject."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL", help="Bundle fullUrls as BASE/Type/id (default urn:uuid)."),
 ) -> None:
     """Assess a dataset and write mCODE CancerDiseaseStatus Observations and Conditions (and the input data)."""
+    _need("fhir", "fhir export")
     from remission.fhir.export import export as run
     from remission.options import AssessOptions
 
@@ -557,16 +620,17 @@ def fhir_export(
                   f"for {summary.subjects} subjects.")
 
 
-@fhir_app.command("import")
+@fhir_app.command("import", epilog=_example("remission fhir import bundle.json --out my_study"))
 def fhir_import(
-    file: Path = typer.Argument(..., help="FHIR Bundle (.json), NDJSON file (.ndjson) or a folder of them."),
-    out: Path = typer.Option(..., "--out", help="Folder for the canonical CSV tables."),
+    file: Path = typer.Argument(..., metavar="SOURCE", help="FHIR Bundle (.json), NDJSON file (.ndjson) or a folder of them."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the canonical CSV tables."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Keep the valid subjects; list the invalid ones in errors.csv."),
     ignore_unknown_files: bool = typer.Option(
         False, "--ignore-unknown-files", help="Files of a folder that are not .json/.ndjson are not errors."
     ),
 ) -> None:
     """Read FHIR resources into the canonical tables (subjects.csv, lesions.csv, ...); unmapped ones go to unmapped.csv."""
+    _need("fhir", "fhir import")
     from remission.fhir.import_ import read_fhir
 
     try:
@@ -587,25 +651,28 @@ def fhir_import(
     console.print("Wrote " + ", ".join(str(p) for p in paths))
 
 
-@app.command("omop")
+@app.command("omop", epilog=_example("remission omop my_study --out omop/"))
 def omop(
-    dataset: Path = typer.Argument(..., help="Dataset folder (subjects.csv, lesions.csv, ...)."),
-    out: Path = typer.Option(..., "--out", help="Folder for episode.csv (and episode_event.csv)."),
+    dataset: Path = typer.Argument(..., metavar="DATASET", help="Dataset folder (subjects.csv, lesions.csv, ...)."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for episode.csv (and episode_event.csv)."),
     person_map: Optional[Path] = typer.Option(
-        None, "--person-map", help="CSV/Parquet of subject_id,person_id, or an OMOP PERSON table (person_source_value = subject_id)."
+        None, "--person-map", metavar="FILE",
+        help="CSV/Parquet of subject_id,person_id, or an OMOP PERSON table (person_source_value = subject_id).",
     ),
     assign_person_ids: bool = typer.Option(
         False, "--assign-person-ids", help="Without --person-map: number the persons 1..n over the sorted subject ids."
     ),
-    measurement: Optional[Path] = typer.Option(None, "--measurement", help="OMOP MEASUREMENT rows of the assessments (episode events)."),
-    observation: Optional[Path] = typer.Option(None, "--observation", help="OMOP OBSERVATION rows of the assessments (episode events)."),
+    measurement: Optional[Path] = typer.Option(None, "--measurement", metavar="FILE", help="OMOP MEASUREMENT rows of the assessments (episode events)."),
+    observation: Optional[Path] = typer.Option(None, "--observation", metavar="FILE", help="OMOP OBSERVATION rows of the assessments (episode events)."),
     observation_field_concept_id: Optional[int] = typer.Option(
-        None, "--observation-field-concept-id", help="CDM field concept id of observation.observation_id (needed with --observation)."
+        None, "--observation-field-concept-id", metavar="ID",
+        help="CDM field concept id of observation.observation_id (needed with --observation).",
     ),
     condition: Optional[Path] = typer.Option(
-        None, "--condition", help="OMOP CONDITION_OCCURRENCE rows: the cancer's concept (episode_object_concept_id) and events."
+        None, "--condition", metavar="FILE",
+        help="OMOP CONDITION_OCCURRENCE rows: the cancer's concept (episode_object_concept_id) and events.",
     ),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Status as of this date (YYYY-MM-DD)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="Status as of this date (YYYY-MM-DD)."),
 ) -> None:
     """Write OMOP CDM v5.4 EPISODE / EPISODE_EVENT rows (oncology disease-dynamic episodes)."""
     from remission.errors import InputErrors as Errors
@@ -657,15 +724,15 @@ def omop(
     console.print("Wrote " + ", ".join(str(p) for p in paths))
 
 
-@app.command("adam-lugano")
+@app.command("adam-lugano", epilog=_example("remission adam-lugano sdtm/ --file rs=rs_onco_lymphoma.csv --out adam/"))
 def adam_lugano(
-    sdtm_dir: Path = typer.Argument(..., help="Folder with SDTM RS (Lugano 2014 OVRLRESP per modality) and DM/DS or ADSL."),
-    out: Path = typer.Option(..., "--out", help="Folder for adrs_lugano.csv."),
-    adsl: Optional[Path] = typer.Option(None, "--adsl", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
-    reference: Reference = typer.Option(Reference.RANDDT, "--reference", help="Reference date variable of ADSL."),
-    primary: str = typer.Option("PET", "--primary", help="Primary modality for the combined response: PET or CT."),
-    evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL to use."),
-    file: list[str] = typer.Option([], "--file", help="DOMAIN=FILE, e.g. rs=rs_onco_lymphoma.csv (repeatable)."),
+    sdtm_dir: Path = typer.Argument(..., metavar="SDTM_DIR", help="Folder with SDTM RS (Lugano 2014 OVRLRESP per modality) and DM/DS or ADSL."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for adrs_lugano.csv."),
+    adsl: Optional[Path] = typer.Option(None, "--adsl", metavar="FILE", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
+    reference: Reference = typer.Option(Reference.RANDDT, "--reference", metavar="RANDDT|TRTSDT", help="Reference date variable of ADSL."),
+    primary: str = typer.Option("PET", "--primary", metavar="PET|CT", help="Primary modality for the combined response: PET or CT."),
+    evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", metavar="NAME", help="RSEVAL to use."),
+    file: list[str] = typer.Option([], "--file", metavar="DOMAIN=FILE", help="A domain file not named after its domain, e.g. rs=rs_onco_lymphoma.csv (repeatable)."),
 ) -> None:
     """Lugano 2014 per-visit and best responses (PET, CT, combined) from SDTM RS."""
     from remission.adam.lymphoma import derive_adrs_lugano
@@ -695,22 +762,22 @@ def adam_lugano(
     console.print("Wrote " + ", ".join(str(p) for p in written))
 
 
-@app.command("adam-irecist")
+@app.command("adam-irecist", epilog=_example("remission adam-irecist sdtm/ --file rs=rs_onco_irecist.csv --out adam/"))
 def adam_irecist_cmd(
-    sdtm_dir: Path = typer.Argument(..., help="Folder with SDTM RS (iRECIST OVRLRESP codes) and DM/DS or an ADSL."),
-    out: Path = typer.Option(..., "--out", help="Folder for adrs."),
-    adsl: Optional[Path] = typer.Option(None, "--adsl", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
-    reference: Reference = typer.Option(Reference.RANDDT, "--reference", help="Reference date variable of ADSL."),
-    confirm_days: int = typer.Option(28, "--confirm-days", "--confirmation-days", min=1, help="Confirmation period in days."),
-    sd_min_days: int = typer.Option(42, "--sd-min-days", min=0, help="iSD minimum duration in days."),
+    sdtm_dir: Path = typer.Argument(..., metavar="SDTM_DIR", help="Folder with SDTM RS (iRECIST OVRLRESP codes) and DM/DS or an ADSL."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for adrs."),
+    adsl: Optional[Path] = typer.Option(None, "--adsl", metavar="FILE", help="ADSL file (default: adsl.* in SDTM_DIR, else built from DM/DS)."),
+    reference: Reference = typer.Option(Reference.RANDDT, "--reference", metavar="RANDDT|TRTSDT", help="Reference date variable of ADSL."),
+    confirm_days: int = typer.Option(28, "--confirm-days", "--confirmation-days", min=1, metavar="DAYS", help="Confirmation period in days."),
+    sd_min_days: int = typer.Option(42, "--sd-min-days", min=0, metavar="DAYS", help="iSD minimum duration in days."),
     failed_cr_as_pr: bool = typer.Option(
         True, "--failed-cr-as-pr/--no-failed-cr-as-pr",
         help="ICBOR: an iCR failing iCR confirmation may be a confirmed iPR (recist11.md §5.4, as assess). "
         "--no-failed-cr-as-pr is admiralonco's iRECIST vignette.",
     ),
-    evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", help="RSEVAL to use."),
-    fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", help="csv, xpt or json."),
-    file: list[str] = typer.Option([], "--file", help="DOMAIN=FILE, e.g. rs=rs_onco_irecist.csv (repeatable)."),
+    evaluator: str = typer.Option("INVESTIGATOR", "--evaluator", metavar="NAME", help="RSEVAL to use."),
+    fmt: AdamFormat = typer.Option(AdamFormat.csv, "--format", metavar="csv|xpt|json", help="csv, xpt or json."),
+    file: list[str] = typer.Option([], "--file", metavar="DOMAIN=FILE", help="A domain file not named after its domain, e.g. rs=rs_onco_irecist.csv (repeatable)."),
 ) -> None:
     """Derive an iRECIST ADRS (ICPD, IUPD, IRSP, ICB, IBOR, ICRSP, ICCB, ICBOR) as admiralonco's iRECIST vignette."""
     from remission.adam.irecist import adam_irecist
@@ -731,8 +798,24 @@ def adam_irecist_cmd(
     console.print("Wrote " + ", ".join(str(p) for p in result.files))
 
 
+def _plain_help(typer_app: typer.Typer) -> None:
+    """Every command (of this module, or added later) renders its help with :class:`_Command`."""
+    for info in typer_app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = _Command
+    for group in typer_app.registered_groups:
+        _plain_help(group.typer_instance)
+
+
+_plain_help(app)
+
+
 def main() -> None:  # console-script entry point (also ``python -m remission``)
-    app(prog_name="remission")
+    try:
+        app(prog_name="remission")
+    except MissingExtra as exc:  # an optional dependency imported outside a command's own check
+        typer.echo(str(exc), err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

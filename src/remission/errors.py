@@ -56,10 +56,13 @@ ERRORS_SCHEMA = {
 
 
 def errors_frame(errors: Iterable[InputError]) -> pl.DataFrame:
-    """The ``errors.csv`` table: one row per error, sorted by file, row, column; ``label``
-    (added) is where the user's tool shows the row (``line 7``, ``index 'b'``)."""
+    """The ``errors.csv`` (and ``warnings.csv``, ``unmapped.csv``) table: one row per error,
+    sorted by file, row, column.  ``code`` is spelt in one convention, upper case with
+    underscores (``MISSING_COLUMN``, ``NOT_ANALYSED``), whichever reader raised it
+    (docs/tables.md "errors"); ``label`` (added) is where the user's tool shows the row
+    (``line 7``, ``index 'b'``)."""
     rows = [asdict(e) for e in sorted(set(errors), key=_sort_key)]
-    return pl.DataFrame(rows, schema=ERRORS_SCHEMA)
+    return pl.DataFrame(rows, schema=ERRORS_SCHEMA).with_columns(pl.col("code").str.to_uppercase())
 
 
 def _sort_key(e: InputError):

@@ -2,6 +2,7 @@
 
     >>> from remission import assess
     >>> result = assess("path/to/dataset")          # or assess(subjects=df, lesions=df, ...)
+    >>> result = assess(subjects=con.sql("select * from subjects"))  # any Arrow stream (DuckDB, pyarrow)
     >>> result.summary, result.episodes, result.assessments
 
 Steps (docs/ARCHITECTURE.md): read and validate -> lines of therapy and evaluation segments
@@ -26,6 +27,7 @@ import polars as pl
 from remission import schema as S
 from remission.criteria import registry, stated
 from remission.errors import InputError, InputErrors, errors_frame
+from remission.frames import as_frames
 from remission.io import Dataset, from_frames, load_dataset
 from remission.options import AssessOptions, confirm_days_by_criteria
 from remission.timeline import best_response, endpoints, lines
@@ -37,7 +39,9 @@ from remission.timeline.status import combine_statuses
 
 @dataclass
 class AssessResult:
-    """The outputs of :func:`assess` (polars frames; ``to_pandas()`` on each if wanted)."""
+    """The outputs of :func:`assess`: polars frames (``.to_pandas()`` for pandas,
+    ``.to_arrow()`` for a pyarrow Table, e.g. to write back to DuckDB); the columns of each
+    are listed in docs/tables.md."""
 
     assessments: pl.DataFrame
     episodes: pl.DataFrame
@@ -430,8 +434,13 @@ def assess(
     options: AssessOptions | None = None,
     **frames: Any,
 ) -> AssessResult:
-    """Assess a dataset: a folder path, a validated :class:`~remission.io.Dataset`, or data
-    frames (pandas or polars) passed as ``subjects=..., lesions=..., treatments=...``.
+    """Assess a dataset: a folder path, a validated :class:`~remission.io.Dataset`, or tables
+    passed as ``subjects=..., lesions=..., treatments=...``: polars or pandas frames, or any
+    object with the Arrow PyCapsule interface (``__arrow_c_stream__``: a pyarrow Table, a
+    DuckDB relation, ...; :mod:`remission.frames`).
+
+    The result's tables are polars frames; ``.to_pandas()`` and ``.to_arrow()`` on each give
+    pandas and pyarrow.
 
     Options: :class:`~remission.options.AssessOptions` (or keyword ``options=dict(...)``).
     Raises :class:`~remission.errors.InputErrors` listing every input problem unless
@@ -449,7 +458,7 @@ def assess(
         ds, errors = load_dataset(data, criteria=options.criteria, skip_invalid=options.skip_invalid,
                                   ignore_unknown_files=options.ignore_unknown_files)
     else:
-        ds, errors = from_frames(**frames, criteria=options.criteria, skip_invalid=options.skip_invalid)
+        ds, errors = from_frames(**as_frames(frames), criteria=options.criteria, skip_invalid=options.skip_invalid)
     as_of = options.as_of or _latest_date(ds)
     if as_of is not None:
         ds = cut_at(ds, as_of)

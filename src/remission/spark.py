@@ -43,7 +43,10 @@ import polars as pl
 
 from remission import schema
 from remission.errors import InputError, InputErrors
+from remission.extras import require as _require
 from remission.options import AssessOptions
+
+_require("spark", "remission.spark")
 
 OUTPUTS = ("assessments", "episodes", "summary")
 BUCKET = "__bucket__"

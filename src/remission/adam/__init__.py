@@ -24,6 +24,7 @@ from typing import Mapping
 import polars as pl
 
 from remission.errors import InputError, InputErrors, errors_frame
+from remission.frames import as_frame
 from remission.io.adam_write import STREAMABLE, open_adam_writer, write_adam
 from remission.io.sdtm import SdtmData, as_sdtm, read_sdtm
 
@@ -55,11 +56,20 @@ class AdamResult:
     errors: list[InputError] = field(default_factory=list)
 
 
+def _frame(obj: object, domain: str) -> object:
+    """A domain given as a frame: polars and pandas as they are, any Arrow stream (DuckDB
+    relation, pyarrow Table, ...) and a polars LazyFrame as a polars frame; a path unchanged."""
+    if obj is None or isinstance(obj, (str, Path)):
+        return obj
+    frame = as_frame(obj, f"{domain} (data frame)")
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
 def adam(
     sdtm_dir: str | Path | SdtmData | Mapping[str, object],
     out_dir: str | Path | None,
     *,
-    adsl: str | Path | pl.DataFrame | None = None,
+    adsl: str | Path | object | None = None,
     reference: str = "RANDDT",
     confirm_days: int = 28,
     sd_min_days: int = 42,
@@ -80,6 +90,9 @@ def adam(
     ``xpt`` = SAS transport v5, ``json`` = Dataset-JSON v1.1) into ``out_dir`` (``None``:
     derive only).
 
+    ``sdtm_dir`` may also map domains to frames (``{"rs": ..., "dm": ...}``): polars,
+    pandas, or any object with the Arrow PyCapsule interface (a DuckDB relation, a pyarrow
+    Table; :mod:`remission.frames`), or to file paths.
     ``adsl``: an ADSL file or frame; default the folder's ``adsl.*`` file, else an ADSL
     built from DM/DS.  ``files`` maps a domain to a file whose name is not the domain's
     (``{"rs": "rs_onco_recist.csv"}``).  The other options are those of
@@ -100,8 +113,12 @@ def adam(
     if isinstance(sdtm_dir, (str, Path)):
         data = read_sdtm(sdtm_dir, files=files, encoding=encoding, ignore_unknown_files=ignore_unknown_files,
                          needed=("rs", "dm", "adsl") + (("tr", "tu") if source == "tr" else ()))
+    elif isinstance(sdtm_dir, SdtmData):
+        data = sdtm_dir
     else:
-        data = as_sdtm(sdtm_dir)
+        data = as_sdtm({k: _frame(v, k) for k, v in sdtm_dir.items()})
+    if adsl is not None and not isinstance(adsl, (str, Path)):
+        adsl = _frame(adsl, "adsl")
     try:
         plan: AdrsPlan = plan_adrs(
             data, adsl, reference=reference, confirm_days=confirm_days, sd_min_days=sd_min_days,

@@ -8,3 +8,7 @@
 
 docs/fhir.md describes the mapping element by element.
 """
+
+from remission.extras import require as _require
+
+_require("fhir", "remission.fhir")

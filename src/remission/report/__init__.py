@@ -4,3 +4,7 @@
 * :mod:`remission.report.plots` -- waterfall, spider, swimmer, KM and per-patient timeline;
 * :mod:`remission.report.html` -- ``write_report(result, path)``.
 """
+
+from remission.extras import require as _require
+
+_require("report", "remission.report")

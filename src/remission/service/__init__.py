@@ -2,6 +2,10 @@
 control, audit and server-rendered pages.  See docs/service.md and
 ``../shared/spec/service.md``."""
 
+from remission.extras import require as _require
+
+_require("service", "remission.service")
+
 __all__ = ["create_app"]
 
 
