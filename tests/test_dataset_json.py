@@ -126,3 +126,12 @@ def test_a_value_that_does_not_fit_its_type_is_a_located_error(tmp_path):
     (e,) = exc.value.errors
     assert (e.subject_id, e.column, e.value, e.row) == ("01-701-1015", "AGE", "sixty", 1)
     assert not (tmp_path / "out").exists()
+
+
+def test_irecist_dataset_json_validates_too(tmp_path):
+    from remission.adam.irecist import adam_irecist
+
+    adam_irecist(SDTM, tmp_path, adsl=ADSL, files={"rs": "rs_onco_irecist.csv"}, fmt="json")
+    doc = json.loads((tmp_path / "adrs.json").read_text())
+    jsonschema.Draft201909Validator(SCHEMA).validate(doc)
+    assert {c["name"]: c.get("targetDataType") for c in doc["columns"]}["ADT"] == "integer"
