@@ -290,13 +290,19 @@ class Role(str, Enum):
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    trusted_proxy: Optional[list[str]] = typer.Option(
+        None, "--trusted-proxy",
+        help="Address or network of a reverse proxy whose X-Forwarded-Proto/-For are believed "
+        "(repeatable; default: REMISSION_TRUSTED_PROXIES, else none)."),
 ) -> None:
     """Start the web service (API under /api, pages at /); the database is migrated first."""
     import uvicorn
 
     from remission.service.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False, server_header=False, log_level="info")
+    # the app applies the forwarded headers itself, only from the trusted proxies
+    uvicorn.run(create_app(proxies=list(trusted_proxy) if trusted_proxy else None), host=host, port=port,
+                proxy_headers=False, server_header=False, log_level="info")
 
 
 @db_app.command("upgrade")
@@ -351,6 +357,99 @@ def users_assign(
     finally:
         engine.dispose()
     console.print(f"Assigned {subject_id} to {clinician}.")
+
+
+def _accounts(action) -> None:
+    """Run ``action(session)`` in one transaction on the configured database; an account
+    error is a located message and exit 2."""
+    from remission.service import auth
+    from remission.service.db import make_engine, make_sessionmaker, upgrade
+
+    upgrade()
+    engine = make_engine()
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            action(session)
+    except auth.AccountError as exc:
+        err_console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2)
+    finally:
+        engine.dispose()
+
+
+def _audit_account(what: str, username: str, detail: str) -> None:
+    from remission.service import audit
+    from remission.service.db import make_engine, make_sessionmaker
+
+    engine = make_engine()
+    try:
+        audit.record(make_sessionmaker(engine), action="account", resource=f"remission users {what} {username}"[:255],
+                     username=username, detail=detail)
+    finally:
+        engine.dispose()
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every account: role, bound subject, active or not, assigned patients, live tokens."""
+    from remission.service import auth
+
+    table = Table("username", "role", "subject", "active", "assigned", "tokens")
+
+    def show(session):
+        for u in auth.list_users(session):
+            table.add_row(u["username"], u["role"], u["subject_id"] or "", "yes" if u["active"] else "no",
+                          " ".join(u["assigned"]), str(u["tokens"]))
+
+    _accounts(show)
+    console.print(table)
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: str = typer.Argument(..., help="Account name.")) -> None:
+    """Deactivate an account: it can no longer sign in and its tokens stop working at once."""
+    from remission.service import auth
+
+    _accounts(lambda s: auth.set_active(s, username, False))
+    _audit_account("deactivate", username, "deactivated; tokens revoked")
+    console.print(f"Deactivated {username}; its tokens are revoked.")
+
+
+@users_app.command("activate")
+def users_activate(username: str = typer.Argument(..., help="Account name.")) -> None:
+    """Activate a deactivated account again (it signs in anew)."""
+    from remission.service import auth
+
+    _accounts(lambda s: auth.set_active(s, username, True))
+    _audit_account("activate", username, "activated")
+    console.print(f"Activated {username}.")
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: str = typer.Argument(..., help="Account name.")) -> None:
+    """Give an account a new password, read from standard input (one line); its tokens are
+    revoked.  The password policy applies (12 characters or more, not the user name, not a
+    common password)."""
+    from remission.service import auth
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    _accounts(lambda s: auth.reset_password(s, username, password))
+    _audit_account("reset-password", username, "password reset; tokens revoked")
+    console.print(f"New password set for {username}; its tokens are revoked.")
+
+
+@users_app.command("unassign")
+def users_unassign(
+    clinician: str = typer.Argument(..., help="The clinician's username."),
+    subject_id: str = typer.Argument(..., help="The patient's subject_id."),
+) -> None:
+    """Take a patient from a clinician (access ends at the clinician's next request)."""
+    from remission.service import auth
+
+    done: list[bool] = []
+    _accounts(lambda s: done.append(auth.unassign(s, clinician, subject_id)))
+    _audit_account("unassign", clinician, f"unassigned {subject_id}"[:200])
+    console.print(f"Unassigned {subject_id} from {clinician}." if done[0] else f"{subject_id} was not assigned to {clinician}.")
 
 
 @app.command("import")
