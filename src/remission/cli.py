@@ -119,16 +119,19 @@ def assess(
         _report_errors(exc, hint="Fix the options file (docs/options.md lists every table and key).")
         raise typer.Exit(2)
     from remission.batching import run_cli
+    from remission.outdir import atomic_out, sigterm_as_exit
 
+    # every file goes to a partial folder that replaces --out in one step at the end: a
+    # failed, refused or killed run leaves the earlier complete run (or nothing)
     try:
-        paths, result, errors = run_cli(dataset, out, fmt.value, options, batch_size, err_console, workers=workers)
+        with sigterm_as_exit(), atomic_out(out) as work:
+            paths, result, errors = run_cli(dataset, work, fmt.value, options, batch_size, err_console, workers=workers)
+            # the options of the run, echoed beside its outputs (every value, defaults included)
+            (work / "options.json").write_text(options.model_dump_json(indent=2) + "\n", encoding="utf-8")
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
-    # the options of the run, echoed beside its outputs (every value, defaults included)
-    echo = Path(out) / "options.json"
-    echo.write_text(options.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    paths = list(paths) + [echo]
+    paths = [Path(out) / Path(p).name for p in paths] + [Path(out) / "options.json"]
     if not quiet and result is not None:
         console.print(_summary_table(result))
     if errors:
