@@ -3,9 +3,13 @@
 Starts ``uvicorn`` in a subprocess on 127.0.0.1 (a fresh SQLite file in a temporary folder,
 or ``REMISSION_DATABASE_URL`` when set) holding the bundled example dataset, then runs
 ``--clients`` concurrent clients (httpx async, default 50) that share ``--requests``
-requests (default 3000) over the read endpoints (patient list, summary, assessments,
-episodes, explanation) as clinicians, patients and an admin; stops at ``--max-seconds``.
-Prints latency percentiles, throughput and the error count; exits 1 on any error.
+requests (default 3000) as clinicians, patients and an admin: the read endpoints
+(patient list, summary, assessments, episodes, explanation), the pages (the clinician's
+list, the patient page with its timeline) and ``--write-share`` (default 5 %) writes
+(``POST /api/patients/{id}/results``, one finding each, by the patient's clinician); stops
+at ``--max-seconds``.  Prints latency percentiles (all, and per kind), throughput, the
+error count and the acknowledged writes missing from the database afterwards; exits 1 on
+any error or lost write.  Target (issue 18): p95 <= 1 s and 0 errors with 50 clients.
 
     .venv/bin/python benchmarks/bench_service.py [--clients 50] [--requests 3000]
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import random
 import socket
@@ -66,7 +71,8 @@ def _prepare(url: str) -> dict[str, list[str]]:
     return access
 
 
-async def _run(base: str, access: dict[str, list[str]], clients: int, total: int, max_seconds: float):
+async def _run(base: str, access: dict[str, list[str]], clients: int, total: int, max_seconds: float,
+               write_share: float):
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
         tokens = {}
@@ -74,17 +80,32 @@ async def _run(base: str, access: dict[str, list[str]], clients: int, total: int
             r = await http.post("/api/token", data={"username": user, "password": PASSWORD})
             r.raise_for_status()
             tokens[user] = r.json()["access_token"]
-        users = [u for u in access if u != "bench-admin"]  # the admin list audits 50 rows a call
+        users = [u for u in access if u != "bench-admin"]
+        clinicians = [u for u in users if u.startswith("bench-doc")]
         rng = random.Random(7)
         plan = []
-        for _ in range(total):
+        first_day = dt.date(2020, 1, 1)
+        for i in range(total):
+            if rng.random() < write_share:
+                user = rng.choice(clinicians)
+                sid = rng.choice(access[user])
+                day = (first_day + dt.timedelta(days=i)).isoformat()  # one distinct date per write
+                plan.append(("write", tokens[user], f"/api/patients/{sid}/results",
+                             {"findings": [{"date": day, "finding": "symptoms", "value": "none"}]}))
+                continue
             user = rng.choice(users)
             sid = rng.choice(access[user])
-            path = rng.choice(["/api/patients", f"/api/patients/{sid}", f"/api/patients/{sid}/assessments",
-                               f"/api/patients/{sid}/episodes", f"/api/patients/{sid}/explanation"])
-            plan.append((tokens[user], path))
+            kind, path = rng.choice([
+                ("list", "/api/patients"), ("read", f"/api/patients/{sid}"),
+                ("read", f"/api/patients/{sid}/assessments"), ("read", f"/api/patients/{sid}/episodes"),
+                ("read", f"/api/patients/{sid}/explanation"), ("page", f"/patients/{sid}"),
+                ("page", "/patients" if user in clinicians else f"/patients/{sid}"),
+            ])
+            plan.append((kind, tokens[user], path, None))
         latencies: list[float] = []
+        by_kind: dict[str, list[float]] = {}
         errors: list[str] = []
+        acknowledged: list[tuple[str, str]] = []
         queue: asyncio.Queue = asyncio.Queue()
         for item in plan:
             queue.put_nowait(item)
@@ -93,22 +114,34 @@ async def _run(base: str, access: dict[str, list[str]], clients: int, total: int
         async def worker():
             while time.monotonic() < stop_at:
                 try:
-                    token, path = queue.get_nowait()
+                    kind, token, path, body = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
                 t0 = time.perf_counter()
                 try:
-                    r = await http.get(path, headers={"Authorization": f"Bearer {token}"})
-                    if r.status_code != 200:
-                        errors.append(f"{r.status_code} {path}")
+                    if kind == "write":
+                        r = await http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+                        ok = r.status_code == 201
+                        if ok:
+                            acknowledged.append((path.split("/")[3], body["findings"][0]["date"]))
+                    elif kind == "page":
+                        r = await http.get(path, headers={"Cookie": f"remission_session={token}"})
+                        ok = r.status_code == 200
+                    else:
+                        r = await http.get(path, headers={"Authorization": f"Bearer {token}"})
+                        ok = r.status_code == 200
+                    if not ok:
+                        errors.append(f"{r.status_code} {kind} {path}")
                 except httpx.HTTPError as exc:
-                    errors.append(f"{type(exc).__name__} {path}")
-                latencies.append(time.perf_counter() - t0)
+                    errors.append(f"{type(exc).__name__} {kind} {path}")
+                dt_s = time.perf_counter() - t0
+                latencies.append(dt_s)
+                by_kind.setdefault(kind, []).append(dt_s)
 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
         wall = time.perf_counter() - t0
-    return latencies, errors, wall
+    return latencies, by_kind, errors, acknowledged, wall
 
 
 def main(argv=None) -> int:
@@ -116,6 +149,7 @@ def main(argv=None) -> int:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--max-seconds", type=float, default=300)
+    ap.add_argument("--write-share", type=float, default=0.05, help="share of requests that are writes")
     args = ap.parse_args(argv)
 
     tmp = tempfile.TemporaryDirectory()
@@ -143,7 +177,9 @@ def main(argv=None) -> int:
                 print("server did not start", file=sys.stderr)
                 return 2
             time.sleep(0.2)
-        lat, errors, wall = asyncio.run(_run(base, access, args.clients, args.requests, args.max_seconds))
+        lat, by_kind, errors, acknowledged, wall = asyncio.run(
+            _run(base, access, args.clients, args.requests, args.max_seconds, args.write_share))
+        lost = _lost_writes(url, acknowledged)
     finally:
         server.terminate()
         try:
@@ -153,16 +189,34 @@ def main(argv=None) -> int:
         tmp.cleanup()
     ms = sorted(x * 1000 for x in lat)
 
-    def pct(p):
-        return ms[min(len(ms) - 1, int(round(p / 100 * (len(ms) - 1))))] if ms else float("nan")
+    def pct(values, p):
+        return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else float("nan")
 
     db_kind = url.split(":", 1)[0]
     print(f"service load test: {db_kind}, {args.clients} concurrent clients, {len(ms)} of {args.requests} requests "
           f"in {wall:.1f} s ({len(ms) / wall:.0f} req/s)")
-    print(f"latency ms: p50 {pct(50):.1f}  p90 {pct(90):.1f}  p95 {pct(95):.1f}  p99 {pct(99):.1f}  "
+    print(f"latency ms: p50 {pct(ms, 50):.1f}  p90 {pct(ms, 90):.1f}  p95 {pct(ms, 95):.1f}  p99 {pct(ms, 99):.1f}  "
           f"max {ms[-1] if ms else float('nan'):.1f}  mean {statistics.fmean(ms) if ms else float('nan'):.1f}")
+    for kind in sorted(by_kind):
+        k = sorted(x * 1000 for x in by_kind[kind])
+        print(f"  {kind:5s} n={len(k):5d}  p50 {pct(k, 50):.1f}  p95 {pct(k, 95):.1f}  max {k[-1]:.1f}")
     print(f"errors: {len(errors)}" + (f" (first: {errors[:5]})" if errors else ""))
-    return 1 if errors or len(ms) < args.requests else 0
+    print(f"writes acknowledged: {len(acknowledged)}, lost: {len(lost)}" + (f" (first: {lost[:5]})" if lost else ""))
+    return 1 if errors or lost or len(ms) < args.requests else 0
+
+
+def _lost_writes(url: str, acknowledged: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The acknowledged writes (subject, finding date) whose row is not in the database."""
+    from remission.service import db
+
+    engine = db.make_engine(url, pool=False)
+    try:
+        with engine.connect() as conn:
+            stored = {(sid, d.isoformat()) for sid, d in conn.execute(
+                select(db.FindingRow.subject_id, db.FindingRow.date).where(db.FindingRow.finding == "symptoms"))}
+    finally:
+        engine.dispose()
+    return sorted(set(acknowledged) - stored)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+import orjson
+
 import pytest
 from sqlalchemy import func, select
 
@@ -27,7 +29,7 @@ def _subject_routes(application):
     """(method, path template) of every route that names one patient."""
     out = []
     for route in application.routes:
-        path = getattr(route, "path", "")
+        path = getattr(route, "path", "").replace("{subject_id:path}", "{subject_id}")
         if "{subject_id}" in path or path == "/fhir/Observation":
             for method in sorted(getattr(route, "methods", ()) - {"HEAD", "OPTIONS"}):
                 out.append((method, path))
@@ -118,8 +120,16 @@ def test_lists_show_only_visible_patients_and_are_audited(app, client, path):
         assert shown <= allowed, (username, shown - allowed)
         if path != "/api/cohort":
             assert shown == allowed
-        audited = {a.subject_id for a in _audit_since(sessions, last) if a.action == "list" and a.username == username}
-        assert audited == allowed
+        # one audit row per list request, holding the ids it returned (issue 18 item 6)
+        rows = [a for a in _audit_since(sessions, last) if a.action == "list" and a.username == username]
+        assert len(rows) == 1 and rows[0].subject_id is None
+        assert set(orjson.loads(rows[0].subject_ids)) == allowed
+        # and the admin's audit of one patient finds that list request
+        if allowed:
+            sid = sorted(allowed)[0]
+            found = [x for x in client.get(f"/api/audit?subject_id={sid}", headers=token_for(client, "admin")).json()
+                     if x["id"] == rows[0].id]
+            assert found and sid in found[0]["subject_ids"]
 
 
 def test_unauthenticated_requests_get_nothing(app, client):

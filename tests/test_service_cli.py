@@ -24,8 +24,8 @@ def test_service_commands(database_url, tmp_path, monkeypatch):
     assert r.exit_code == 0 and "50 changed" in r.output, r.output
     r = run(app, ["import", str(EXAMPLE)])
     assert r.exit_code == 0 and "0 changed" in r.output and "50 unchanged" in r.output
-    assert run(app, ["users", "add", "doc", "--role", "clinician"], input="s3cret pass\n").exit_code == 0
-    assert run(app, ["users", "add", "p1", "--role", "patient", "--patient", "EX01"], input="pw1\n").exit_code == 0
+    assert run(app, ["users", "add", "doc", "--role", "clinician"], input="s3cret pass phrase\n").exit_code == 0
+    assert run(app, ["users", "add", "p1", "--role", "patient", "--patient", "EX01"], input="patient one long pass\n").exit_code == 0
     r = run(app, ["users", "add", "p2", "--role", "patient"], input="pw\n")
     assert r.exit_code == 2  # a patient account must name its subject
     assert run(app, ["users", "add", "doc", "--role", "clinician"], input="x\n").exit_code == 2  # exists
@@ -44,8 +44,8 @@ def test_service_commands(database_url, tmp_path, monkeypatch):
         with db.make_sessionmaker(engine)() as s:
             assert s.scalar(select(func.count()).select_from(db.Patient)) == 50
             # the password is the stdin line without its newline
-            assert auth.authenticate(s, "doc", "s3cret pass") is not None
-            assert auth.authenticate(s, "doc", "s3cret pass\n") is None
+            assert auth.authenticate(s, "doc", "s3cret pass phrase") is not None
+            assert auth.authenticate(s, "doc", "s3cret pass phrase\n") is None
             doc = s.scalar(select(db.User).where(db.User.username == "doc"))
             assert auth.may_see(s, doc, "EX01") and not auth.may_see(s, doc, "EX02")
             imports = s.scalars(select(db.AuditRecord).where(db.AuditRecord.action == "import")).all()

@@ -140,7 +140,7 @@ def test_upgrade_creates_the_schema_of_the_models_and_is_repeatable(database_url
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(ctx, db.Base.metadata) == []
-        assert db.current_revision(engine) == "0001_initial"
+        assert db.current_revision(engine) == "0002_signin_and_list_audit"
     finally:
         engine.dispose()
 
@@ -156,7 +156,7 @@ def test_default_database_is_remission_db_in_working_directory(tmp_path, monkeyp
     application = create_app()
     try:
         assert (tmp_path / "remission.db").is_file()
-        assert db.current_revision(application.state.engine) == "0001_initial"
+        assert db.current_revision(application.state.engine) == "0002_signin_and_list_audit"
     finally:
         application.state.engine.dispose()
     assert db.database_url("postgresql://u:p@h/d") == "postgresql+psycopg://u:p@h/d"

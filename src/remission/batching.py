@@ -34,8 +34,10 @@ The number of batches is ``ceil(subjects / batch_size)``; without a ``batch_size
 from __future__ import annotations
 
 import datetime as dt
+import contextlib
 import math
 import os
+import sys
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
@@ -599,6 +601,34 @@ def _polars_threads(_: int) -> int:
     return pl.thread_pool_size()
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: the worker ends when the process that started it ends, however it
+    ends (SIGKILL included): on Linux the kernel sends SIGKILL at the parent's death
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread checks the parent every
+    second and exits when it is gone."""
+    import signal
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="remission-parent-watch", daemon=True).start()
+
+
 #: Environment of the worker processes.  With polars' allocator (jemalloc, configured
 #: through ``_RJEM_MALLOC_CONF``) left as built, about a fifth of a worker's time was system
 #: time (page faults on memory freed and allocated again, batch after batch); these decay
@@ -624,7 +654,8 @@ class _Pool:
         for k, v in _WORKER_ENV.items():
             os.environ.setdefault(k, v)  # a setting of the user's is kept
         try:
-            self.pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+            self.pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                               initializer=_die_with_parent, initargs=(os.getpid(),))
             # with ``spawn`` every worker is started at the first submission: do it now,
             # while the environment holds the thread count
             self.threads = list(self.pool.map(_polars_threads, range(workers)))
@@ -653,6 +684,17 @@ class _Pool:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self) -> None:
+        """End the workers now (the run failed or was stopped): nothing is left running."""
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        for proc in procs:
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            with contextlib.suppress(Exception):
+                proc.join(timeout=5)
 
 
 def _assess_parallel(
@@ -684,8 +726,12 @@ def _assess_parallel(
             if progress is not None:
                 progress(batch_plan.batches + k + 1, total, f"assessed batch {k + 1} of {batch_plan.batches}")
             yield (errors if k == 0 else []), outputs
-    finally:
+    except BaseException:
+        pool.abort()
+        raise
+    else:
         pool.close()
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -722,7 +768,10 @@ def _assess_one_pass(
                 progress(k + 1, batch_plan.batches, f"assessed batch {k + 1} of {batch_plan.batches}")
             if not failed:
                 yield outputs
-    finally:
+    except BaseException:
+        pool.abort()
+        raise
+    else:
         pool.close()
     errors = _run_errors(all_errors, options.skip_invalid)
     if options.as_of is None and latest != as_of:

@@ -292,18 +292,28 @@ def assess(
         _report_errors(exc, hint="Fix the options file (docs/options.md lists every table and key).")
         raise typer.Exit(2)
     from remission.batching import run_cli
+    from remission.outdir import atomic_out, sigterm_as_exit
 
+    # every file goes to a partial folder that replaces --out in one step at the end: a
+    # failed, refused or killed run leaves the earlier complete run (or nothing)
     try:
-        paths, result, errors = run_cli(dataset, out, fmt.value, options, batch_size, err_console, workers=workers)
+        with sigterm_as_exit(), atomic_out(out) as work:
+            paths, result, errors = run_cli(dataset, work, fmt.value, options, batch_size, err_console, workers=workers)
+            # the options of the run, echoed beside its outputs (every value, defaults included)
+            (work / "options.json").write_text(options.model_dump_json(indent=2) + "\n", encoding="utf-8")
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
+<<<<<<< HEAD
     # the options of the run, echoed beside its outputs (every value, defaults included)
     echo = Path(out) / "options.json"
     echo.write_text(options.model_dump_json(indent=2) + "\n", encoding="utf-8")
     paths = list(paths) + [echo]
     as_of_used = result.as_of if result is not None else options.as_of
     paths.append(_record(out, paths, [dataset, options_file], as_of=as_of_used))
+=======
+    paths = [Path(out) / Path(p).name for p in paths] + [Path(out) / "options.json"]
+>>>>>>> issue18
     if not quiet and result is not None:
         console.print(_summary_table(result))
     if errors:
@@ -474,8 +484,17 @@ class Role(str, Enum):
 
 @app.command(epilog=_example("REMISSION_DATABASE_URL=sqlite:///remission.db remission serve --port 8000"))
 def serve(
+<<<<<<< HEAD
     host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, metavar="PORT", help="Port to listen on."),
+=======
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    trusted_proxy: Optional[list[str]] = typer.Option(
+        None, "--trusted-proxy",
+        help="Address or network of a reverse proxy whose X-Forwarded-Proto/-For are believed "
+        "(repeatable; default: REMISSION_TRUSTED_PROXIES, else none)."),
+>>>>>>> issue18
 ) -> None:
     """Start the web service (API under /api, pages at /); the database is migrated first."""
     _need("service", "serve")
@@ -483,7 +502,9 @@ def serve(
 
     from remission.service.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False, server_header=False, log_level="info")
+    # the app applies the forwarded headers itself, only from the trusted proxies
+    uvicorn.run(create_app(proxies=list(trusted_proxy) if trusted_proxy else None), host=host, port=port,
+                proxy_headers=False, server_header=False, log_level="info")
 
 
 @db_app.command("upgrade", epilog=_example("REMISSION_DATABASE_URL=sqlite:///remission.db remission db upgrade"))
@@ -543,7 +564,104 @@ def users_assign(
     console.print(f"Assigned {subject_id} to {clinician}.")
 
 
+<<<<<<< HEAD
 @app.command("import", epilog=_example("remission import my_study", "remission import sdtm/ --sdtm"))
+=======
+def _accounts(action) -> None:
+    """Run ``action(session)`` in one transaction on the configured database; an account
+    error is a located message and exit 2."""
+    from remission.service import auth
+    from remission.service.db import make_engine, make_sessionmaker, upgrade
+
+    upgrade()
+    engine = make_engine()
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            action(session)
+    except auth.AccountError as exc:
+        err_console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2)
+    finally:
+        engine.dispose()
+
+
+def _audit_account(what: str, username: str, detail: str) -> None:
+    from remission.service import audit
+    from remission.service.db import make_engine, make_sessionmaker
+
+    engine = make_engine()
+    try:
+        audit.record(make_sessionmaker(engine), action="account", resource=f"remission users {what} {username}"[:255],
+                     username=username, detail=detail)
+    finally:
+        engine.dispose()
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every account: role, bound subject, active or not, assigned patients, live tokens."""
+    from remission.service import auth
+
+    table = Table("username", "role", "subject", "active", "assigned", "tokens")
+
+    def show(session):
+        for u in auth.list_users(session):
+            table.add_row(u["username"], u["role"], u["subject_id"] or "", "yes" if u["active"] else "no",
+                          " ".join(u["assigned"]), str(u["tokens"]))
+
+    _accounts(show)
+    console.print(table)
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: str = typer.Argument(..., help="Account name.")) -> None:
+    """Deactivate an account: it can no longer sign in and its tokens stop working at once."""
+    from remission.service import auth
+
+    _accounts(lambda s: auth.set_active(s, username, False))
+    _audit_account("deactivate", username, "deactivated; tokens revoked")
+    console.print(f"Deactivated {username}; its tokens are revoked.")
+
+
+@users_app.command("activate")
+def users_activate(username: str = typer.Argument(..., help="Account name.")) -> None:
+    """Activate a deactivated account again (it signs in anew)."""
+    from remission.service import auth
+
+    _accounts(lambda s: auth.set_active(s, username, True))
+    _audit_account("activate", username, "activated")
+    console.print(f"Activated {username}.")
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: str = typer.Argument(..., help="Account name.")) -> None:
+    """Give an account a new password, read from standard input (one line); its tokens are
+    revoked.  The password policy applies (12 characters or more, not the user name, not a
+    common password)."""
+    from remission.service import auth
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    _accounts(lambda s: auth.reset_password(s, username, password))
+    _audit_account("reset-password", username, "password reset; tokens revoked")
+    console.print(f"New password set for {username}; its tokens are revoked.")
+
+
+@users_app.command("unassign")
+def users_unassign(
+    clinician: str = typer.Argument(..., help="The clinician's username."),
+    subject_id: str = typer.Argument(..., help="The patient's subject_id."),
+) -> None:
+    """Take a patient from a clinician (access ends at the clinician's next request)."""
+    from remission.service import auth
+
+    done: list[bool] = []
+    _accounts(lambda s: done.append(auth.unassign(s, clinician, subject_id)))
+    _audit_account("unassign", clinician, f"unassigned {subject_id}"[:200])
+    console.print(f"Unassigned {subject_id} from {clinician}." if done[0] else f"{subject_id} was not assigned to {clinician}.")
+
+
+@app.command("import")
+>>>>>>> issue18
 def import_(
     dataset: Path = typer.Argument(..., metavar="DATASET", help="Canonical dataset folder (or SDTM folder with --sdtm)."),
     sdtm: bool = typer.Option(False, "--sdtm", help="DATASET is an SDTM folder (DM, RS, TR, TU)."),

@@ -9,6 +9,22 @@ an ``admin`` sees every patient, a ``clinician`` the patients assigned to them, 
 same as a subject that does not exist, so the existence of other patients is not disclosed.
 Every access to patient data (allowed or not) writes an audit row first.
 
+Sign-in and access (:mod:`remission.service.auth`): failed sign-ins are audited and
+throttled per account and per address (429 with ``Retry-After``); ``POST /api/logout``
+revokes the caller's token; an inactive account's tokens stop working at once.  Behind a
+reverse proxy, ``X-Forwarded-Proto``/``X-Forwarded-For`` are honoured only from the
+addresses in ``trusted_proxies`` (``REMISSION_TRUSTED_PROXIES``, comma-separated IPs or
+networks), so the session cookie is ``Secure`` when the proxy speaks TLS and the audit and
+throttling see the real client address.
+
+Load: the patient list is paginated (``limit``/``offset``, ``X-Total-Count`` and a
+``Link: rel="next"`` header); a list request writes one audit row holding the ids it
+returned; the patient page's timeline is rendered once per patient version and cached.
+
+Subject ids may contain ``/`` (the patient routes take the rest of the path; the
+sub-resources ``/assessments``, ``/episodes``, ``/explanation``, ``/results`` are matched
+first).  A NUL character anywhere in the path or query is refused (422, audited).
+
 Hardening: request bodies above ``max_body_bytes`` (5 MB) get 413; an unexpected error gives
 a generic 500 JSON body with an ``error_id`` (the traceback is logged under that id, never
 sent); security headers on every response; no caching of patient data.
@@ -18,12 +34,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import threading
+import urllib.parse
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Optional
 
 import orjson
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.templating import Jinja2Templates
@@ -38,6 +60,10 @@ from remission.service.db import AssessmentRow, EpisodeRow, Patient, User, make_
 log = logging.getLogger("remission.service")
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+#: default and largest page of the patient list (``limit``)
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+TRUSTED_PROXIES_ENV = "REMISSION_TRUSTED_PROXIES"
 COOKIE = "remission_session"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 DISCLAIMER = "This reports what the response criteria say the data show. It is not medical advice."
@@ -169,6 +195,48 @@ class ExplanationOut(BaseModel):
     text: str
 
 
+class LocatedError(BaseModel):
+    """One located input error, as the command line reports it (spec/tables.md "Bad input")."""
+
+    file: Optional[str] = Field(None, description="the table and origin, e.g. `labs (request)`, or `request`")
+    row: Optional[int] = Field(None, description="1-based position in the posted list (or file row)")
+    subject_id: Optional[str] = None
+    column: Optional[str] = None
+    value: Optional[str] = None
+    expected: Optional[str] = None
+    code: Optional[str] = None
+    message: str
+
+
+class LocatedErrors(BaseModel):
+    """The body of every 422: the located errors."""
+
+    detail: list[LocatedError]
+
+
+class Detail(BaseModel):
+    """The body of 401, 403, 404, 413 and 429 answers."""
+
+    detail: str
+
+
+class InternalError(BaseModel):
+    detail: str
+    error_id: str
+
+
+#: status codes every authenticated API route may answer (declared in the OpenAPI document)
+_ERR = {
+    401: {"model": Detail, "description": "no valid bearer token"},
+    413: {"model": Detail, "description": "request body larger than the limit (5 MB)"},
+    422: {"model": LocatedErrors, "description": "bad input: located errors"},
+    500: {"model": InternalError, "description": "unexpected error (details logged under error_id)"},
+}
+_ERR_PATIENT = {**_ERR, 404: {"model": Detail, "description": "no such patient, or one the caller may not see"}}
+_ERR_WRITE = {**_ERR_PATIENT, 403: {"model": Detail, "description": "the caller's role may not add results"}}
+_ERR_ADMIN = {**_ERR, 403: {"model": Detail, "description": "admin only"}}
+
+
 class HealthOut(BaseModel):
     status: str
 
@@ -191,6 +259,60 @@ def _resource(request: Request) -> str:
     return f"{request.method} {request.url.path}{q}"
 
 
+def _validation_payload(exc: RequestValidationError) -> dict:
+    """FastAPI's request validation errors in the located-errors shape of every 422."""
+    out = []
+    for e in exc.errors():
+        loc = [str(x) for x in e.get("loc", ())]
+        value = e.get("input")
+        out.append({"file": "request", "row": None, "subject_id": None,
+                    "column": ".".join(loc[1:]) if len(loc) > 1 else (loc[0] if loc else None),
+                    "value": None if value is None or isinstance(value, (dict, list)) else str(value)[:200],
+                    "expected": e.get("msg"), "code": e.get("type"), "message": f"{'.'.join(loc)}: {e.get('msg')}"})
+    return {"detail": out}
+
+
+def _has_nul(scope) -> bool:
+    raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogateescape")
+    query = scope.get("query_string", b"")
+    return (b"\x00" in raw or b"%00" in raw.lower() or "\x00" in scope.get("path", "")
+            or b"\x00" in query or b"%00" in query.lower())
+
+
+def trusted_proxies(value: str | None = None) -> list[str]:
+    """The addresses whose ``X-Forwarded-*`` headers are believed (``value``, else
+    ``REMISSION_TRUSTED_PROXIES``; comma-separated IPs or networks; empty: none)."""
+    value = os.environ.get(TRUSTED_PROXIES_ENV, "") if value is None else value
+    return [x.strip() for x in value.split(",") if x.strip()]
+
+
+class _LRU:
+    """A small thread-safe LRU mapping (rendered timelines per patient version)."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self.data: "OrderedDict[tuple, Any]" = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key):
+        with self.lock:
+            if key in self.data:
+                self.data.move_to_end(key)
+                self.hits += 1
+                return self.data[key]
+            self.misses += 1
+            return None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+
 def _input_errors_payload(exc: InputErrors) -> dict:
     return {
         "detail": [
@@ -206,9 +328,11 @@ def _input_errors_payload(exc: InputErrors) -> dict:
 # --------------------------------------------------------------------------------------
 
 
-def create_app(database_url: str | None = None, *, migrate: bool = True, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+def create_app(database_url: str | None = None, *, migrate: bool = True, max_body_bytes: int = MAX_BODY_BYTES,
+               proxies: str | list[str] | None = None) -> FastAPI:
     """The web service on ``database_url`` (see :func:`remission.service.db.database_url`);
-    the database is migrated to the latest schema first unless ``migrate=False``."""
+    the database is migrated to the latest schema first unless ``migrate=False``.
+    ``proxies``: the trusted reverse proxies (see :func:`trusted_proxies`)."""
     if migrate:
         upgrade(database_url)
     engine = make_engine(database_url)
@@ -224,8 +348,29 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
     )
     app.state.engine = engine
     app.state.sessions = sessions
+    app.state.timelines = _LRU()
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
+    proxy_list = trusted_proxies(",".join(proxies) if isinstance(proxies, list) else proxies)
+    app.state.trusted_proxies = proxy_list
+    if proxy_list:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # outermost: the scheme and client address are set before anything else runs
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxy_list)
+
+    @app.middleware("http")
+    async def _refuse_nul(request: Request, call_next):
+        """A NUL character in the path or query can be stored by neither database: 422."""
+        if _has_nul(request.scope):
+            body = {"detail": [{"file": "request", "row": None, "subject_id": None, "column": "path or query",
+                                "value": None, "expected": "text without NUL characters", "code": "nul_character",
+                                "message": "request: the path or query contains a NUL character"}]}
+            resource = f"{request.method} {request.scope.get('raw_path', b'').decode('latin-1')}"
+            await run_in_threadpool(audit.record, sessions, action="request", resource=resource, outcome="rejected",
+                                    client=_client(request), detail="NUL character in path or query")
+            return _json(body, 422)
+        return await call_next(request)
 
     oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
 
@@ -233,6 +378,14 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
     @app.exception_handler(InputErrors)
     async def _input_errors(_request: Request, exc: InputErrors):
         return _json(_input_errors_payload(exc), 422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError):
+        sid = request.path_params.get("subject_id") if request.path_params else None
+        await run_in_threadpool(audit.record, sessions, action="request", resource=_resource(request),
+                                subject_ids=[sid], outcome="rejected", client=_client(request),
+                                detail=f"{len(exc.errors())} invalid parameter(s)")
+        return _json(_validation_payload(exc), 422)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
@@ -256,9 +409,26 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         return auth.user_for_token(session, request.cookies.get(COOKIE))
 
     def record(request: Request, session: Session | None, user: User | None, action: str, subject_ids,
-               outcome: str = "ok", detail: str | None = None):
+               outcome: str = "ok", detail: str | None = None, listed=None, username: str | None = None):
         audit.record(session if session is not None else sessions, user=user, action=action, resource=_resource(request), subject_ids=subject_ids,
-                     outcome=outcome, client=_client(request), detail=detail)
+                     outcome=outcome, client=_client(request), detail=detail, listed=listed, username=username)
+
+    def sign_in_user(request: Request, session: Session, username: str, password: str):
+        """(user or None, seconds to wait): throttled, audited sign-in (auth.sign_in_wait)."""
+        wait = auth.sign_in_wait(session, username, _client(request))
+        if wait:
+            session.rollback()
+            record(request, session, None, "sign_in", [None], "throttled", f"retry after {wait} s", username=username)
+            return None, wait
+        user = auth.authenticate(session, username, password)
+        if user is None:
+            session.rollback()
+            record(request, session, None, "sign_in", [None], "rejected", "bad username or password", username=username)
+            return None, 0
+        tok = auth.issue_token(session, user)
+        session.commit()
+        record(request, session, user, "sign_in", [None], "ok")
+        return (user, tok), 0
 
     def open_patient(request: Request, session: Session, user: User, subject_id: str, action: str = "read") -> Patient | None:
         """The patient if ``user`` may see them (audited either way), else ``None``."""
@@ -273,7 +443,10 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         return p
 
     def visible_patients(session: Session, user: User, *, status: str | None, q: str | None, sort: str, order: str,
-                         overdue: bool | None = None, today: dt.date | None = None) -> list[Patient]:
+                         overdue: bool | None = None, today: dt.date | None = None,
+                         limit: int | None = None, offset: int = 0, count: bool = False):
+        """The visible patients matching the filters, sorted; with ``limit``/``offset`` one
+        page; with ``count`` also the number of all matching patients."""
         stmt = select(Patient).where(auth.visible_subjects_clause(user))
         if status:
             stmt = stmt.where(Patient.status == status)
@@ -286,7 +459,11 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         col = getattr(Patient, sort if sort in SORTABLE else "subject_id")
         key = col.desc() if order == "desc" else col.asc()
         stmt = stmt.order_by(key.nulls_last(), Patient.subject_id)
-        return list(session.scalars(stmt))
+        total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) if count else None
+        if limit is not None:
+            stmt = stmt.limit(limit).offset(offset)
+        rows = list(session.scalars(stmt))
+        return (rows, total) if count else rows
 
     def list_item(p: Patient, today: dt.date) -> dict:
         item = {c: getattr(p, c) for c in LIST_COLUMNS}
@@ -294,17 +471,33 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         return item
 
     # ---------------------------------------------------------------- API
-    @app.post("/api/token", response_model=TokenOut, tags=["auth"])
-    def token(username: str = Form(...), password: str = Form(...), session: Session = Depends(db_session)):
-        """A bearer token for a username and password (form fields); 401 on bad credentials."""
-        user = auth.authenticate(session, username, password)
-        if user is None:
+    @app.post("/api/token", response_model=TokenOut, tags=["auth"], responses={
+        401: {"model": Detail, "description": "bad username or password"},
+        422: {"model": LocatedErrors, "description": "missing form fields"},
+        429: {"model": Detail, "description": "too many failed sign-ins for this account or address; see Retry-After"}})
+    def token(request: Request, username: str = Form(..., max_length=1024), password: str = Form(..., max_length=1024),
+              session: Session = Depends(db_session)):
+        """A bearer token for a username and password (form fields); 401 on bad credentials,
+        429 (with ``Retry-After``) after too many failed sign-ins."""
+        got, wait = sign_in_user(request, session, username, password)
+        if wait:
+            raise HTTPException(429, "too many failed sign-ins: try again later", headers={"Retry-After": str(wait)})
+        if got is None:
             raise HTTPException(401, "bad username or password", headers={"WWW-Authenticate": "Bearer"})
-        tok = auth.issue_token(session, user)
-        session.commit()
-        return {"access_token": tok, "token_type": "bearer"}
+        return {"access_token": got[1], "token_type": "bearer"}
 
-    @app.get("/api/health", response_model=HealthOut, tags=["service"])
+    @app.post("/api/logout", status_code=204, tags=["auth"], responses={401: _ERR[401]})
+    def logout(request: Request, token: Optional[str] = Depends(oauth2), session: Session = Depends(db_session)):
+        """Revoke the caller's bearer token (it stops working at once); 204."""
+        user = auth.user_for_token(session, token)
+        if user is None:
+            raise HTTPException(401, "not authenticated", headers={"WWW-Authenticate": "Bearer"})
+        auth.revoke_token(session, token)
+        session.commit()
+        record(request, session, user, "sign_out", [None])
+        return Response(status_code=204)
+
+    @app.get("/api/health", response_model=HealthOut, tags=["service"], responses={503: {"model": HealthOut, "description": "the database does not answer"}})
     def health(session: Session = Depends(db_session)):
         """``{"status": "ok"}`` when the database answers, else 503."""
         try:
@@ -314,7 +507,7 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
             return _json({"status": "unavailable"}, 503)
         return {"status": "ok"}
 
-    @app.get("/api/patients", tags=["patients"])
+    @app.get("/api/patients", tags=["patients"], responses=_ERR)
     def list_patients(
         request: Request,
         status: Optional[str] = Query(None, description="only this lifecycle status"),
@@ -322,22 +515,33 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         sort: str = Query("subject_id", description=f"one of {', '.join(SORTABLE)}"),
         order: str = Query("asc", pattern="^(asc|desc)$"),
         overdue: Optional[bool] = Query(None, description="only (un)overdue follow-ups"),
+        limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="page size"),
+        offset: int = Query(0, ge=0, description="patients to skip"),
         user: User = Depends(api_user),
         session: Session = Depends(db_session),
     ):
-        """The patients the caller may see: admin all, clinician assigned, patient self."""
+        """The patients the caller may see: admin all, clinician assigned, patient self; one
+        page (``limit``, ``offset``); ``X-Total-Count`` gives the number of all matching
+        patients and ``Link: <...>; rel="next"`` the next page when there is one."""
         today = dt.date.today()
-        rows = visible_patients(session, user, status=status, q=q, sort=sort, order=order, overdue=overdue, today=today)
-        record(request, session, user, "list", [p.subject_id for p in rows])
-        return _json([list_item(p, today) for p in rows])
+        rows, total = visible_patients(session, user, status=status, q=q, sort=sort, order=order, overdue=overdue,
+                                       today=today, limit=limit, offset=offset, count=True)
+        record(request, session, user, "list", [None], listed=[p.subject_id for p in rows])
+        resp = _json([list_item(p, today) for p in rows])
+        resp.headers["X-Total-Count"] = str(total)
+        if offset + len(rows) < total:
+            params = dict(request.query_params)
+            params.update(offset=str(offset + limit), limit=str(limit))
+            resp.headers["Link"] = f'<{request.url.path}?{urllib.parse.urlencode(params)}>; rel="next"'
+        return resp
 
-    @app.get("/api/cohort", tags=["patients"])
+    @app.get("/api/cohort", tags=["patients"], responses=_ERR)
     def cohort(request: Request, user: User = Depends(api_user), session: Session = Depends(db_session)):
         """Cohort statistics over the patients the caller may see: counts by status, best
         and confirmed best response, overdue follow-ups."""
         today = dt.date.today()
         rows = visible_patients(session, user, status=None, q=None, sort="subject_id", order="asc")
-        record(request, session, user, "list", [p.subject_id for p in rows])
+        record(request, session, user, "list", [None], listed=[p.subject_id for p in rows])
 
         def counts(attr):
             out: dict[str, int] = {}
@@ -354,14 +558,7 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
             "overdue_followups": sum(1 for p in rows if list_item(p, today)["overdue"]),
         })
 
-    @app.get("/api/patients/{subject_id}", tags=["patients"])
-    def patient_summary(subject_id: str, request: Request, user: User = Depends(api_user),
-                        session: Session = Depends(db_session)):
-        """The ``summary`` row of the tables contract."""
-        p = require_patient(request, session, user, subject_id)
-        return Response(p.summary or "{}", media_type="application/json")
-
-    @app.get("/api/patients/{subject_id}/assessments", tags=["patients"])
+    @app.get("/api/patients/{subject_id:path}/assessments", tags=["patients"], responses=_ERR_PATIENT)
     def patient_assessments(subject_id: str, request: Request, user: User = Depends(api_user),
                             session: Session = Depends(db_session)):
         """The ``assessments`` rows, by date."""
@@ -369,7 +566,7 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         rows = session.scalars(select(AssessmentRow.data).where(AssessmentRow.subject_id == subject_id).order_by(AssessmentRow.seq))
         return _raw_json_list(list(rows))
 
-    @app.get("/api/patients/{subject_id}/episodes", tags=["patients"])
+    @app.get("/api/patients/{subject_id:path}/episodes", tags=["patients"], responses=_ERR_PATIENT)
     def patient_episodes(subject_id: str, request: Request, user: User = Depends(api_user),
                          session: Session = Depends(db_session)):
         """The ``episodes`` rows, by episode number."""
@@ -377,14 +574,15 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         rows = session.scalars(select(EpisodeRow.data).where(EpisodeRow.subject_id == subject_id).order_by(EpisodeRow.seq))
         return _raw_json_list(list(rows))
 
-    @app.get("/api/patients/{subject_id}/explanation", response_model=ExplanationOut, tags=["patients"])
+    @app.get("/api/patients/{subject_id:path}/explanation", response_model=ExplanationOut, tags=["patients"],
+             responses=_ERR_PATIENT)
     def patient_explanation(subject_id: str, request: Request, user: User = Depends(api_user),
                             session: Session = Depends(db_session)):
         """``{"text": ...}``: the plain-language summary (remission.explain)."""
         require_patient(request, session, user, subject_id)
         return {"text": _explanation(session, subject_id)}
 
-    @app.post("/api/patients/{subject_id}/results", tags=["patients"])
+    @app.post("/api/patients/{subject_id:path}/results", status_code=201, tags=["patients"], responses=_ERR_WRITE)
     def add_results(subject_id: str, body: ResultsIn, request: Request, user: User = Depends(api_user),
                     session: Session = Depends(db_session)):
         """Add lesion, lab, finding, treatment or response rows for the patient (admin or
@@ -407,7 +605,14 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
                ", ".join(f"{k}: {v}" for k, v in out["added"].items() if v) or "subject row")
         return _json(out, 201)
 
-    @app.get("/api/audit", tags=["service"])
+    @app.get("/api/patients/{subject_id:path}", tags=["patients"], responses=_ERR_PATIENT)
+    def patient_summary(subject_id: str, request: Request, user: User = Depends(api_user),
+                        session: Session = Depends(db_session)):
+        """The ``summary`` row of the tables contract."""
+        p = require_patient(request, session, user, subject_id)
+        return Response(p.summary or "{}", media_type="application/json")
+
+    @app.get("/api/audit", tags=["service"], responses=_ERR_ADMIN)
     def audit_records(request: Request, subject_id: Optional[str] = None,
                       limit: int = Query(1000, ge=1, le=100000),
                       user: User = Depends(api_user), session: Session = Depends(db_session)):
@@ -419,10 +624,16 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         return _json(rows)
 
     def _explanation(session: Session, subject_id: str) -> str:
+        """The plain-language summary, written once per patient version (cached)."""
         from remission.explain import patient_summary as explain
 
-        result = importer.patient_result(session, subject_id)
-        return explain(result, subject_id)
+        version = session.scalar(select(Patient.version).where(Patient.subject_id == subject_id))
+        key = (str(engine.url), subject_id, version, "explanation")
+        text_ = app.state.timelines.get(key)
+        if text_ is None:
+            text_ = explain(importer.patient_result(session, subject_id), subject_id)
+            app.state.timelines.put(key, text_)
+        return text_
 
     # ---------------------------------------------------------------- FHIR
     _add_fhir(app, sessions, db_session, api_user, open_patient)
@@ -446,11 +657,15 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
     @app.post("/", response_class=HTMLResponse, include_in_schema=False)
     def sign_in(request: Request, username: str = Form(""), password: str = Form(""),
                 session: Session = Depends(db_session)):
-        user = auth.authenticate(session, username, password)
-        if user is None:
-            return page(request, "login.html", 401, error="Unknown username or wrong password.", username=username)
-        tok = auth.issue_token(session, user)
-        session.commit()
+        got, wait = sign_in_user(request, session, username[:1024], password[:1024])
+        if wait:
+            resp = page(request, "login.html", 429, error=f"Too many failed sign-ins. Try again in {wait} seconds.",
+                        username=username[:150])
+            resp.headers["Retry-After"] = str(wait)
+            return resp
+        if got is None:
+            return page(request, "login.html", 401, error="Unknown username or wrong password.", username=username[:150])
+        user, tok = got
         resp = RedirectResponse(home_of(user), status_code=303)
         resp.set_cookie(COOKIE, tok, httponly=True, samesite="strict", secure=request.url.scheme == "https",
                         max_age=int(auth.token_ttl().total_seconds()), path="/")
@@ -460,8 +675,11 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
     def sign_out(request: Request, session: Session = Depends(db_session)):
         tok = request.cookies.get(COOKIE)
         if tok:
+            user = auth.user_for_token(session, tok)
             auth.revoke_token(session, tok)
             session.commit()
+            if user is not None:
+                record(request, session, user, "sign_out", [None])
         resp = RedirectResponse("/", status_code=303)
         resp.delete_cookie(COOKIE, path="/")
         return resp
@@ -469,22 +687,24 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
     @app.get("/patients", response_class=HTMLResponse, include_in_schema=False)
     def patients_page(request: Request, status: str = "", q: str = Query("", max_length=64),
                       sort: str = "next_followup_due", order: str = Query("asc", pattern="^(asc|desc)$"),
-                      session: Session = Depends(db_session)):
+                      page_no: int = Query(1, ge=1, alias="page"), session: Session = Depends(db_session)):
         user = page_user(request, session)
         if user is None:
             return RedirectResponse("/", status_code=303)
         if user.role == "patient":
             return RedirectResponse(home_of(user), status_code=303)
         today = dt.date.today()
-        rows = visible_patients(session, user, status=status or None, q=q or None, sort=sort, order=order, today=today)
-        record(request, session, user, "list", [p.subject_id for p in rows])
+        rows, total = visible_patients(session, user, status=status or None, q=q or None, sort=sort, order=order,
+                                       today=today, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE, count=True)
+        record(request, session, user, "list", [None], listed=[p.subject_id for p in rows])
+        pages = max(1, -(-total // PAGE_SIZE))
         statuses = sorted(s for s in session.scalars(
             select(Patient.status).where(auth.visible_subjects_clause(user)).distinct()) if s)
         return page(request, "patients.html", user=user, rows=[list_item(p, today) for p in rows], status=status, q=q,
                     sort=sort if sort in SORTABLE else "subject_id", order=order, statuses=statuses,
-                    columns=LIST_COLUMNS, today=today)
+                    columns=LIST_COLUMNS, today=today, page_no=page_no, pages=pages, total=total)
 
-    @app.get("/patients/{subject_id}", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/patients/{subject_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def patient_page(subject_id: str, request: Request, session: Session = Depends(db_session)):
         user = page_user(request, session)
         if user is None:
@@ -497,18 +717,23 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
             select(EpisodeRow.data).where(EpisodeRow.subject_id == subject_id).order_by(EpisodeRow.seq))]
         assessments = [orjson.loads(d) for d in session.scalars(
             select(AssessmentRow.data).where(AssessmentRow.subject_id == subject_id).order_by(AssessmentRow.seq))]
-        result = importer.patient_result(session, subject_id)
         plot, plot_note = None, None
         try:
             from remission.report.plots import patient_timeline
         except ImportError:
             plot_note = "The timeline plot is not available in this installation."
         else:
-            treatments = importer.patient_dataset(session, subject_id).treatments
-            svg = patient_timeline(result, subject_id, fmt="svg", treatments=treatments)
-            plot = svg.decode("utf-8") if isinstance(svg, bytes) else str(svg)
-            if "<svg" in plot:
-                plot = plot[plot.index("<svg"):]
+            # drawn once per patient version (a write re-derives and bumps the version)
+            key = (str(engine.url), subject_id, p.version)
+            plot = app.state.timelines.get(key)
+            if plot is None:
+                result = importer.patient_result(session, subject_id)
+                treatments = importer.patient_dataset(session, subject_id).treatments
+                svg = patient_timeline(result, subject_id, fmt="svg", treatments=treatments)
+                plot = svg.decode("utf-8") if isinstance(svg, bytes) else str(svg)
+                if "<svg" in plot:
+                    plot = plot[plot.index("<svg"):]
+                app.state.timelines.put(key, plot)
         try:
             explanation = _explanation(session, subject_id)
         except ImportError:
@@ -528,7 +753,7 @@ def _add_fhir(app: FastAPI, sessions, db_session, api_user, open_patient) -> Non
     except ImportError:
         return
 
-    @app.get("/fhir/Observation", tags=["fhir"])
+    @app.get("/fhir/Observation", tags=["fhir"], responses=_ERR_PATIENT)
     def fhir_observations(request: Request, subject: str = Query(..., description="Patient/ID or ID"),
                           user: User = Depends(api_user), session: Session = Depends(db_session)):
         """A FHIR searchset Bundle of the patient's CancerDiseaseStatus Observations."""

@@ -108,12 +108,18 @@ class AuditRecord(Base):
     user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     username: Mapped[str | None] = mapped_column(String(150), nullable=True)
     role: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    action: Mapped[str] = mapped_column(String(16), nullable=False)  # read | list | write | import
+    action: Mapped[str] = mapped_column(String(16), nullable=False)  # read | list | write | import | sign_in | sign_out | account
     resource: Mapped[str] = mapped_column(String(255), nullable=False)  # e.g. "GET /api/patients/X/episodes"
     subject_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     outcome: Mapped[str] = mapped_column(String(16), nullable=False)  # ok | not_found | rejected | error
     client: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: a list request: the subject ids it returned (JSON array; ``subject_id`` is then null)
+    subject_ids: Mapped[str | None] = mapped_column(Text, nullable=True)
+    __table_args__ = (
+        Index("ix_audit_user_action_at", "username", "action", "at"),
+        Index("ix_audit_client_action_at", "client", "action", "at"),
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -239,6 +239,44 @@ def _store(
 
 
 # --------------------------------------------------------------------------------------
+# What the database columns can hold
+# --------------------------------------------------------------------------------------
+
+
+def storage_errors(frames: Mapping[str, pl.DataFrame], files: Mapping[str, str],
+                   rows: Mapping[str, pl.Series]) -> list[InputError]:
+    """Located errors for text the database columns cannot hold, checked before any insert
+    so that SQLite and PostgreSQL refuse the same rows (PostgreSQL would fail on both,
+    SQLite would store them silently): a value longer than its ``VARCHAR(n)`` column
+    (``TOO_LONG``), and a NUL character in any text (``NUL_CHARACTER``; PostgreSQL text
+    cannot hold one).  ``rows`` gives each frame's 1-based input row numbers."""
+    errors: list[InputError] = []
+    for name, frame in frames.items():
+        if frame.height == 0:
+            continue
+        model = _model_for(name)
+        cols = model.__table__.columns
+        numbers = rows.get(name)
+        idx = frame.with_row_index("__i")
+        for c, dtype in frame.schema.items():
+            if dtype != pl.String:
+                continue
+            limit = getattr(cols[c].type, "length", None) if c in cols else None
+            checks = [(pl.col(c).str.contains("\x00", literal=True), "text without NUL characters", "NUL_CHARACTER")]
+            if limit:
+                checks.append((pl.col(c).str.len_chars() > limit, f"at most {limit} characters", "TOO_LONG"))
+            for mask, expected, code in checks:
+                for i, sid, value in idx.filter(mask.fill_null(False)).select(
+                        "__i", pl.col("subject_id").alias("__sid"), pl.col(c).alias("__v")).iter_rows():
+                    row = int(numbers[i]) if numbers is not None and i < len(numbers) else i + 1
+                    shown = value.replace("\x00", "\\0")
+                    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+                    errors.append(InputError(files.get(name, name), row, None if sid is None else sid[:64].replace("\x00", "\\0"),
+                                             c, shown, expected, code))
+    return errors
+
+
+# --------------------------------------------------------------------------------------
 # SDTM
 # --------------------------------------------------------------------------------------
 
@@ -323,10 +361,17 @@ def import_dataset(
     ``progress(table, rows_written)`` is called inside the transaction after each batch
     (used by the crash tests and by the CLI's progress line).
     """
+<<<<<<< HEAD
     if sdtm:
         ds = sdtm_dataset(path, ignore_unknown_files=ignore_unknown_files)
     else:
         ds = load_dataset(path, ignore_unknown_files=ignore_unknown_files)[0]
+=======
+    ds = sdtm_dataset(path) if sdtm else load_dataset(path)[0]
+    errors = storage_errors(ds.tables, ds.files, ds.rows)
+    if errors:
+        raise InputErrors(errors)
+>>>>>>> issue18
     result = assess(ds, options or AssessOptions())
     frames = _input_frames(ds)
     hashes = _subject_hashes(frames, result.as_of)
@@ -443,79 +488,146 @@ def add_results(
     if errors:
         raise InputErrors(errors)
 
-    return with_retry(lambda: _add_results_once(sessions, subject_id, payload, subject_update))
+    # Optimistic first: read and derive without holding the write lock (deriving is the slow
+    # part), then, under the patient's lock, apply only if nobody wrote the patient in
+    # between (same version); after OPTIMISTIC_TRIES conflicts, do everything under the lock.
+    for _ in range(OPTIMISTIC_TRIES):
+        out = with_retry(lambda: _add_results_once(sessions, subject_id, payload, subject_update, locked=False))
+        if out is not None:
+            break
+    else:
+        out = with_retry(lambda: _add_results_once(sessions, subject_id, payload, subject_update, locked=True))
+    _cache_clear([subject_id])
+    return out
+
+
+#: optimistic attempts of a write before it derives under the lock
+OPTIMISTIC_TRIES = 2
+
+
+@dataclass
+class _Plan:
+    """A write worked out from one version of a patient's stored rows."""
+
+    version: int
+    added: dict[str, int]
+    new_rows: dict[str, pl.DataFrame]  # validated posted rows as stored (typed + extra), no seq
+    subject_row: dict[str, Any] | None  # the updated subjects row as stored, when updated
+    result: AssessResult
+    as_of: dt.date | None
+    input_hash: str | None
+
+
+def _plan_results(session: Session, p: Patient, payload: Mapping[str, Any], subject_update: Mapping[str, Any]) -> _Plan:
+    """Validate the posted rows together with the stored ones (posted rows first: errors
+    name their position in the posted list) and derive the patient's history from the
+    stored rows followed by the new ones (the order they will be stored in)."""
+    subject_id = p.subject_id
+    errors: list[InputError] = []
+    stored = patient_dataset(session, subject_id)
+    tables: dict[str, RawTable] = {}
+    subj = _stored_text(stored.subjects)
+    if subject_update:
+        subj = subj.with_columns(
+            [pl.lit(None if v is None else str(v), dtype=pl.String).alias(c) for c, v in subject_update.items()]
+        )
+    text, errs = frame_to_text(subj, "subject (request)")
+    errors += errs
+    tables["subjects"] = RawTable("subjects", "subject (request)", text)
+    added: dict[str, int] = {}
+    for name in RESULT_TABLES:
+        new = payload.get(name) or []
+        added[name] = len(new)
+        old = _stored_text(stored.tables[name])
+        frame = old
+        if new:
+            nf = _text_frame(new).with_columns(subject_id=pl.lit(subject_id))
+            frame = pl.concat([nf, old], how="diagonal_relaxed")  # posted rows first: rows 1..n
+        if frame.height == 0 and not new:
+            continue
+        file = f"{name} (request)"
+        text, errs = frame_to_text(frame, file)
+        errors += errs
+        if text is not None:
+            tables[name] = RawTable(name, file, text)
+    if errors:
+        raise InputErrors(errors)
+    ds, errors = validate(RawDataset(tables, ()))
+    if errors:
+        raise InputErrors(errors)
+    new_typed = {name: ds.tables[name].filter(ds.rows[name] <= added[name]) for name in RESULT_TABLES if added[name]}
+    errors = storage_errors({"subjects": ds.subjects, **new_typed},
+                            {"subjects": "subject (request)", **{n: f"{n} (request)" for n in new_typed}},
+                            {"subjects": pl.Series([1]), **{n: ds.rows[n].filter(ds.rows[n] <= added[n]) for n in new_typed}})
+    if errors:
+        raise InputErrors(errors)
+    # the history after the write: stored rows, then the new ones
+    after = {name: pl.concat([stored.tables[name], new_typed[name]]) if name in new_typed else stored.tables[name]
+             for name in RESULT_TABLES}
+    ds_after = Dataset(subjects=ds.subjects if subject_update else stored.subjects, **after,
+                       files={n: f"{n} (database)" for n in S.INPUT_TABLES})
+    as_of = max([d for d in (p.as_of, _latest(ds_after)) if d is not None], default=None)
+    result = assess(ds_after, AssessOptions(as_of=as_of))
+    hashes = _subject_hashes(_input_frames(ds_after), as_of)
+    return _Plan(
+        version=p.version,
+        added=added,
+        new_rows={name: _with_extra(frame, name) for name, frame in new_typed.items()},
+        subject_row=_with_extra(ds.subjects, "subjects").to_dicts()[0] if subject_update else None,
+        result=result,
+        as_of=as_of,
+        input_hash=hashes.get(subject_id),
+    )
+
+
+def _apply_plan(session: Session, p: Patient, plan: _Plan) -> None:
+    """Store a planned write (the caller holds the patient's lock and has checked that the
+    patient is still at ``plan.version``): an append of the new rows, the derived rows
+    replaced, the patient row updated."""
+    sid = p.subject_id
+    if plan.subject_row is not None:
+        for c, v in plan.subject_row.items():
+            if c != "subject_id":
+                setattr(p, c, v)
+    for name, frame in plan.new_rows.items():
+        model = INPUT_MODELS[name]
+        start = session.scalar(select(func.coalesce(func.max(model.seq), -1)).where(model.subject_id == sid)) + 1
+        rows = frame.with_columns(seq=pl.int_range(start, start + frame.height, dtype=pl.Int32)).to_dicts()
+        session.execute(insert(model), rows)
+    _write_derived(session, p, plan.result, plan.as_of, plan.input_hash)
 
 
 def _add_results_once(sessions: sessionmaker, subject_id: str, payload: Mapping[str, Any],
-                      subject_update: Mapping[str, Any]) -> dict[str, Any]:
-    errors: list[InputError] = []
-    with sessions() as session, session.begin():
-        p = lock_patient(session, subject_id)
-        if p is None:
-            raise LookupError(subject_id)
-        stored = patient_dataset(session, subject_id)
-        tables: dict[str, RawTable] = {}
-        subj = _stored_text(stored.subjects)
-        if subject_update:
-            subj = subj.with_columns(
-                [pl.lit(None if v is None else str(v), dtype=pl.String).alias(c) for c, v in subject_update.items()]
-            )
-        text, errs = frame_to_text(subj, "subject (request)")
-        errors += errs
-        tables["subjects"] = RawTable("subjects", "subject (request)", text)
-        added: dict[str, int] = {}
-        for name in RESULT_TABLES:
-            new = payload.get(name) or []
-            added[name] = len(new)
-            old = _stored_text(stored.tables[name])
-            frame = old
-            if new:
-                nf = _text_frame(new).with_columns(subject_id=pl.lit(subject_id))
-                frame = pl.concat([nf, old], how="diagonal_relaxed")  # posted rows first: rows 1..n
-            if frame.height == 0 and not new:
-                continue
-            file = f"{name} (request)"
-            text, errs = frame_to_text(frame, file)
-            errors += errs
-            if text is not None:
-                tables[name] = RawTable(name, file, text)
-        if errors:
-            raise InputErrors(errors)
-        ds, errors = validate(RawDataset(tables, ()))
-        if errors:
-            raise InputErrors(errors)
-        # An append: the stored rows stay as they are, the posted rows (validated together
-        # with them, canonical units) are inserted after them, under the patient's lock.
-        if subject_update:
-            row = _with_extra(ds.subjects, "subjects").to_dicts()[0]
-            for c, v in row.items():
-                if c != "subject_id":
-                    setattr(p, c, v)
-        for name in RESULT_TABLES:
-            n = added[name]
-            if not n:
-                continue
-            model = INPUT_MODELS[name]
-            new_rows = _with_extra(ds.tables[name].filter(ds.rows[name] <= n), name)
-            start = session.scalar(select(func.coalesce(func.max(model.seq), -1)).where(model.subject_id == subject_id)) + 1
-            rows = new_rows.with_columns(seq=pl.int_range(start, start + new_rows.height, dtype=pl.Int32)).to_dicts()
-            session.execute(insert(model), rows)
-        session.flush()
-        result = _rederive_locked(session, p)
-    _cache_clear([subject_id])
-    summary = result.summary.filter(pl.col("subject_id") == subject_id)
-    return {"subject_id": subject_id, "added": added, "summary": orjson.loads(_json_rows(summary)[0]) if summary.height else None}
+                      subject_update: Mapping[str, Any], *, locked: bool) -> dict[str, Any] | None:
+    """One attempt of :func:`add_results`; ``None`` when (optimistic) the patient changed
+    between planning and applying."""
+    if locked:
+        with sessions() as session, session.begin():
+            p = lock_patient(session, subject_id)
+            if p is None:
+                raise LookupError(subject_id)
+            plan = _plan_results(session, p, payload, subject_update)
+            _apply_plan(session, p, plan)
+    else:
+        with sessions() as session:
+            p = session.get(Patient, subject_id)
+            if p is None:
+                raise LookupError(subject_id)
+            plan = _plan_results(session, p, payload, subject_update)
+        with sessions() as session, session.begin():
+            p = lock_patient(session, subject_id)
+            if p is None:
+                raise LookupError(subject_id)
+            if p.version != plan.version:
+                return None  # written meanwhile: plan again from what is stored now
+            _apply_plan(session, p, plan)
+    summary = plan.result.summary.filter(pl.col("subject_id") == subject_id)
+    return {"subject_id": subject_id, "added": plan.added,
+            "summary": orjson.loads(_json_rows(summary)[0]) if summary.height else None}
 
 
-def _rederive_locked(session: Session, p: Patient) -> AssessResult:
-    """Derive the patient's tables again from what is stored (the caller holds the patient's
-    lock, :func:`lock_patient`): ``as_of`` is the later of the stored one and the latest date
-    of the stored rows; the derived rows are replaced, the patient row updated."""
+def _write_derived(session: Session, p: Patient, result: AssessResult, as_of: dt.date | None, input_hash: str | None) -> None:
     sid = p.subject_id
-    ds = patient_dataset(session, sid)
-    as_of = max([d for d in (p.as_of, _latest(ds)) if d is not None], default=None)
-    result = assess(ds, AssessOptions(as_of=as_of))
-    hashes = _subject_hashes(_input_frames(ds), as_of)
     for model in DERIVED_MODELS.values():
         session.execute(delete(model).where(model.subject_id == sid))
     derived = _derived_frames(result)
@@ -528,10 +640,21 @@ def _rederive_locked(session: Session, p: Patient) -> AssessResult:
         setattr(p, c, summary.item(0, c) if summary.height else None)
     p.summary = _json_rows(summary)[0] if summary.height else None
     p.as_of = as_of
-    p.input_hash = hashes.get(sid)
+    p.input_hash = input_hash
     p.version = (p.version or 0) + 1
     p.updated_at = utcnow()
     session.flush()
+
+
+def _rederive_locked(session: Session, p: Patient) -> AssessResult:
+    """Derive the patient's tables again from what is stored (the caller holds the patient's
+    lock, :func:`lock_patient`): ``as_of`` is the later of the stored one and the latest date
+    of the stored rows; the derived rows are replaced, the patient row updated."""
+    sid = p.subject_id
+    ds = patient_dataset(session, sid)
+    as_of = max([d for d in (p.as_of, _latest(ds)) if d is not None], default=None)
+    result = assess(ds, AssessOptions(as_of=as_of))
+    _write_derived(session, p, result, as_of, _subject_hashes(_input_frames(ds), as_of).get(sid))
     return result
 
 
