@@ -304,16 +304,11 @@ def assess(
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
-<<<<<<< HEAD
-    # the options of the run, echoed beside its outputs (every value, defaults included)
-    echo = Path(out) / "options.json"
-    echo.write_text(options.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    paths = list(paths) + [echo]
+    paths = [Path(out) / Path(p).name for p in paths] + [Path(out) / "options.json"]
+    # the run record is written last, after the outputs are in place: a run that did not
+    # finish has none (issue 16 item 11)
     as_of_used = result.as_of if result is not None else options.as_of
     paths.append(_record(out, paths, [dataset, options_file], as_of=as_of_used))
-=======
-    paths = [Path(out) / Path(p).name for p in paths] + [Path(out) / "options.json"]
->>>>>>> issue18
     if not quiet and result is not None:
         console.print(_summary_table(result))
     if errors:
@@ -484,17 +479,12 @@ class Role(str, Enum):
 
 @app.command(epilog=_example("REMISSION_DATABASE_URL=sqlite:///remission.db remission serve --port 8000"))
 def serve(
-<<<<<<< HEAD
     host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, metavar="PORT", help="Port to listen on."),
-=======
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
     trusted_proxy: Optional[list[str]] = typer.Option(
-        None, "--trusted-proxy",
+        None, "--trusted-proxy", metavar="ADDRESS",
         help="Address or network of a reverse proxy whose X-Forwarded-Proto/-For are believed "
         "(repeatable; default: REMISSION_TRUSTED_PROXIES, else none)."),
->>>>>>> issue18
 ) -> None:
     """Start the web service (API under /api, pages at /); the database is migrated first."""
     _need("service", "serve")
@@ -564,9 +554,6 @@ def users_assign(
     console.print(f"Assigned {subject_id} to {clinician}.")
 
 
-<<<<<<< HEAD
-@app.command("import", epilog=_example("remission import my_study", "remission import sdtm/ --sdtm"))
-=======
 def _accounts(action) -> None:
     """Run ``action(session)`` in one transaction on the configured database; an account
     error is a located message and exit 2."""
@@ -660,8 +647,7 @@ def users_unassign(
     console.print(f"Unassigned {subject_id} from {clinician}." if done[0] else f"{subject_id} was not assigned to {clinician}.")
 
 
-@app.command("import")
->>>>>>> issue18
+@app.command("import", epilog=_example("remission import my_study", "remission import sdtm/ --sdtm"))
 def import_(
     dataset: Path = typer.Argument(..., metavar="DATASET", help="Canonical dataset folder (or SDTM folder with --sdtm)."),
     sdtm: bool = typer.Option(False, "--sdtm", help="DATASET is an SDTM folder (DM, RS, TR, TU)."),

@@ -361,17 +361,13 @@ def import_dataset(
     ``progress(table, rows_written)`` is called inside the transaction after each batch
     (used by the crash tests and by the CLI's progress line).
     """
-<<<<<<< HEAD
     if sdtm:
         ds = sdtm_dataset(path, ignore_unknown_files=ignore_unknown_files)
     else:
         ds = load_dataset(path, ignore_unknown_files=ignore_unknown_files)[0]
-=======
-    ds = sdtm_dataset(path) if sdtm else load_dataset(path)[0]
     errors = storage_errors(ds.tables, ds.files, ds.rows)
     if errors:
         raise InputErrors(errors)
->>>>>>> issue18
     result = assess(ds, options or AssessOptions())
     frames = _input_frames(ds)
     hashes = _subject_hashes(frames, result.as_of)
