@@ -287,4 +287,4 @@ def test_adam_unknown_response_code_is_an_input_error(tmp_path):
     res = adam({"rs": rs}, tmp_path / "out", adsl=adsl, skip_invalid=True)
     assert sorted(p.name for p in res.files) == ["adrs.csv", "adtte.csv", "errors.csv"]
     assert set(pl.read_csv(tmp_path / "out" / "adrs.csv").get_column("USUBJID")) == {"B"}
-    assert pl.read_csv(tmp_path / "out" / "errors.csv").select("subject_id", "value", "code").rows() == [("A", "CHECK", "unknown_response")]
+    assert pl.read_csv(tmp_path / "out" / "errors.csv").select("subject_id", "value", "code").rows() == [("A", "CHECK", "UNKNOWN_RESPONSE")]  # errors.csv: codes UPPER_SNAKE (issue 17)

@@ -48,6 +48,10 @@ def _digest(folder: Path) -> dict[str, str]:
         data = p.read_bytes()
         if p.name == "options.json":
             data = json.dumps(_sorted(json.loads(data)), sort_keys=True).encode()
+        if p.name == "run.json":  # the run record: everything but when it was made
+            record = json.loads(data)
+            record.pop("created", None)
+            data = json.dumps(_sorted(record), sort_keys=True).encode()
         out[p.name] = hashlib.sha256(data).hexdigest()
     return out
 

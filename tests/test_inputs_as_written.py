@@ -328,7 +328,7 @@ def test_item6_unknown_response_code_and_skip_invalid(tmp_path):
     r = run("adam", SDTM, "--adsl", ADSL, "--file", "rs=rs_onco.csv", "--out", tmp_path / "ok", "--skip-invalid")
     assert r.exit_code == 0, r.output
     err = pl.read_csv(tmp_path / "ok" / "errors.csv", infer_schema=False)
-    assert err.select("subject_id", "value", "code").rows() == [("01-711-1143", "CHECK", "unknown_response")]
+    assert err.select("subject_id", "value", "code").rows() == [("01-711-1143", "CHECK", "UNKNOWN_RESPONSE")]  # errors.csv: UPPER_SNAKE (issue 17)
     assert "01-711-1143" not in pl.read_csv(tmp_path / "ok" / "adtte.csv").get_column("USUBJID").to_list()
 
 

@@ -103,7 +103,11 @@ def test_cli_explain(small_dataset):
     assert "You are in partial remission." in r.output
     assert r.output.strip().endswith(DISCLAIMER)
     r = CliRunner().invoke(app, ["explain", str(small_dataset), "EX19", "--as-of", "2021-01-01"])
-    assert r.exit_code == 0 and "up to 1 January 2021" in r.output
+    # issue 15 item 3: "results up to" is the patient's own latest result on or before the
+    # as-of date (EX19's scan of 2020-09-01), and a check-up due before the as-of date is
+    # said to be past
+    assert r.exit_code == 0 and "based on results up to 1 September 2020" in r.output
+    assert "next check-up was due by 1 December 2020" in r.output
     r = CliRunner().invoke(app, ["explain", str(small_dataset), "EX99"])
     assert r.exit_code == 2
 

@@ -158,7 +158,7 @@ err_console = Console(stderr=True) if Console(stderr=True).is_terminal else Cons
 
 
 
-def _record(out: Path, outputs, inputs=(), as_of=None) -> Path:
+def _record(out: Path, outputs, inputs=(), as_of=None, shown_as: Path | None = None) -> Path:
     """``run.json`` in ``out`` (remission.provenance): this command, its options, inputs, outputs."""
     try:  # typer >= 0.2x runs its own copy of click
         from typer._click.globals import get_current_context
@@ -172,7 +172,7 @@ def _record(out: Path, outputs, inputs=(), as_of=None) -> Path:
         names.append(c.info_name)
         c = c.parent
     command = " ".join(["remission", *reversed(names)])
-    return write_run_record(out, command, ctx.params, as_of=as_of, inputs=inputs, outputs=outputs)
+    return write_run_record(out, command, ctx.params, as_of=as_of, inputs=inputs, outputs=outputs, shown_as=shown_as)
 
 
 def _sdtm_inputs(sdtm_dir: Path, files: dict, adsl: Optional[Path]) -> list[Path]:
@@ -276,9 +276,8 @@ def assess(
     ),
 ) -> None:
     """Assess a dataset: per-assessment responses, remission episodes and a summary per subject."""
-    from remission.options import AssessOptions, options_from_toml
-
     from remission.criteria import registry
+    from remission.options import AssessOptions, options_from_toml, options_json
 
     if criteria is not None and criteria.lower() not in registry.codes():
         raise typer.BadParameter(f"unknown criteria {criteria!r}; known: {', '.join(registry.codes())}")
@@ -300,15 +299,17 @@ def assess(
         with sigterm_as_exit(), atomic_out(out) as work:
             paths, result, errors = run_cli(dataset, work, fmt.value, options, batch_size, err_console, workers=workers)
             # the options of the run, echoed beside its outputs (every value, defaults included)
-            (work / "options.json").write_text(options.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            (work / "options.json").write_text(options_json(options), encoding="utf-8")
+            # the run record, last, inside the partial folder: it is renamed with the outputs
+            # it describes, so a run that did not finish leaves the earlier record (issue 16
+            # item 11, issue 18 item 4)
+            done = [Path(work) / Path(p).name for p in paths] + [Path(work) / "options.json"]
+            as_of_used = result.as_of if result is not None else options.as_of
+            _record(work, done, [dataset, options_file], as_of=as_of_used, shown_as=Path(out))
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
-    paths = [Path(out) / Path(p).name for p in paths] + [Path(out) / "options.json"]
-    # the run record is written last, after the outputs are in place: a run that did not
-    # finish has none (issue 16 item 11)
-    as_of_used = result.as_of if result is not None else options.as_of
-    paths.append(_record(out, paths, [dataset, options_file], as_of=as_of_used))
+    paths = [Path(out) / Path(p).name for p in paths] + [Path(out) / "options.json", Path(out) / "run.json"]
     if not quiet and result is not None:
         console.print(_summary_table(result))
     if errors:
@@ -584,7 +585,7 @@ def _audit_account(what: str, username: str, detail: str) -> None:
         engine.dispose()
 
 
-@users_app.command("list")
+@users_app.command("list", epilog=_example("remission users list"))
 def users_list() -> None:
     """Every account: role, bound subject, active or not, assigned patients, live tokens."""
     from remission.service import auth
@@ -600,8 +601,8 @@ def users_list() -> None:
     console.print(table)
 
 
-@users_app.command("deactivate")
-def users_deactivate(username: str = typer.Argument(..., help="Account name.")) -> None:
+@users_app.command("deactivate", epilog=_example("remission users deactivate dr_lee"))
+def users_deactivate(username: str = typer.Argument(..., metavar="USERNAME", help="Account name.")) -> None:
     """Deactivate an account: it can no longer sign in and its tokens stop working at once."""
     from remission.service import auth
 
@@ -610,8 +611,8 @@ def users_deactivate(username: str = typer.Argument(..., help="Account name.")) 
     console.print(f"Deactivated {username}; its tokens are revoked.")
 
 
-@users_app.command("activate")
-def users_activate(username: str = typer.Argument(..., help="Account name.")) -> None:
+@users_app.command("activate", epilog=_example("remission users activate dr_lee"))
+def users_activate(username: str = typer.Argument(..., metavar="USERNAME", help="Account name.")) -> None:
     """Activate a deactivated account again (it signs in anew)."""
     from remission.service import auth
 
@@ -620,8 +621,8 @@ def users_activate(username: str = typer.Argument(..., help="Account name.")) ->
     console.print(f"Activated {username}.")
 
 
-@users_app.command("reset-password")
-def users_reset_password(username: str = typer.Argument(..., help="Account name.")) -> None:
+@users_app.command("reset-password", epilog=_example("printf '%s\\n' \"$PASSWORD\" | remission users reset-password dr_lee"))
+def users_reset_password(username: str = typer.Argument(..., metavar="USERNAME", help="Account name.")) -> None:
     """Give an account a new password, read from standard input (one line); its tokens are
     revoked.  The password policy applies (12 characters or more, not the user name, not a
     common password)."""
@@ -633,10 +634,10 @@ def users_reset_password(username: str = typer.Argument(..., help="Account name.
     console.print(f"New password set for {username}; its tokens are revoked.")
 
 
-@users_app.command("unassign")
+@users_app.command("unassign", epilog=_example("remission users unassign dr_lee EX01"))
 def users_unassign(
-    clinician: str = typer.Argument(..., help="The clinician's username."),
-    subject_id: str = typer.Argument(..., help="The patient's subject_id."),
+    clinician: str = typer.Argument(..., metavar="CLINICIAN", help="The clinician's username."),
+    subject_id: str = typer.Argument(..., metavar="SUBJECT_ID", help="The patient's subject_id."),
 ) -> None:
     """Take a patient from a clinician (access ends at the clinician's next request)."""
     from remission.service import auth

@@ -114,7 +114,25 @@ AssessOptions = create_model(
     **_criterion_fields(),
 )
 
-__all__ = ["AssessOptions", "FollowupSchedule", "RecistOptions", "RemissionOptions", "WhoOptions"]
+def options_json(options: Any) -> str:
+    """``options.json``: every value of ``options`` (defaults included) as JSON, the same
+    text for the same options (set-valued options as sorted lists)."""
+    import json
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, (set, frozenset)):
+            return sorted((plain(x) for x in v), key=lambda x: json.dumps(x, sort_keys=True, default=str))
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return v
+
+    data = plain(options.model_dump(mode="python"))
+    return json.dumps(json.loads(json.dumps(data, default=str)), indent=2, ensure_ascii=False) + "\n"
+
+
+__all__ = ["AssessOptions", "FollowupSchedule", "RecistOptions", "RemissionOptions", "WhoOptions", "options_json"]
 
 
 # --------------------------------------------------------------------------------------

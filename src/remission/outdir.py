@@ -128,7 +128,13 @@ def atomic_out(out: str | Path) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 d.rmdir()
         raise
-    commit(tmp, out)
+    try:
+        commit(tmp, out)
+    finally:
+        # a SIGTERM (as SystemExit) during the commit: what is left in ``tmp`` is either the
+        # new run not yet in place or, after the exchange, the old run; neither is kept
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -88,10 +88,20 @@ def run_record(
     as_of: dt.date | str | None = None,
     inputs: Iterable[str | Path | None] = (),
     outputs: Iterable[str | Path] = (),
+    shown_as: tuple[Path, Path] | None = None,
 ) -> dict[str, Any]:
-    """The run record (module docstring) as a dict."""
+    """The run record (module docstring) as a dict.  ``shown_as=(written_in, final)``:
+    the outputs are hashed where they are (a partial folder) but recorded under the folder
+    they will be renamed to."""
     out_files = [Path(p) for p in outputs]
     skip = {p.resolve() for p in out_files}
+    outs = _files(out_files)
+    if shown_as is not None:
+        src, dst = (Path(x) for x in shown_as)
+        for o in outs:
+            rel = Path(o["path"]).resolve().relative_to(src.resolve()) if Path(o["path"]).resolve().is_relative_to(src.resolve()) else None
+            if rel is not None:
+                o["path"] = str(dst / rel)
     return {
         "package": "remission",
         "version": version(),
@@ -99,7 +109,7 @@ def run_record(
         "options": _plain(dict(options)),
         "as_of": None if as_of is None else str(as_of),
         "inputs": _files(inputs, skip),
-        "outputs": _files(out_files),
+        "outputs": outs,
         "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "python": platform.python_version(),
     }
@@ -113,10 +123,13 @@ def write_run_record(
     as_of: dt.date | str | None = None,
     inputs: Iterable[str | Path | None] = (),
     outputs: Iterable[str | Path] = (),
+    shown_as: Path | None = None,
 ) -> Path:
-    """Write ``run.json`` into ``out_dir`` (module docstring) and return its path."""
+    """Write ``run.json`` into ``out_dir`` (module docstring) and return its path;
+    ``shown_as``: the folder ``out_dir`` will be renamed to (the outputs are recorded there)."""
     path = Path(out_dir) / RUN_RECORD
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = run_record(command, options, as_of=as_of, inputs=inputs, outputs=outputs)
+    record = run_record(command, options, as_of=as_of, inputs=inputs, outputs=outputs,
+                        shown_as=None if shown_as is None else (Path(out_dir), Path(shown_as)))
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
