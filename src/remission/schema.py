@@ -315,6 +315,9 @@ ASSESSMENTS_REFERENCE: dict[str, tuple[pl.DataType, str | None, str]] = {
     "overall_response": (_S, "criterion", "Time-point response as it stood on this date; empty on baseline rows."),
     "explanation": (_S, None, "The rule that decided `overall_response` and the numbers it used, in one line."),
     "line": (_I32, None, "Line of therapy the assessment belongs to (1 = first)."),
+    "partial_value": (_F, None, "On a time point whose quantity could not be fully measured (a target not "
+                      "evaluated: NE, recist11.md §3.4/§4.2): the sum of what was measured, for reference only; "
+                      "`value` and the changes are then empty. Empty otherwise."),
     "nadir_value": (_F, None, "Smallest `value` of this line before this date (baseline included)."),
     "change_from_nadir_abs": (_F, None, "`value` minus `nadir_value`, in the criterion's unit (mm for lesions)."),
     "canonical_level": (_S, "UPPER_SNAKE", "The response mapped to the remission model's levels "
@@ -439,6 +442,8 @@ ERRORS_REFERENCE: dict[str, tuple[pl.DataType, str | None, str]] = {
     "expected": (_S, None, "What was expected instead."),
     "code": (_S, "UPPER_SNAKE", "The kind of problem, e.g. MISSING_COLUMN, BAD_DATE, UNKNOWN_SUBJECT, READ_ERROR, "
              "NOT_ANALYSED (the validator's codes and their meanings: `remission.io.validate.ERROR_CODES`)."),
+    "label": (_S, None, "Where the user's own tool shows the row: `line N` as a text editor counts CSV lines "
+              "(header = line 1), or a data frame's index label; empty when not known."),
 }
 
 #: every output table: the tidy outputs of ``remission assess`` and its ``errors.csv``
