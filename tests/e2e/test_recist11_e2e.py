@@ -8,7 +8,6 @@ default options (confirmation_required False, confirm_days 28, max_ne_between 1,
 accept_sd_between False, sd_min_days 42).
 """
 
-import pytest
 
 C = "recist1.1"
 
@@ -251,12 +250,6 @@ def test_cr_then_pr_warning(b):
     assert all(x["warning"] != "CR_THEN_PR" or x["date"] == b.day(84) for x in w)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: recist1.1 §4.6/§6.13/§5.4: after an equivocal new lesion is confirmed and PD "
-    "back-dated to d112, the confirmed BOR still uses the d112 PR as the confirmation of the d56 PR "
-    "(gives PR, expected SD); progression_date and the episode end are back-dated correctly",
-)
 def test_equivocal_new_lesion_backdated(b):
     """recist11.md §4.6, §6.13: PR d56; d112 PR with an equivocal new lesion (row stays PR,
     pending, spec/tables.md "rows are never rewritten"); d168 the lesion is unequivocal -> PD
