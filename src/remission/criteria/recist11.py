@@ -663,9 +663,10 @@ def _outputs(e: pl.DataFrame) -> pl.DataFrame:
     # recist11.md §5.4 (library table, last row): a PR after an earlier CR of the line is
     # flagged CR_THEN_PR (admiralonco's check_crpr: CR records followed by PR)
     cr_before = (c("overall_response") == "CR").fill_null(False).cast(pl.Int8).cum_max().shift(1, fill_value=0)
-    w_crpr = pl.when(
-        (c("overall_response") == "PR").fill_null(False) & (cr_before.over(SEG, order_by="date") == 1)
-    ).then(pl.lit("CR_THEN_PR"))
+    # (the follow-ups are in date order within each segment ``_g``, as for prev_min above)
+    w_crpr = pl.when((c("overall_response") == "PR").fill_null(False) & (cr_before.over("_g") == 1)).then(
+        pl.lit("CR_THEN_PR")
+    )
     # ';'-joined in alphabetical order
     warnings = pl.concat_str(w_crpr, c("w_reclass"), c("w_single"), separator=";", ignore_nulls=True)
     # The texts are computed per overall response on that response's rows only (each row
