@@ -402,9 +402,10 @@ def _reappearance_rows(cr_days):
     [
         ("pd_if_prior_cr", [56], "PD", None),
         ("pd_if_prior_cr", [56, 84], "PD", None),
-        ("pd_if_prior_confirmed_cr", [56], "PR", None),  # CR never confirmed
+        # CR never confirmed; a PR after a CR is flagged CR_THEN_PR (§5.4 library table)
+        ("pd_if_prior_confirmed_cr", [56], "PR", "CR_THEN_PR"),
         ("pd_if_prior_confirmed_cr", [56, 84], "PD", None),  # 84 − 56 = 28 ≥ confirm_days
-        ("reclassify_prior_as_pr", [56, 84], "PR", "PRIOR_CR_RECLASSIFIED_AS_PR"),
+        ("reclassify_prior_as_pr", [56, 84], "PR", "CR_THEN_PR;PRIOR_CR_RECLASSIFIED_AS_PR"),
     ],
 )
 def test_reappearance_after_cr_policies(policy, cr_days, resp, warning):

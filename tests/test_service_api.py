@@ -67,6 +67,17 @@ def test_derived_tables_equal_the_pipeline(client, pipeline_result):
         assert client.get(f"/api/patients/{sid}/episodes", headers=h).json() == _rows(pipeline_result.episodes, sid)
 
 
+def test_warnings_are_the_pipeline_warnings(client, pipeline_result):
+    """GET /api/patients/{id}/warnings (an addition to spec/service.md): the rows of
+    warnings.csv for the patient, e.g. EX06's SINGLE_NODE_REAPPEARANCE (recist11.md §4.7)."""
+    h = token_for(client, "admin")
+    for sid in ("EX06", "EX01"):
+        want = [{**w, "date": w["date"].isoformat()} for w in pipeline_result.warnings.filter(pl.col("subject_id") == sid).to_dicts()]
+        assert client.get(f"/api/patients/{sid}/warnings", headers=h).json() == want
+    assert any(w["warning"] == "SINGLE_NODE_REAPPEARANCE" for w in client.get("/api/patients/EX06/warnings", headers=h).json())
+    assert client.get("/api/patients/NOPE/warnings", headers=h).status_code == 404
+
+
 def test_explanation_is_the_plain_language_summary(client, pipeline_result):
     from remission.explain import patient_summary
 

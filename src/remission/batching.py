@@ -845,6 +845,20 @@ def assess_to_files(
         frame = errors_frame(errors)
         frame.write_parquet(path) if ext == "parquet" else frame.write_csv(path)
         paths.append(path)
+    # the warnings of the assessment rows (as AssessResult.write writes them), read back
+    # from the written assessments file: only its key and warnings columns
+    from remission.pipeline import warnings_table
+
+    written = out / f"assessments.{ext}"
+    if written.exists():
+        cols = ["subject_id", "date", "criteria", "warnings"]
+        lf = pl.scan_parquet(written) if ext == "parquet" else pl.scan_csv(written, infer_schema=False)
+        if all(c in lf.collect_schema().names() for c in cols):
+            warnings = warnings_table(lf.select(cols))
+            if warnings.height:
+                path = out / f"warnings.{ext}"
+                warnings.write_parquet(path) if ext == "parquet" else warnings.write_csv(path)
+                paths.append(path)
     return paths, (single if n == 1 else None), errors
 
 

@@ -58,14 +58,22 @@ class AssessResult:
     #: the treatments as known on ``as_of`` (for timelines and explanations)
     treatments: pl.DataFrame | None = None
 
+    @property
+    def warnings(self) -> pl.DataFrame:
+        """The ``warnings`` table (:func:`warnings_table`) of ``assessments``."""
+        return warnings_table(self.assessments)
+
     def write(self, out_dir: str | Path, fmt: str = "csv") -> list[Path]:
-        """Write ``assessments``, ``episodes``, ``summary`` (and ``errors`` when any) to
-        ``out_dir`` as CSV or Parquet; returns the paths written."""
+        """Write ``assessments``, ``episodes``, ``summary`` (and ``errors``, ``warnings`` when
+        any) to ``out_dir`` as CSV or Parquet; returns the paths written."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         tables = {"assessments": self.assessments, "episodes": self.episodes, "summary": self.summary}
         if self.errors:
             tables["errors"] = errors_frame(self.errors)
+        warnings = self.warnings
+        if warnings.height:
+            tables["warnings"] = warnings
         paths = []
         for name, frame in tables.items():
             path = out / f"{name}.{ 'parquet' if fmt == 'parquet' else 'csv'}"
@@ -75,6 +83,34 @@ class AssessResult:
                 frame.write_csv(path)
             paths.append(path)
         return paths
+
+
+#: columns of the ``warnings`` output (an addition to spec/tables.md, docs/tables.md)
+WARNINGS_SCHEMA = {"subject_id": pl.String, "date": pl.Date, "criteria": pl.String, "warning": pl.String}
+
+
+def warnings_table(assessments: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """``warnings.csv``: one row per warning code of an assessment row (``subject_id, date,
+    criteria, warning``; the ``warnings`` column of ``assessments`` holds them ``;``- or
+    ``,``-joined), e.g. ``CR_THEN_PR`` (recist11.md §5.4), sorted by subject, date, code."""
+    lf = assessments.lazy()
+    schema = lf.collect_schema()
+    if "warnings" not in schema.names():
+        return pl.DataFrame(schema=WARNINGS_SCHEMA)
+    date = pl.col("date").str.to_date() if schema["date"] == pl.String else pl.col("date").cast(pl.Date)
+    return (
+        lf.filter(pl.col("warnings").is_not_null() & (pl.col("warnings") != ""))
+        .select("subject_id", date, "criteria", warning=pl.col("warnings").str.split(";"))
+        .explode("warning")
+        .with_columns(pl.col("warning").str.split(","))
+        .explode("warning")
+        .with_columns(pl.col("warning").str.strip_chars())
+        .filter(pl.col("warning") != "")
+        .unique()
+        .sort("subject_id", "date", "warning")
+        .select([pl.col(c).cast(t) for c, t in WARNINGS_SCHEMA.items()])
+        .collect()
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -206,23 +206,11 @@ def bor_timepoints(timepoints: pl.DataFrame) -> pl.DataFrame:
     """``subject_id, line, date, response`` for the best response, after re-derivation:
     a PD whose ``progression_event_date`` is earlier than its row (an equivocal new lesion
     confirmed later, mrecist.md §4.3 / §7 B) makes the earlier time points of the line dated
-    on or after that event date count as PD (remission_model.md §6.2 step 2).  The rows of
-    the assessments table are not rewritten (spec/tables.md)."""
-    c = pl.col
-    tp = timepoints.filter(c("overall_response").is_not_null())
-    back = (
-        tp.filter((c("overall_response") == "PD") & (c("progression_event_date") < c("date")))
-        .group_by("subject_id", "line")
-        .agg(bd=c("progression_event_date").min(), seen=c("date").min())
-    )
-    return (
-        tp.join(back, on=["subject_id", "line"], how="left")
-        .with_columns(
-            response=pl.when((c("date") >= c("bd")) & (c("date") < c("seen"))).then(pl.lit("PD")).otherwise(c("overall_response"))
-        )
-        .select("subject_id", "line", "date", "response")
-        .sort("subject_id", "date")
-    )
+    on or after that event date count as PD (remission_model.md §6.2 step 2); the same hook
+    as RECIST 1.1's (:func:`remission.criteria.recist11.backdated_timepoints`)."""
+    from .recist11 import backdated_timepoints
+
+    return backdated_timepoints(timepoints)
 
 def best_response_rule(o: MRecistOptions) -> BestResponseRule:
     """mrecist.md §5 = recist11.md §5 on :func:`bor_timepoints` (the back-dating hook)."""

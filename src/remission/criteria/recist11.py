@@ -662,8 +662,15 @@ def _outputs(e: pl.DataFrame) -> pl.DataFrame:
         (c("r47"), "t_reapp_organs"),
         (c("r47"), "nt_reapp_organs"),
     ]
+    # recist11.md §5.4 (library table, last row): a PR after an earlier CR of the line is
+    # flagged CR_THEN_PR (admiralonco's check_crpr: CR records followed by PR)
+    cr_before = (c("overall_response") == "CR").fill_null(False).cast(pl.Int8).cum_max().shift(1, fill_value=0)
+    # (the follow-ups are in date order within each segment ``_g``, as for prev_min above)
+    w_crpr = pl.when((c("overall_response") == "PR").fill_null(False) & (cr_before.over("_g") == 1)).then(
+        pl.lit("CR_THEN_PR")
+    )
     # ';'-joined in alphabetical order
-    warnings = pl.concat_str(c("w_reclass"), c("w_single"), separator=";", ignore_nulls=True)
+    warnings = pl.concat_str(w_crpr, c("w_reclass"), c("w_single"), separator=";", ignore_nulls=True)
     # The texts are computed per overall response on that response's rows only (each row
     # gets exactly the branch `_explanation()` would pick), lazily so that each branch reads
     # only the columns it uses; the (row index, text) pieces are put back in row order and
@@ -760,8 +767,38 @@ def evaluate(
     e = _outputs(e)
     return finish(e, prep, _baseline_rows(prep, options, seg_t), CODE, TIMEPOINTS)
 
+def backdated_timepoints(timepoints: pl.DataFrame) -> pl.DataFrame:
+    """The time points for the best response, after re-derivation (recist11.md §4.6 / §6.13,
+    remission_model.md §6.2 step 2): a PD whose ``progression_event_date`` is earlier than
+    its row (an equivocal new lesion confirmed later) makes the earlier time points of the
+    line dated on or after that event date count as PD, so the best-response window ends
+    there (§5.1) and they confirm nothing.  The rows of the assessments table are not
+    rewritten (spec/tables.md).  Time points without ``progression_event_date`` (ADaM's
+    ``subject_id, date, response``) are returned as they are."""
+    c = pl.col
+    if "progression_event_date" not in timepoints.columns or "overall_response" not in timepoints.columns:
+        return timepoints
+    tp = timepoints.filter(c("overall_response").is_not_null())
+    key = ["subject_id", "line"] if "line" in tp.columns else ["subject_id"]
+    back = (
+        tp.filter((c("overall_response") == "PD") & (c("progression_event_date") < c("date")))
+        .group_by(key)
+        .agg(bd=c("progression_event_date").min(), seen=c("date").min())
+    )
+    return (
+        tp.join(back, on=key, how="left")
+        .with_columns(
+            response=pl.when((c("date") >= c("bd")) & (c("date") < c("seen"))).then(pl.lit("PD")).otherwise(c("overall_response"))
+        )
+        .select(*key, "date", "response")
+        .sort("subject_id", "date")
+    )
+
+
 def best_response_rule(o: RecistOptions) -> BestResponseRule:
-    """recist11.md §5: Table 6 confirmation, SD minimum duration from the reference start."""
+    """recist11.md §5: Table 6 confirmation, SD minimum duration from the reference start,
+    on :func:`backdated_timepoints` (a PD back-dated to an equivocal new lesion ends the
+    window at its event date)."""
     return BestResponseRule(
         order=ORDER,
         confirmation="recist",
@@ -771,6 +808,7 @@ def best_response_rule(o: RecistOptions) -> BestResponseRule:
         sd_min_days=o.sd_min_days,
         failed_cr_as_pr=o.failed_cr_as_pr,
         missing_as_ne=o.missing_as_ne,
+        prepare=backdated_timepoints,
     )
 
 

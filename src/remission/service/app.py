@@ -566,6 +566,24 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         rows = session.scalars(select(AssessmentRow.data).where(AssessmentRow.subject_id == subject_id).order_by(AssessmentRow.seq))
         return _raw_json_list(list(rows))
 
+    @app.get("/api/patients/{subject_id:path}/warnings", tags=["patients"], responses=_ERR_PATIENT)
+    def patient_warnings(subject_id: str, request: Request, user: User = Depends(api_user),
+                         session: Session = Depends(db_session)):
+        """The ``warnings`` rows of the patient (``subject_id, date, criteria, warning``, one
+        per warning code of an assessment row, e.g. ``CR_THEN_PR``), by date; an addition
+        to the service contract, the same rows as ``warnings.csv``."""
+        require_patient(request, session, user, subject_id)
+        rows = session.scalars(select(AssessmentRow.data).where(AssessmentRow.subject_id == subject_id).order_by(AssessmentRow.seq))
+        out = []
+        for raw in rows:
+            a = orjson.loads(raw)
+            for part in (a.get("warnings") or "").replace(",", ";").split(";"):
+                code = part.strip()
+                item = {"subject_id": a.get("subject_id"), "date": a.get("date"), "criteria": a.get("criteria"), "warning": code}
+                if code and item not in out:
+                    out.append(item)
+        return _json(sorted(out, key=lambda w: (str(w["date"]), w["warning"])))
+
     @app.get("/api/patients/{subject_id:path}/episodes", tags=["patients"], responses=_ERR_PATIENT)
     def patient_episodes(subject_id: str, request: Request, user: User = Depends(api_user),
                          session: Session = Depends(db_session)):
