@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -47,8 +48,9 @@ from remission.io import from_frames
 ROOT = Path(__file__).resolve().parents[1]
 FHIR_DATA = ROOT / "tests" / "data" / "fhir"
 
-#: examples per property (kept small: the fast suite runs on two shared cores)
-EXAMPLES = 20
+#: examples per property (kept small: the fast suite runs on two shared cores; set
+#: REMISSION_MALFORMED_EXAMPLES for a longer search)
+EXAMPLES = int(os.environ.get("REMISSION_MALFORMED_EXAMPLES", "20"))
 SETTINGS = settings(
     max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
