@@ -574,7 +574,7 @@ def adam_lugano(
             sdtm_dir, adsl, reference=reference.value, primary_modality=primary.upper(), evaluator=evaluator, files=files or None
         )
     except InputErrors as exc:
-        _report_errors(exc)
+        _report_errors(exc, hint="Fix the input (this command has no --skip-invalid).")
         raise typer.Exit(2)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "adrs_lugano.csv"
@@ -612,7 +612,7 @@ def adam_irecist_cmd(
             sd_min_days=sd_min_days, evaluator=evaluator, fmt=fmt.value, files=files or None,
         )
     except InputErrors as exc:
-        _report_errors(exc)
+        _report_errors(exc, hint="Fix the input (this command has no --skip-invalid).")
         raise typer.Exit(2)
     n = result.adrs.get_column("USUBJID").n_unique() if result.adrs.height else 0
     console.print(f"ADRS (iRECIST): {result.adrs.height} records for {n} subjects.")
