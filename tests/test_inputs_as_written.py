@@ -179,6 +179,30 @@ def test_item3_api_layout_errors(tmp_path):
     assert errors == [] and ds.lesions.height == 0
 
 
+def test_item3_cli_service_import_folder(tmp_path, monkeypatch):
+    """`remission import` reads the folder as `assess` does: a misnamed table stops the
+    import (exit 2, nothing stored) unless --ignore-unknown-files."""
+    from remission.service.importer import import_dataset
+    from remission.service.db import make_engine, make_sessionmaker, upgrade
+
+    url = f"sqlite:///{tmp_path / 'svc.db'}"
+    monkeypatch.setenv("REMISSION_DATABASE_URL", url)
+    d = folder(tmp_path)
+    (d / "Lesions.csv").write_text(LESIONS.format(blank="10", status=""))
+    r = run("import", d)
+    assert r.exit_code == 2 and "Lesions.csv" in r.output and "lesions.csv" in r.output
+    upgrade(url)
+    engine = make_engine(url)
+    with pytest.raises(InputErrors) as exc:
+        import_dataset(make_sessionmaker(engine), d)
+    assert codes(exc) == ["UNKNOWN_FILE"]
+    report = import_dataset(make_sessionmaker(engine), d, ignore_unknown_files=True)
+    engine.dispose()
+    assert report.subjects == 1
+    r = run("import", d, "--ignore-unknown-files")
+    assert r.exit_code == 0, r.output
+
+
 def test_item3_fhir_import_and_adam_folders(tmp_path):
     from remission.fhir.import_ import read_fhir
     from remission.io.sdtm import read_sdtm

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -47,8 +48,9 @@ from remission.io import from_frames
 ROOT = Path(__file__).resolve().parents[1]
 FHIR_DATA = ROOT / "tests" / "data" / "fhir"
 
-#: examples per property (kept small: the fast suite runs on two shared cores)
-EXAMPLES = 20
+#: examples per property (kept small: the fast suite runs on two shared cores; set
+#: REMISSION_MALFORMED_EXAMPLES for a longer search)
+EXAMPLES = int(os.environ.get("REMISSION_MALFORMED_EXAMPLES", "20"))
 SETTINGS = settings(
     max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
@@ -304,7 +306,13 @@ def test_from_frames_pandas(kind, data):
 
 ORACLE = ROOT / "tests" / "data" / "oracle" / "pharmaverse"
 RS_TEXT = "\n".join((ORACLE / "pharmaversesdtm" / "rs_onco_recist.csv").read_text().splitlines()[:13]) + "\n"
-ADSL_TEXT = "USUBJID,RANDDT,TRTSDT,DTHDT,LSTALVDT,STUDYID\n01-701-1015,2014-01-02,2014-01-02,,2014-07-02,S\n01-701-1023,2012-08-05,2012-08-05,,2012-09-02,S\n"
+_RS_SUBJECTS = pl.read_csv(io.StringIO(RS_TEXT), infer_schema=False).get_column("USUBJID").unique().to_list()
+ADSL_TEXT = (
+    pl.read_csv(ORACLE / "pharmaverseadam" / "adsl.csv", infer_schema=False)
+    .filter(pl.col("USUBJID").is_in(_RS_SUBJECTS))
+    .select("STUDYID", "USUBJID", "RANDDT", "TRTSDT", "DTHDT", "LSTALVDT")
+    .write_csv()
+)
 
 
 @st.composite
@@ -471,7 +479,7 @@ def _fhir_run(path: Path):
 def test_fhir_bundle_wrong_shape(doc):
     d = Path(tempfile.mkdtemp(prefix="malformed-fhir-"))
     try:
-        (d / "b.json").write_bytes(orjson.dumps(doc))
+        (d / "b.json").write_text(json.dumps(doc))  # json: integers beyond 64 bits too
         outcome(_fhir_run, d / "b.json")
     finally:
         shutil.rmtree(d)
@@ -484,7 +492,7 @@ def test_fhir_ndjson_wrong_shape(k, data):
     lines[k] = data.draw(reshaped(lines[k]))
     d = Path(tempfile.mkdtemp(prefix="malformed-fhir-"))
     try:
-        (d / "r.ndjson").write_bytes(b"\n".join(orjson.dumps(x) for x in lines) + b"\n")
+        (d / "r.ndjson").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
         outcome(_fhir_run, d / "r.ndjson")
     finally:
         shutil.rmtree(d)
@@ -562,3 +570,16 @@ def test_service_result_upload(service, doc, kind, data):
     assert r.status_code in (201, 422), (r.status_code, r.text)
     if r.status_code == 422:
         assert r.json()
+
+
+def test_base_sdtm_and_documents_are_valid(tmp_path):
+    """The adam, Dataset-JSON and FHIR mutations start from valid inputs."""
+    for name, text in {"rs": RS_TEXT, "adsl": ADSL_TEXT}.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+    res = _adam_run(tmp_path)
+    assert res.adrs.height > 0 and res.adtte.height > 0
+    (tmp_path / "rs.csv").unlink()
+    (tmp_path / "rs.json").write_text(json.dumps(DATASET_JSON))
+    assert _adam_run(tmp_path).adrs.equals(res.adrs)
+    (tmp_path / "b.json").write_bytes(orjson.dumps(BUNDLE))
+    assert _fhir_run(tmp_path / "b.json").dataset.subjects.height > 0

@@ -231,6 +231,12 @@ def _read_batch_table(
     """One table's rows of the batch; ``clean``: :func:`clean_ids` holds for the file (the
     range is then applied to the stored column, the same rows)."""
     file = path.name
+    if path.suffix.lower() == ".csv":
+        from remission.io.dialect import header_errors
+
+        bad_header = header_errors(path)
+        if bad_header:
+            return None, bad_header
     try:
         lf = _scan(path)
         sid = _sid_expr(lf)

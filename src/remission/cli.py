@@ -850,7 +850,7 @@ def adam_lugano(
             sdtm_dir, adsl, reference=reference.value, primary_modality=primary.upper(), evaluator=evaluator, files=files or None
         )
     except InputErrors as exc:
-        _report_errors(exc)
+        _report_errors(exc, hint="Fix the input (this command has no --skip-invalid).")
         raise typer.Exit(2)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "adrs_lugano.csv"
@@ -895,7 +895,7 @@ def adam_irecist_cmd(
             files=files or None,
         )
     except InputErrors as exc:
-        _report_errors(exc)
+        _report_errors(exc, hint="Fix the input (this command has no --skip-invalid).")
         raise typer.Exit(2)
     result.files.append(_record(out, result.files, _sdtm_inputs(sdtm_dir, files, adsl)))
     n = result.adrs.get_column("USUBJID").n_unique() if result.adrs.height else 0

@@ -139,12 +139,7 @@ def read_csv_text(
     dialect = sniff(text)
     raw_names = _header_names(text, dialect)
     names = [n.strip() for n in raw_names]
-    seen: dict[str, int] = {}
-    dup = []
-    for i, n in enumerate(names):
-        if n in seen and n:
-            dup.append(InputError(file, 0, None, n, n, f"each column named once in the header (also column {seen[n] + 1})", "DUPLICATE_COLUMN"))
-        seen.setdefault(n, i)
+    dup = _duplicate_names(names, file)
     if dup:
         raise InputErrors(dup)
     try:
@@ -185,3 +180,26 @@ def decimal_commas(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
                 pl.when(v.str.contains(DECIMAL_COMMA)).then(v.str.replace(",", ".", literal=True)).otherwise(pl.col(c)).alias(c)
             )
     return frame.with_columns(exprs) if exprs else frame
+
+
+def _duplicate_names(names: list[str], file: str) -> list[InputError]:
+    seen: dict[str, int] = {}
+    dup = []
+    for i, n in enumerate(names):
+        if n in seen and n:
+            dup.append(InputError(file, 0, None, n, n, f"each column named once in the header (also column {seen[n] + 1})", "DUPLICATE_COLUMN"))
+        seen.setdefault(n, i)
+    return dup
+
+
+def header_errors(path: str | Path) -> list[InputError]:
+    """The header problems of a CSV file (empty file, a column named twice) from its first
+    64 KiB: the check of :func:`read_csv_text` for readers that scan a file lazily
+    (:mod:`remission.batching`)."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    text = head.removeprefix(BOM).decode("utf-8", errors="replace")
+    if not text.strip():
+        return [InputError(path.name, None, None, None, None, "a header line naming the columns (the file is empty)", "EMPTY_FILE")]
+    return _duplicate_names([n.strip() for n in _header_names(text, sniff(text))], path.name)
