@@ -103,7 +103,8 @@ def test_cli_explain(small_dataset):
     assert "You are in partial remission." in r.output
     assert r.output.strip().endswith(DISCLAIMER)
     r = CliRunner().invoke(app, ["explain", str(small_dataset), "EX19", "--as-of", "2021-01-01"])
-    assert r.exit_code == 0 and "up to 1 January 2021" in r.output
+    # as of 2021-01-01: results up to EX19's own latest result before that day
+    assert r.exit_code == 0 and "up to 1 September 2020" in r.output and "You are in complete remission." in r.output
     r = CliRunner().invoke(app, ["explain", str(small_dataset), "EX99"])
     assert r.exit_code == 2
 
