@@ -87,7 +87,7 @@ def test_report_renders_in_headless_chromium(report_path):
             svgs = page.evaluate(
                 """() => Array.from(document.querySelectorAll('figure.plot svg')).map(s => {
                         const r = s.getBoundingClientRect();
-                        return {id: s.parentElement.id, w: r.width, h: r.height,
+                        return {id: s.closest('figure').id, w: r.width, h: r.height,
                                 paths: s.querySelectorAll('path').length};
                     })"""
             )

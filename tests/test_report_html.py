@@ -108,6 +108,7 @@ def test_cli_explain(small_dataset):
     # said to be past
     assert r.exit_code == 0 and "based on results up to 1 September 2020" in r.output
     assert "next check-up was due by 1 December 2020" in r.output
+    assert "You are in complete remission." in r.output
     r = CliRunner().invoke(app, ["explain", str(small_dataset), "EX99"])
     assert r.exit_code == 2
 

@@ -1015,9 +1015,11 @@ class progress_bar:
 
     def __enter__(self) -> Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+        from rich.progress import TimeRemainingColumn
 
         self._progress = RichProgress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("ETA"), TimeRemainingColumn(),
             console=self.console, transient=True, disable=not self.console.is_terminal,
         )
         self._progress.__enter__()
@@ -1047,11 +1049,8 @@ def run_cli(dataset: Path, out: Path, fmt: str, options: AssessOptions, batch_si
         cores = workers if workers is not None else min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
         size = auto_batch_size(dataset, workers=cores)
     if size is None:
-        if console.is_terminal:
-            with console.status("Assessing ..."):
-                result = assess(dataset, options)
-        else:
-            result = assess(dataset, options)
+        with progress_bar(console) as progress:
+            result = assess(dataset, options, progress=progress)
         return result.write(out, fmt), result, result.errors
     with progress_bar(console) as progress:
         return assess_to_files(dataset, out, fmt, options, batch_size=size, progress=progress, workers=workers)

@@ -226,13 +226,24 @@ def _report_errors(exc: InputErrors, out: Optional[Path] = None, hint: Optional[
                       "and list the invalid ones in errors.csv.")
 
 
-def _summary_table(result) -> Table:
-    s = result.summary
-    ep = result.episodes.group_by("subject_id").agg(
+#: rows of the console summary table; the full table is the summary file written
+SUMMARY_ROWS = 20
+AS_OF_HELP = ("Status as of this date (YYYY-MM-DD). Default: the latest date in the data; overdue "
+              "follow-ups are then shown against today.")
+
+
+def _summary_table(result, full_table: Optional[Path] = None, rows: int = SUMMARY_ROWS) -> Table:
+    """The first ``rows`` subjects, then a count of the others and where the full table is."""
+    s = result.summary.head(rows)
+    ep = result.episodes.join(s.select("subject_id"), on="subject_id", how="semi").group_by("subject_id").agg(
         episodes=pl.len(), qualified=pl.col("qualified").sum()
     )
     s = s.join(ep, on="subject_id", how="left")
-    table = Table(title=f"Remission status as of {result.as_of}", header_style="bold")
+    more = result.summary.height - s.height
+    caption = None
+    if more > 0:
+        caption = f"... and {more} more subjects" + (f": the full table is {full_table}" if full_table else "")
+    table = Table(title=f"Remission status as of {result.as_of}", header_style="bold", caption=caption)
     for col in ("subject", "criteria", "best", "confirmed", "status", "status date", "remissions", "next check-up due"):
         table.add_column(col, no_wrap=True)
     for row in s.iter_rows(named=True):
@@ -254,7 +265,7 @@ def assess(
     dataset: Path = typer.Argument(..., metavar="DATASET", help="Dataset folder with subjects.csv (and lesions, treatments, ...)."),
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for assessments, episodes and summary."),
     criteria: Optional[str] = typer.Option(None, "--criteria", metavar="CODE", help="Force one criterion for every subject."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="Status as of this date (YYYY-MM-DD)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP),
     fmt: Format = typer.Option(Format.csv, "--format", metavar="csv|parquet", help="Output format."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Process valid subjects; list the invalid ones in errors.csv."),
     ignore_unknown_files: bool = typer.Option(
@@ -311,7 +322,8 @@ def assess(
         raise typer.Exit(2)
     paths = [Path(out) / Path(p).name for p in paths] + [Path(out) / "options.json", Path(out) / "run.json"]
     if not quiet and result is not None:
-        console.print(_summary_table(result))
+        summary_file = next((p for p in paths if Path(p).stem == "summary"), None)
+        console.print(_summary_table(result, summary_file))
     if errors:
         err_console.print(f"[yellow]{len(errors)} input error(s); invalid subjects skipped, see {out / 'errors.csv'}[/]")
     console.print("Wrote " + ", ".join(str(p) for p in paths))
@@ -399,6 +411,7 @@ def adam(
 def _assess_for_report(dataset: Path, as_of: Optional[str]):
     """Assess a dataset and return (result, treatments as known on the as-of date) for the
     explain / report commands; input errors exit with code 2 as in ``assess``."""
+    from remission.batching import progress_bar
     from remission.io import load_dataset
     from remission.options import AssessOptions
     from remission.pipeline import assess as run
@@ -407,7 +420,8 @@ def _assess_for_report(dataset: Path, as_of: Optional[str]):
     options = AssessOptions(as_of=_parse_date(as_of))
     try:
         ds, _ = load_dataset(dataset)
-        result = run(ds, options)
+        with progress_bar(err_console) as progress:
+            result = run(ds, options, progress=progress)
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
@@ -419,7 +433,7 @@ def _assess_for_report(dataset: Path, as_of: Optional[str]):
 def explain(
     dataset: Path = typer.Argument(..., metavar="DATASET", help="Dataset folder with subjects.csv (and lesions, treatments, ...)."),
     subject: str = typer.Argument(..., metavar="SUBJECT_ID", help="Subject id."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="Status as of this date (YYYY-MM-DD)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP),
 ) -> None:
     """Print a plain-language summary of one subject's results."""
     from remission.explain import patient_summary
@@ -440,26 +454,37 @@ class CiMethodChoice(str, Enum):
 def report(
     dataset: Path = typer.Argument(..., metavar="DATASET", help="Dataset folder with subjects.csv (and lesions, treatments, ...)."),
     out: Path = typer.Option(Path("report.html"), "--out", metavar="FILE", help="HTML file to write."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="Status as of this date (YYYY-MM-DD)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP),
     ci_method: CiMethodChoice = typer.Option(CiMethodChoice.loglog, "--ci-method",
                                              metavar="log-log|log", help="Kaplan-Meier CI transform: log-log (SAS) or log (R survival)."),
+    subjects: Optional[str] = typer.Option(
+        None, "--subjects", metavar="ID,ID,...",
+        help="Write the sections of these subjects only (comma-separated ids); the cohort part covers everyone.",
+    ),
+    cohort_only: bool = typer.Option(False, "--cohort-only", help="Write the cohort part only (no subject sections)."),
 ) -> None:
-    """Write one self-contained HTML report: cohort statistics and plots, then each subject."""
+    """Write one self-contained HTML report: cohort statistics and plots, then each subject
+    (sections are written one at a time; for large cohorts use --cohort-only or --subjects)."""
     _need("report", "report")
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from remission.batching import progress_bar
 
     from remission.report.html import write_report
 
+    if subjects is not None and cohort_only:
+        raise typer.BadParameter("--subjects and --cohort-only exclude each other")
+    wanted = [s.strip() for s in subjects.split(",") if s.strip()] if subjects is not None else None
     result, treatments = _assess_for_report(dataset, as_of)
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, disable=not err_console.is_terminal,
-                  transient=True) as bar:
-        task = bar.add_task("Writing report", total=None)
-
-        def progress(done: int, total: int, label: str) -> None:
-            bar.update(task, completed=done, total=total, description=f"Writing report: {label}")
-
-        path = write_report(result, out, progress=progress, ci_method=ci_method.value, treatments=treatments)
+    if wanted is not None:
+        known = set(result.summary["subject_id"].to_list())
+        unknown = [s for s in wanted if s not in known]
+        if unknown or not wanted:
+            err_console.print(f"[bold red]--subjects: not in {dataset}: {', '.join(unknown) or '(none given)'}[/]; "
+                              "no report written.")
+            raise typer.Exit(2)
+    today = result.as_of if as_of is not None else None
+    with progress_bar(err_console, "Writing report") as progress:
+        path = write_report(result, out, progress=progress, ci_method=ci_method.value, treatments=treatments,
+                            subjects=wanted, cohort_only=cohort_only, today=today)
     console.print(f"Report written to {path.resolve()}")
     console.print("[dim]This reports what the response criteria say the data show. It is not medical advice.[/]")
 
@@ -702,7 +727,7 @@ def fhir_export(
     dataset: Path = typer.Argument(..., metavar="DATASET", help="Dataset folder (subjects.csv, lesions.csv, ...)."),
     out: Path = typer.Option(..., "--out", metavar="FILE", help="Output file (.json for a Bundle, .ndjson for NDJSON)."),
     fmt: FhirFormat = typer.Option(FhirFormat.bundle, "--format", metavar="bundle|ndjson", help="bundle or ndjson."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="Status as of this date (YYYY-MM-DD)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP),
     bundle_type: BundleType = typer.Option(BundleType.collection, "--bundle-type", metavar="collection|transaction", help="collection or transaction."),
     value_set: McodeValueSet = typer.Option(McodeValueSet.max, "--value-set", metavar="max|preferred", help="max (default) or preferred value codes."),
     results_only: bool = typer.Option(False, "--results-only", help="Only Patient, Condition and CancerDiseaseStatus; not the input data."),
@@ -777,7 +802,7 @@ def omop(
         None, "--condition", metavar="FILE",
         help="OMOP CONDITION_OCCURRENCE rows: the cancer's concept (episode_object_concept_id) and events.",
     ),
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="Status as of this date (YYYY-MM-DD)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP),
 ) -> None:
     """Write OMOP CDM v5.4 EPISODE / EPISODE_EVENT rows (oncology disease-dynamic episodes)."""
     from remission.errors import InputErrors as Errors

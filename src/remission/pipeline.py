@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import polars as pl
 
@@ -465,9 +465,22 @@ def _with_lifecycle_confirmation(options: AssessOptions) -> AssessOptions:
     return options.model_copy(update={"remission": remission})
 
 
+#: the steps of :func:`assess` reported to its ``progress`` callback, in order
+ASSESS_STEPS = (
+    "read and validated the input",
+    "evaluated each criterion's time points",
+    "derived the best responses",
+    "combined the statuses",
+    "derived the remission episodes",
+    "derived the lifecycle and the summary",
+    "built the output tables",
+)
+
+
 def assess(
     data: str | Path | Dataset | None = None,
     options: AssessOptions | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
     **frames: Any,
 ) -> AssessResult:
     """Assess a dataset: a folder path, a validated :class:`~remission.io.Dataset`, or tables
@@ -482,7 +495,19 @@ def assess(
     Raises :class:`~remission.errors.InputErrors` listing every input problem unless
     ``options.skip_invalid``; then invalid subjects are left out and listed in
     ``result.errors``.
+
+    ``progress(done, total, label)``, when given, is called after each of the
+    :data:`ASSESS_STEPS` (``total`` = their number; ``label`` names the step done and the
+    number of subjects).
     """
+    step = 0
+
+    def tick(n_subjects: int) -> None:
+        nonlocal step
+        step += 1
+        if progress is not None:
+            progress(step, len(ASSESS_STEPS), f"{ASSESS_STEPS[step - 1]} ({n_subjects} subjects)")
+
     if options is None:
         options = AssessOptions()
     elif isinstance(options, dict):
@@ -498,6 +523,8 @@ def assess(
     as_of = options.as_of or _latest_date(ds)
     if as_of is not None:
         ds = cut_at(ds, as_of)
+    n = ds.subjects.height
+    tick(n)
 
     seg_img, tp_img = _evaluate_criteria(ds, options, ds.validated)
     imaging_subjects = tp_img.select("subject_id").unique()
@@ -522,6 +549,7 @@ def assess(
         how="vertical_relaxed",
     )
     subjects = ds.subjects
+    tick(n)
     bors = _best_responses(primary, segments, subjects, ds.treatments, options)
     if options.recist.confirmation_required:
         # recist11.md §2.1: the protocol's best response is the confirmed one
@@ -537,8 +565,11 @@ def assess(
          _clinical_results(ds.findings)],
         how="vertical_relaxed",
     )
+    tick(n)
     statuses = combine_statuses(results, options.remission)
+    tick(n)
     episodes = derive_episodes(statuses, ds.treatments, subjects, options.remission, as_of=as_of)
+    tick(n)
     life = lifecycle(statuses, episodes, ds.treatments, subjects, options.remission, options.followup, as_of=as_of)
 
     missing = "NE" if options.recist.missing_as_ne else "MISSING"
@@ -557,7 +588,9 @@ def assess(
     extra = [c for c in summary.columns if c not in S.SUMMARY_COLUMNS]
     summary = summary.select(list(S.SUMMARY_COLUMNS) + extra).sort("subject_id")
 
+    tick(n)
     assessments = _assessments_table(tp_img, tp_st)
+    tick(n)
     return AssessResult(
         assessments=assessments,
         episodes=episodes.sort("subject_id", "episode"),

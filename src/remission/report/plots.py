@@ -69,6 +69,11 @@ LEVEL_COLOURS = {
     S.NOT_EVALUABLE: "#999999",
 }
 MISSING_COLOUR = "#dddddd"
+#: above this many subjects a waterfall or spider is drawn as one rasterised collection
+#: (no element per subject), so that 100,000 subjects draw in seconds
+MANY = 400
+#: the swimmer shows at most this many subjects: those followed longest (its caption says so)
+SWIMMER_MAX = 60
 EPISODE_COLOURS = {"partial": "#9fd3f0", "complete": "#0072b2"}
 
 
@@ -92,7 +97,9 @@ def _thresholds(criteria: str) -> list[tuple[float, str]]:
 
 def _quantity(criteria: str) -> str:
     p = _presentation(criteria)
-    return (p.change_caption if p and p.change_caption else (p.value_label if p and p.value_label else "measured value"))
+    q = p.change_caption if p and p.change_caption else (p.value_label if p and p.value_label else "measured value")
+    # in a sentence: "sum of target lesion diameters", but "PSA", "CA-125", "M-protein" kept
+    return q[0].lower() + q[1:] if len(q) > 1 and q[1].islower() else q
 
 
 def criterion_label(criteria: str | None) -> str:
@@ -117,7 +124,7 @@ def plot_caption(name: str) -> str:
         return f"Kaplan-Meier estimate: {st.ENDPOINT_LABELS.get(crit, crit)}, with its 95% confidence band and the number at risk."
     if kind == "swimmer":
         return ("Swimmer plot: each subject's time on study, remission episodes, progression and death; "
-                "an arrow marks a response still ongoing.")
+                f"an arrow marks a response still ongoing (at most the {SWIMMER_MAX} subjects followed longest).")
     return name.replace("-", " ")
 
 
@@ -163,7 +170,8 @@ def _legend_levels(ax, codes: Iterable[str | None], lines_: list[tuple[float, st
     handles = [Patch(facecolor=col, edgecolor="#333333", linewidth=0.4, label=code) for code, col in seen.items()]
     handles += [Line2D([], [], color="#555555", linestyle="--", linewidth=0.9, label=f"{val:+g}%: {words}") for val, words in lines_]
     if handles:
-        ax.legend(handles=handles, title="Best response", loc="best", fontsize=7, title_fontsize=8)
+        ax.legend(handles=handles, title="Best response", loc="upper left", bbox_to_anchor=(1.04, 1.0), borderaxespad=0,
+                  fontsize=7, title_fontsize=8)
 
 
 # --------------------------------------------------------------------------------------
@@ -211,9 +219,13 @@ def waterfall_figure(result, criteria: str = "recist1.1") -> Figure:
         return _empty(fig, f"No measured assessments ({label})")
     ax = fig.add_subplot()
     x = list(range(data.height))
-    bars = ax.bar(x, data["best_pct"].to_list(), color=data["colour"].to_list(), edgecolor="#333333", linewidth=0.4)
-    for bar, sid in zip(bars, data["subject_id"].to_list()):
-        bar.set_gid(f"bar-{sid}")
+    if data.height > MANY:  # one collection of vertical strokes, rasterised
+        ax.vlines(x, 0, data["best_pct"].to_list(), colors=data["colour"].to_list(), linewidth=max(0.2, 600 / data.height),
+                  rasterized=True, gid="bars")
+    else:
+        bars = ax.bar(x, data["best_pct"].to_list(), color=data["colour"].to_list(), edgecolor="#333333", linewidth=0.4)
+        for bar, sid in zip(bars, data["subject_id"].to_list()):
+            bar.set_gid(f"bar-{sid}")
     for val, words in lines_:
         ax.axhline(val, color="#555555", linestyle="--", linewidth=0.9, gid=_ref_id(val))
         ax.text(1.005, val, f"{val:+g}%", va="center", ha="left", fontsize=7, color="#555555",
@@ -287,11 +299,26 @@ def spider_figure(result, criteria: str = "recist1.1") -> Figure:
         return _empty(fig, f"No measured assessments ({label})")
     ax = fig.add_subplot()
     codes = []
-    for (sid,), g in data.group_by("subject_id", maintain_order=True):
-        code = g["best_response"][0]
-        codes.append(code)
-        ax.plot(g["weeks"].to_list(), g["pct"].to_list(), marker="o", markersize=3, linewidth=1.1,
-                color=colour_of(code), gid=f"spider-{sid}")
+    n_subjects = data["subject_id"].n_unique()
+    if n_subjects > MANY:  # one rasterised collection per response colour
+        from matplotlib.collections import LineCollection
+
+        lines_by: dict[str, list] = {}
+        for sid, w, pc, code in zip(*(data[c].to_list() for c in ("subject_id", "weeks", "pct", "best_response"))):
+            lines_by.setdefault(sid, [code, []])[1].append((w, pc))
+        segs: dict[str, list] = {}
+        for code, pts in lines_by.values():
+            codes.append(code)
+            segs.setdefault(colour_of(code), []).append(pts)
+        for colour, s in segs.items():
+            ax.add_collection(LineCollection(s, colors=colour, linewidths=0.4, alpha=0.5, rasterized=True))
+        ax.autoscale_view()
+    else:
+        for (sid,), g in data.group_by("subject_id", maintain_order=True):
+            code = g["best_response"][0]
+            codes.append(code)
+            ax.plot(g["weeks"].to_list(), g["pct"].to_list(), marker="o", markersize=3, linewidth=1.1,
+                    color=colour_of(code), gid=f"spider-{sid}")
     for val, _words in lines_:
         ax.axhline(val, color="#555555", linestyle="--", linewidth=0.9, gid=_ref_id(val))
     ax.axhline(0, color="black", linewidth=0.6)
@@ -391,6 +418,8 @@ def swimmer_data(result) -> list[dict[str, Any]]:
 
 def swimmer_figure(result) -> Figure:
     data = swimmer_data(result)
+    if len(data) > SWIMMER_MAX:  # the longest-followed subjects (drawing order: longest last)
+        data = data[-SWIMMER_MAX:]
     fig = _new_figure(9.0, max(3.0, 0.24 * len(data) + 1.6))
     if not data:
         return _empty(fig, "No subject has a start date")
@@ -613,6 +642,25 @@ def timeline_figure(result, subject_id: str, *, treatments: pl.DataFrame | None 
     if ys:
         ax.set_ylim(0, max(ys) * 1.15 + 1)
     return fig
+
+
+def timeline_text(result, subject_id: str) -> list[str]:
+    """The timeline in words, one line per assessment (its text alternative): the date, the
+    response in words and the measured value with its unit label; a partly measured time
+    point says so (issue 15 item 1)."""
+    from remission.explain.summary import format_date, response_words
+
+    crit = result.summary.filter(pl.col("subject_id") == subject_id)["criteria"]
+    label = _value_label(crit[0] if crit.len() else None)
+    out = []
+    for r in timeline_data(result, subject_id).iter_rows(named=True):
+        what = "start (baseline)" if r["overall_response"] is None else response_words(r["overall_response"])
+        if r["value"] is not None:
+            what += f"; {label.lower()} {r['value']:g}"
+        elif r["overall_response"] is not None:
+            what += "; not fully assessed" if r["canonical_level"] == S.NOT_EVALUABLE else ""
+        out.append(f"{format_date(r['date'])}: {what}")
+    return out
 
 
 def patient_timeline(result, subject_id: str, fmt: str = "svg", *, treatments: pl.DataFrame | None = None) -> bytes:

@@ -10,6 +10,12 @@ Rates
       RECIST's NON-CR/NON-PD, WHO's NC and RANO's MR counted as disease control);
     * CR rate: COMPLETE.
 
+    Several criteria (issue 15 item 7): ``pooled_criteria`` names the criteria the pooled
+    rates count together (a RECIST PR and an IMWG PR are counted by their canonical level,
+    not as one category), and ``by_criteria`` gives each criterion's own rates; the report
+    shows the pooled composite rates only with that statement, and the categories per
+    criterion.
+
     Denominator (documented choice): every subject of ``result.summary`` (intention to
     treat), so a subject never assessed (best response MISSING) or NE counts as a
     non-responder, as in RECIST 1.1 §5 reporting. Both the best response without
@@ -341,8 +347,20 @@ def cohort_statistics(result, *, ci_method: CiMethod = "log-log", level: float =
         "best_response": response_rates(s["best_response"].to_list(), level),
         "confirmed_best_response": response_rates(s["confirmed_best_response"].to_list(), level),
         "status": {k: int(v) for k, v in s.group_by("status").len().sort("status").rows()},
+        # issue 15 item 7: which criteria the pooled rates above count together, and each
+        # criterion's own rates (its own response categories, never mixed with another's)
+        "pooled_criteria": sorted(c for c in s["criteria"].unique().to_list() if c is not None),
+        "by_criteria": {},
         "km": {},
     }
+    for (crit,), g in s.group_by("criteria", maintain_order=False):
+        if crit is None:
+            continue
+        out["by_criteria"][crit] = {
+            "best_response": response_rates(g["best_response"].to_list(), level),
+            "confirmed_best_response": response_rates(g["confirmed_best_response"].to_list(), level),
+        }
+    out["by_criteria"] = dict(sorted(out["by_criteria"].items()))
     for endpoint, label in ENDPOINT_LABELS.items():
         km = endpoint_km(result, endpoint, ci_method=ci_method)
         out["km"][endpoint] = None if km is None else km_summary(km, label=label)

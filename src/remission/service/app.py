@@ -720,7 +720,8 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
             select(Patient.status).where(auth.visible_subjects_clause(user)).distinct()) if s)
         return page(request, "patients.html", user=user, rows=[list_item(p, today) for p in rows], status=status, q=q,
                     sort=sort if sort in SORTABLE else "subject_id", order=order, statuses=statuses,
-                    columns=LIST_COLUMNS, today=today, page_no=page_no, pages=pages, total=total)
+                    columns=LIST_COLUMNS, today=today, page_no=page_no, pages=pages, total=total,
+                    labels={"status_date": "results up to"})
 
     @app.get("/patients/{subject_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def patient_page(subject_id: str, request: Request, session: Session = Depends(db_session)):
@@ -735,30 +736,41 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
             select(EpisodeRow.data).where(EpisodeRow.subject_id == subject_id).order_by(EpisodeRow.seq))]
         assessments = [orjson.loads(d) for d in session.scalars(
             select(AssessmentRow.data).where(AssessmentRow.subject_id == subject_id).order_by(AssessmentRow.seq))]
-        plot, plot_note = None, None
-        try:
-            from remission.report.plots import patient_timeline
-        except ImportError:
-            plot_note = "The timeline plot is not available in this installation."
-        else:
-            # drawn once per patient version (a write re-derives and bumps the version)
-            key = (str(engine.url), subject_id, p.version)
-            plot = app.state.timelines.get(key)
-            if plot is None:
-                result = importer.patient_result(session, subject_id)
+        from remission.explain import GLOSSARY, patient_dates
+        from remission.explain import patient_summary as explain
+        from remission.report.plots import criterion_label
+
+        today = dt.date.today()
+        # drawn and written once per patient version and day (a write re-derives the patient
+        # and bumps the version; "today" moves the overdue follow-ups)
+        key = (str(engine.url), subject_id, p.version, "page", today)
+        cached = app.state.timelines.get(key)
+        if cached is None:
+            result = importer.patient_result(session, subject_id)
+            plot, plot_note, timeline_words = None, None, []
+            try:
+                from remission.report.html import _inline_svg
+                from remission.report.plots import patient_timeline, timeline_text
+            except ImportError:
+                plot_note = "The timeline plot is not available in this installation."
+            else:
                 treatments = importer.patient_dataset(session, subject_id).treatments
                 svg = patient_timeline(result, subject_id, fmt="svg", treatments=treatments)
-                plot = svg.decode("utf-8") if isinstance(svg, bytes) else str(svg)
-                if "<svg" in plot:
-                    plot = plot[plot.index("<svg"):]
-                app.state.timelines.put(key, plot)
-        try:
-            explanation = _explanation(session, subject_id)
-        except ImportError:
-            explanation = None
+                timeline_words = timeline_text(result, subject_id)
+                plot = _inline_svg(svg, "timeline", title=f"Timeline of {subject_id}: test results, responses and remissions")
+            cached = (plot, plot_note, timeline_words, explain(result, subject_id, today=today),
+                      patient_dates(result, subject_id, today=today))
+            app.state.timelines.put(key, cached)
+        plot, plot_note, timeline_words, explanation, dates = cached
+        paragraphs = [x for x in explanation.split("\n\n") if x.strip()]
+        glossary: list[tuple[str, str]] = []
+        if user.role == "patient":  # the definitions go into their own list, once
+            glossary = [(k.capitalize(), v) for k, v in GLOSSARY.items() if v in explanation]
+            paragraphs = [x for x in paragraphs if not x.startswith("Words used here:")]
         return page(request, "patient.html", user=user, p=p, summary=summary, episodes=episodes,
                     assessments=assessments, plot=plot, plot_note=plot_note, explanation=explanation,
-                    paragraphs=[x for x in (explanation or "").split("\n\n") if x.strip()])
+                    paragraphs=paragraphs, glossary=glossary, timeline_text=timeline_words,
+                    dates=dates, criteria_label=criterion_label(summary.get("criteria")))
 
     return app
 
