@@ -603,6 +603,7 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
             raise
         record(request, None, user, "write", [subject_id], "ok",
                ", ".join(f"{k}: {v}" for k, v in out["added"].items() if v) or "subject row")
+        app.state.prerender.submit(prerender, subject_id)
         return _json(out, 201)
 
     @app.get("/api/patients/{subject_id:path}", tags=["patients"], responses=_ERR_PATIENT)
@@ -622,6 +623,54 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         rows = audit.records(session, subject_id, limit)
         record(request, session, user, "audit", [subject_id])
         return _json(rows)
+
+    render_lock = threading.Lock()  # one drawing at a time (CPU-bound; matplotlib state)
+    key_locks: dict[tuple, threading.Lock] = {}
+    key_locks_guard = threading.Lock()
+
+    def timeline_svg(session: Session, subject_id: str, version: int) -> str:
+        """The patient's timeline (SVG), drawn once per patient version: concurrent requests
+        for the same version wait for the one drawing instead of drawing it again."""
+        from remission.report.plots import patient_timeline
+
+        key = (str(engine.url), subject_id, version)
+        plot = app.state.timelines.get(key)
+        if plot is not None:
+            return plot
+        with key_locks_guard:
+            lock = key_locks.setdefault(key, threading.Lock())
+        with lock:
+            plot = app.state.timelines.get(key)
+            if plot is None:
+                result = importer.patient_result(session, subject_id)
+                treatments = importer.patient_dataset(session, subject_id).treatments
+                with render_lock:
+                    svg = patient_timeline(result, subject_id, fmt="svg", treatments=treatments)
+                plot = svg.decode("utf-8") if isinstance(svg, bytes) else str(svg)
+                if "<svg" in plot:
+                    plot = plot[plot.index("<svg"):]
+                app.state.timelines.put(key, plot)
+        with key_locks_guard:
+            key_locks.pop(key, None)
+        return plot
+
+    def prerender(subject_id: str) -> None:
+        """Draw a patient's new timeline and explanation after a write, in the background,
+        so that the next page view finds them ready."""
+        try:
+            with sessions() as session:
+                version = session.scalar(select(Patient.version).where(Patient.subject_id == subject_id))
+                if version is not None:
+                    timeline_svg(session, subject_id, version)
+                    _explanation(session, subject_id)
+        except ImportError:
+            pass
+        except Exception:  # a background convenience: a failure is logged, the page draws it later
+            log.exception("pre-rendering %s failed", subject_id)
+
+    import concurrent.futures as _cf
+
+    app.state.prerender = _cf.ThreadPoolExecutor(1, thread_name_prefix="remission-prerender")
 
     def _explanation(session: Session, subject_id: str) -> str:
         """The plain-language summary, written once per patient version (cached)."""
@@ -723,17 +772,7 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         except ImportError:
             plot_note = "The timeline plot is not available in this installation."
         else:
-            # drawn once per patient version (a write re-derives and bumps the version)
-            key = (str(engine.url), subject_id, p.version)
-            plot = app.state.timelines.get(key)
-            if plot is None:
-                result = importer.patient_result(session, subject_id)
-                treatments = importer.patient_dataset(session, subject_id).treatments
-                svg = patient_timeline(result, subject_id, fmt="svg", treatments=treatments)
-                plot = svg.decode("utf-8") if isinstance(svg, bytes) else str(svg)
-                if "<svg" in plot:
-                    plot = plot[plot.index("<svg"):]
-                app.state.timelines.put(key, plot)
+            plot = timeline_svg(session, subject_id, p.version)
         try:
             explanation = _explanation(session, subject_id)
         except ImportError:
