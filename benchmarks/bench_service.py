@@ -86,7 +86,8 @@ async def _run(base: str, access: dict[str, list[str]], clients: int, total: int
             # each patient page once (the timeline is drawn once per patient version and then
             # cached): the measured run is the service in use, not its first minute
             for sid in access["bench-admin"]:
-                r = await http.get(f"/patients/{sid}", headers={"Cookie": f"remission_session={tokens['bench-admin']}"})
+                r = await http.get(f"/patients/{sid}", headers={"Cookie": f"remission_session={tokens['bench-admin']}"},
+                                   timeout=300)
                 r.raise_for_status()
         users = [u for u in access if u != "bench-admin"]
         clinicians = [u for u in users if u.startswith("bench-doc")]
