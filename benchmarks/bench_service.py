@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import httpx
+import polars as pl
 from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +90,8 @@ async def _run(base: str, access: dict[str, list[str]], clients: int, total: int
                 r = await http.get(f"/patients/{sid}", headers={"Cookie": f"remission_session={tokens['bench-admin']}"},
                                    timeout=300)
                 r.raise_for_status()
+        deceased = set(pl.read_csv(EXAMPLE / "subjects.csv", infer_schema=False)
+                       .filter(pl.col("death_date").is_not_null()).get_column("subject_id"))
         users = [u for u in access if u != "bench-admin"]
         clinicians = [u for u in users if u.startswith("bench-doc")]
         rng = random.Random(7)
@@ -97,7 +100,8 @@ async def _run(base: str, access: dict[str, list[str]], clients: int, total: int
         for i in range(total):
             if rng.random() < write_share:
                 user = rng.choice(clinicians)
-                sid = rng.choice(access[user])
+                alive = [x for x in access[user] if x not in deceased]  # no results after a death date
+                sid = rng.choice(alive)
                 day = (first_day + dt.timedelta(days=i)).isoformat()  # one distinct date per write
                 plan.append(("write", tokens[user], f"/api/patients/{sid}/results",
                              {"findings": [{"date": day, "finding": "symptoms", "value": "none"}]}))

@@ -603,7 +603,6 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
             raise
         record(request, None, user, "write", [subject_id], "ok",
                ", ".join(f"{k}: {v}" for k, v in out["added"].items() if v) or "subject row")
-        app.state.prerender.submit(prerender, subject_id)
         return _json(out, 201)
 
     @app.get("/api/patients/{subject_id:path}", tags=["patients"], responses=_ERR_PATIENT)
@@ -653,24 +652,6 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         with key_locks_guard:
             key_locks.pop(key, None)
         return plot
-
-    def prerender(subject_id: str) -> None:
-        """Draw a patient's new timeline and explanation after a write, in the background,
-        so that the next page view finds them ready."""
-        try:
-            with sessions() as session:
-                version = session.scalar(select(Patient.version).where(Patient.subject_id == subject_id))
-                if version is not None:
-                    timeline_svg(session, subject_id, version)
-                    _explanation(session, subject_id)
-        except ImportError:
-            pass
-        except Exception:  # a background convenience: a failure is logged, the page draws it later
-            log.exception("pre-rendering %s failed", subject_id)
-
-    import concurrent.futures as _cf
-
-    app.state.prerender = _cf.ThreadPoolExecutor(1, thread_name_prefix="remission-prerender")
 
     def _explanation(session: Session, subject_id: str) -> str:
         """The plain-language summary, written once per patient version (cached)."""
