@@ -335,3 +335,15 @@ def test_sex_and_name_round_trip_and_absent_values(tmp_path):
     imp = read_fhir(E.write(E.dataset_resources(ds), tmp_path / "s.ndjson", "ndjson"))
     assert imp.dataset.subjects.select("subject_id", "sex", "name").sort("subject_id").rows() == [
         ("A", "female", "Doe, Jane Q"), ("B", None, None)]
+
+
+@pytest.mark.parametrize("name", ["mcode_small_bundle.json", "prostate_small.ndjson"])
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path, name):
+    """Issue 18 item 7: a UTF-8 BOM at the start of a FHIR file (as some editors save JSON)
+    is read as if absent: the same canonical rows as the file without it."""
+    plain = read_fhir(DATA / name).dataset
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + (DATA / name).read_bytes())
+    with_bom = read_fhir(path).dataset
+    for table in ("subjects", "lesions", "labs", "findings", "treatments", "responses"):
+        assert getattr(with_bom, table).equals(getattr(plain, table)), table

@@ -190,7 +190,8 @@ def test_partial_or_unparsable_dates_are_errors(tmp_path, bad):
     )
 )
 def test_date_parsing_property(text):
-    """Accepted exactly when the text is YYYY-MM-DD and a real calendar date."""
+    """Accepted exactly when the text is YYYY-MM-DD, a real calendar date and inside the
+    plausible window (else DATE_OUT_OF_RANGE, issue 18 item 3)."""
     frame = pl.DataFrame({"subject_id": ["P1"], "diagnosis_date": [text]})
     dataset, errors = _validate_frames(frame)
     stripped = text.strip()
@@ -202,8 +203,37 @@ def test_date_parsing_property(text):
         assert errors == [] and dataset.subjects.item(0, "diagnosis_date") is None
     elif expected is None:
         assert [e.code for e in errors] == ["BAD_DATE"]
+    elif not (dt.date(1900, 1, 1) <= expected <= dt.date.today() + dt.timedelta(days=365)):
+        assert [e.code for e in errors] == ["DATE_OUT_OF_RANGE"]
     else:
         assert errors == [] and dataset.subjects.item(0, "diagnosis_date") == expected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_dates_outside_the_plausible_window_are_errors(tmp_path, fmt, monkeypatch):
+    """Issue 18 item 3: 1900-01-01 to today + 365 days by default, from text and from
+    Parquet date32 alike; the window is configurable."""
+    from remission.io import load_dataset
+    from remission.io.validate import date_window
+
+    lo, hi = date_window()
+    assert lo == dt.date(1900, 1, 1) and hi == dt.date.today() + dt.timedelta(days=365)
+    frame = pl.DataFrame({"subject_id": ["P1", "P2", "P3", "P4"],
+                          "diagnosis_date": [dt.date(1899, 12, 31), dt.date(1900, 1, 1), hi, hi + dt.timedelta(days=1)]})
+    folder = tmp_path / "d"
+    folder.mkdir()
+    if fmt == "csv":
+        frame.write_csv(folder / "subjects.csv")
+    else:
+        frame.write_parquet(folder / "subjects.parquet")
+        assert pl.read_parquet_schema(folder / "subjects.parquet")["diagnosis_date"] == pl.Date
+    with pytest.raises(InputErrors) as exc:
+        load_dataset(folder)
+    assert [(e.row, e.subject_id, e.column, e.code) for e in exc.value.errors] == [
+        (1, "P1", "diagnosis_date", "DATE_OUT_OF_RANGE"), (4, "P4", "diagnosis_date", "DATE_OUT_OF_RANGE")]
+    monkeypatch.setenv("REMISSION_EARLIEST_DATE", "1800-01-01")
+    monkeypatch.setenv("REMISSION_FUTURE_DAYS", "730")
+    assert load_dataset(folder)[1] == []
 
 
 def _validate_frames(subjects):
@@ -439,7 +469,7 @@ def test_dates_after_death(tmp_path):
     folder = write(
         tmp_path,
         subjects=subjects,
-        lesions="subject_id,date,lesion_id,role,diameter_mm\nP1,2024-06-01,L1,target,10\nP1,2024-06-02,L1,target,10\nP2,2030-01-01,L1,target,10\n",
+        lesions="subject_id,date,lesion_id,role,diameter_mm\nP1,2024-06-01,L1,target,10\nP1,2024-06-02,L1,target,10\nP2,2025-01-01,L1,target,10\n",
         labs="subject_id,date,test,value,unit\nP1,2024-07-01,psa,1,ng/mL\n",
         findings="subject_id,date,finding,value\nP1,2024-05-01,symptoms,none\nP1,2024-08-01,symptoms,none\n",
         responses="subject_id,date,response\nP1,2025-01-01,PD\n",

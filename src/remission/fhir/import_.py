@@ -172,6 +172,8 @@ def _items(path: Path, ctx: _Ctx, validate_models: bool | None, ignore_unknown: 
         except OSError as exc:
             ctx.errors.append(InputError(f.name, None, None, None, str(exc), "a readable file", "unreadable"))
             continue
+        if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark (some editors write one) is not JSON
+            raw = raw[3:]
         if f.suffix.lower() in (".ndjson", ".jsonl"):
             yield from _ndjson(f.name, raw, ctx)
         else:

@@ -46,6 +46,12 @@ Choices where the spec is silent:
   selection (recist11.md §3.2–3.3, shared by iRECIST and mRECIST), see
   :func:`remission.criteria.recist11.target_selection_checks`.
 * the ``criteria`` argument, when unknown, is a fatal error with file ``--criteria``.
+* every date (all date columns of every table, whichever reader gave it: text, Parquet
+  ``date32``, data frames) lies in the plausible window :func:`date_window`, by default
+  1900-01-01 to today + 365 days (``REMISSION_EARLIEST_DATE``, ``REMISSION_LATEST_DATE``
+  as ``YYYY-MM-DD`` or ``REMISSION_FUTURE_DAYS`` change it), else ``DATE_OUT_OF_RANGE``:
+  a typo'd year (``2204``, ``0202``) is reported, and no derived date (a follow-up due
+  date, a confirmation window) can pass 9999-12-31.
 * response vocabularies (:data:`RESPONSE_CODES`): closed lists for recist1.1/mrecist and
   who; for the other criteria the CDISC codes of remission_model.md §10.2 and the category
   names of criteria/README.md.  Sponsor-specific codes not listed there (e.g. the
@@ -54,6 +60,8 @@ Choices where the spec is silent:
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -407,6 +415,27 @@ def _prepare(name: str, raw: RawTable | None) -> _Work:
     return work
 
 
+def date_window() -> tuple[dt.date, dt.date]:
+    """The plausible dates of any input (see the module docstring): earliest, latest."""
+
+    def env_date(name: str) -> dt.date | None:
+        text = os.environ.get(name, "").strip()
+        try:
+            return dt.date.fromisoformat(text) if text else None
+        except ValueError:
+            return None
+
+    earliest = env_date("REMISSION_EARLIEST_DATE") or dt.date(1900, 1, 1)
+    latest = env_date("REMISSION_LATEST_DATE")
+    if latest is None:
+        try:
+            days = int(os.environ.get("REMISSION_FUTURE_DAYS", "365"))
+        except ValueError:
+            days = 365
+        latest = dt.date.today() + dt.timedelta(days=max(0, min(days, 3650)))
+    return earliest, latest
+
+
 def _type_columns(work: _Work) -> None:
     """Add typed columns and the generic per-column errors (required, format, code)."""
     kinds = COLUMN_KINDS[work.name]
@@ -422,6 +451,12 @@ def _type_columns(work: _Work) -> None:
         if not _is_typed(kind, dtypes[col]):
             bad = pl.col(col).is_not_null() & pl.col(_t(col)).is_null()
             work.add(_fail(f, bad, col, _expected_hint(col, kind, dtypes[col]), _bad_code(kind)))
+        if kind.kind == "date":
+            lo, hi = date_window()
+            typed = pl.col(_t(col))
+            outside = (typed < pl.lit(lo)) | (typed > pl.lit(hi))
+            work.add(_fail(f, outside, col, f"a date from {lo} to {hi}", "DATE_OUT_OF_RANGE",
+                           value=typed.cast(pl.String)))
         if kind.kind in ("number", "int") and kind.min_value is not None:
             low = pl.col(_t(col)) < kind.min_value
             code = "NEGATIVE_NUMBER" if kind.kind == "number" else "OUT_OF_RANGE"

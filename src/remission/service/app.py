@@ -641,6 +641,48 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         record(request, session, user, "audit", [subject_id])
         return _json(rows)
 
+    render_lock = threading.Lock()  # one drawing at a time (CPU-bound; matplotlib state)
+    key_locks: dict[tuple, threading.Lock] = {}
+    key_locks_guard = threading.Lock()
+
+    def page_parts(session: Session, subject_id: str, version: int, today: dt.date) -> tuple:
+        """What the patient page shows that is derived from the stored result: the timeline
+        (inline SVG with a title) and its text alternative, the plain-language summary and
+        the page's dates (issue 15), made once per patient version and day; concurrent
+        requests for the same version wait for the one drawing instead of drawing it again
+        (issue 18 item 6), and matplotlib draws one figure at a time."""
+        from remission.explain import patient_dates
+        from remission.explain import patient_summary as explain
+
+        key = (str(engine.url), subject_id, version, "page", today)
+        parts = app.state.timelines.get(key)
+        if parts is not None:
+            return parts
+        with key_locks_guard:
+            lock = key_locks.setdefault(key, threading.Lock())
+        with lock:
+            parts = app.state.timelines.get(key)
+            if parts is None:
+                result = importer.patient_result(session, subject_id)
+                plot, plot_note, words = None, None, []
+                try:
+                    from remission.report.html import _inline_svg
+                    from remission.report.plots import patient_timeline, timeline_text
+                except ImportError:
+                    plot_note = "The timeline plot is not available in this installation."
+                else:
+                    treatments = importer.patient_dataset(session, subject_id).treatments
+                    with render_lock:
+                        svg = patient_timeline(result, subject_id, fmt="svg", treatments=treatments)
+                    words = timeline_text(result, subject_id)
+                    plot = _inline_svg(svg, "timeline", title=f"Timeline of {subject_id}: test results, responses and remissions")
+                parts = (plot, plot_note, words, explain(result, subject_id, today=today),
+                         patient_dates(result, subject_id, today=today))
+                app.state.timelines.put(key, parts)
+        with key_locks_guard:
+            key_locks.pop(key, None)
+        return parts
+
     def _explanation(session: Session, subject_id: str) -> str:
         """The plain-language summary, written once per patient version (cached)."""
         from remission.explain import patient_summary as explain
@@ -736,32 +778,11 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
             select(EpisodeRow.data).where(EpisodeRow.subject_id == subject_id).order_by(EpisodeRow.seq))]
         assessments = [orjson.loads(d) for d in session.scalars(
             select(AssessmentRow.data).where(AssessmentRow.subject_id == subject_id).order_by(AssessmentRow.seq))]
-        from remission.explain import GLOSSARY, patient_dates
-        from remission.explain import patient_summary as explain
+        from remission.explain import GLOSSARY
         from remission.report.plots import criterion_label
 
         today = dt.date.today()
-        # drawn and written once per patient version and day (a write re-derives the patient
-        # and bumps the version; "today" moves the overdue follow-ups)
-        key = (str(engine.url), subject_id, p.version, "page", today)
-        cached = app.state.timelines.get(key)
-        if cached is None:
-            result = importer.patient_result(session, subject_id)
-            plot, plot_note, timeline_words = None, None, []
-            try:
-                from remission.report.html import _inline_svg
-                from remission.report.plots import patient_timeline, timeline_text
-            except ImportError:
-                plot_note = "The timeline plot is not available in this installation."
-            else:
-                treatments = importer.patient_dataset(session, subject_id).treatments
-                svg = patient_timeline(result, subject_id, fmt="svg", treatments=treatments)
-                timeline_words = timeline_text(result, subject_id)
-                plot = _inline_svg(svg, "timeline", title=f"Timeline of {subject_id}: test results, responses and remissions")
-            cached = (plot, plot_note, timeline_words, explain(result, subject_id, today=today),
-                      patient_dates(result, subject_id, today=today))
-            app.state.timelines.put(key, cached)
-        plot, plot_note, timeline_words, explanation, dates = cached
+        plot, plot_note, timeline_words, explanation, dates = page_parts(session, subject_id, p.version, today)
         paragraphs = [x for x in explanation.split("\n\n") if x.strip()]
         glossary: list[tuple[str, str]] = []
         if user.role == "patient":  # the definitions go into their own list, once
