@@ -40,6 +40,15 @@ RESPONSES = [
 
 @pytest.fixture(scope="module")
 def result():
+    # remission_model.md §12's patient is followed up to 2028: later than the default window
+    # of plausible dates (today + 1 year, docs/tables.md), so this test widens it
+    mp = pytest.MonkeyPatch()
+    mp.setenv("REMISSION_LATEST_DATE", "2030-12-31")
+    yield _result()
+    mp.undo()
+
+
+def _result():
     subjects = pl.DataFrame(
         {
             "subject_id": ["P12"],

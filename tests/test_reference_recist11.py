@@ -510,7 +510,7 @@ def test_4_7_pd_if_prior_confirmed_cr_unconfirmed():
 
 def test_4_7_reclassify_prior_as_pr():
     r = row(_cr_then_reappearance(84).run(reappearance_after_cr="reclassify_prior_as_pr"), 140)
-    assert r["overall_response"] == "PR" and r["warnings"] == "PRIOR_CR_RECLASSIFIED_AS_PR"
+    assert r["overall_response"] == "PR" and r["warnings"] == "CR_THEN_PR;PRIOR_CR_RECLASSIFIED_AS_PR"  # §5.4: a PR after a CR is also flagged
     assert "R47" not in r["rule_ids"]
 
 

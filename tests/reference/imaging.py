@@ -909,6 +909,10 @@ class _Recist:
         if baseline:
             return _baseline_row(subject, seg, sets, self.crit, bsum, "mm", "sum of diameters")
         row = self.follow_up(subject, seg, sets, st, bsum, d)
+        # recist11.md §5.4: a PR after an earlier CR of the line is flagged CR_THEN_PR
+        # (admiralonco's check_crpr), first of the row's warnings
+        if row.overall_response == "PR" and any(h.overall == "CR" for h in st.history):
+            row.warnings = ";".join(["CR_THEN_PR"] + ([row.warnings] if row.warnings else []))
         # state carried to later dates of the segment
         st.history.append(_Eval(d, row.overall_response))
         for lid in sorted(sets.new):

@@ -667,8 +667,10 @@ def _per_lesion(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     if not rows.get_column(ROW).is_sorted():
         rows = rows.sort(ROW)
     n = max(rows.height, 1)
-    day0 = rows.get_column(_t("date")).min()
-    days = (pl.col(_t("date")) - pl.lit(day0, pl.Date)).dt.total_days().cast(pl.Int64)
+    # days from the earliest date, on the dates' day numbers (a polars date of year 0 has no
+    # Python date, so the minimum is never taken out of polars)
+    day_no = pl.col(_t("date")).cast(pl.Int64)
+    days = day_no - day_no.min()
     k = days * n + pl.int_range(pl.len(), dtype=pl.Int64)
     role = pl.col(_t("role"))
     target = role == "target"
