@@ -60,8 +60,11 @@ def test_report_contents_order_and_subjects(report):
     for sid in result.summary["subject_id"]:
         assert f'id="subject-{sid}"' in text
     # summaries are in, html-escaped paragraph by paragraph
+    from remission.explain.summary import html_paragraph
+
     first_para = patient_summary(result, "EX19").split("\n\n")[1]
-    assert f"<p>{first_para}</p>" in text
+    assert f"<p>{html_paragraph(first_para)}</p>" in text
+    assert "<time>1 October 2022</time>" in text  # written dates never break
     assert text.count(DISCLAIMER) == result.summary.height + 1
 
 

@@ -33,6 +33,7 @@ Documented choices:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -477,3 +478,16 @@ def glossary_of(text: str) -> list[str]:
         if para.startswith("Words used here:"):
             return [d for d in GLOSSARY.values() if d in para]
     return []
+
+
+_DATE_WORDS = re.compile(
+    r"\b(\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|December) (\d{4})\b"
+)
+
+
+def html_paragraph(text: str) -> str:
+    """A paragraph of the summary as HTML: escaped, each written date in a ``<time>``
+    element (which pages keep on one line: dates never break)."""
+    import html as _html
+
+    return _DATE_WORDS.sub(lambda m: f"<time>{m.group(0)}</time>", _html.escape(text))

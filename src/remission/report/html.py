@@ -47,7 +47,7 @@ figure { margin: 1em 0 2em; } figure svg { max-width: 100%; height: auto; }
 figure img { max-width: 100%; height: auto; }
 @media (max-width: 600px) { figure.timeline .scroll img { max-width: none; width: 600px; } }
 .subject { border-top: 1px solid #ddd; padding-top: .5em; }
-.facts th, .facts td { text-align: left; }
+.facts th, .facts td { text-align: left; white-space: normal; }
 nav ul { columns: 9em; font-size: .9em; padding-left: 1.2em; }
 a:focus-visible, summary:focus-visible, .scroll:focus-visible { outline: 3px solid #e69f00; outline-offset: 2px; }
 @media (max-width: 600px) { body { padding: .6em .8em; } h1 { font-size: 1.35em; } }
@@ -180,7 +180,7 @@ def _facts(row: dict[str, Any], dates) -> str:
     due = d(dates.next_due) + (f" (overdue on {d(dates.reference)})" if dates.overdue else "")
     items.append(("Next check-up due", due))
     cells = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in items)
-    return f'<table class="facts">{cells}</table>'
+    return f'<div class="scroll"><table class="facts">{cells}</table></div>'
 
 
 def _subject_section(result, sid: str, row: dict[str, Any], treatments: pl.DataFrame | None,
@@ -190,7 +190,9 @@ def _subject_section(result, sid: str, row: dict[str, Any], treatments: pl.DataF
     from remission.explain import patient_dates
 
     text = patient_summary(result, sid, today=today)
-    paras = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n"))
+    from remission.explain.summary import html_paragraph
+
+    paras = "".join(f"<p>{html_paragraph(p)}</p>" for p in text.split("\n\n"))
     alt = f"Timeline of {sid}: test results, responses and remission episodes over time"
     img = _png_img(plots.patient_timeline(result, sid, "png", treatments=treatments), alt)
     words = "".join(f"<li>{html.escape(line)}</li>" for line in plots.timeline_text(result, sid))

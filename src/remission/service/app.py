@@ -788,6 +788,11 @@ def create_app(database_url: str | None = None, *, migrate: bool = True, max_bod
         if user.role == "patient":  # the definitions go into their own list, once
             glossary = [(k.capitalize(), v) for k, v in GLOSSARY.items() if v in explanation]
             paragraphs = [x for x in paragraphs if not x.startswith("Words used here:")]
+        from markupsafe import Markup
+
+        from remission.explain.summary import html_paragraph
+
+        paragraphs = [Markup(html_paragraph(x)) for x in paragraphs]
         return page(request, "patient.html", user=user, p=p, summary=summary, episodes=episodes,
                     assessments=assessments, plot=plot, plot_note=plot_note, explanation=explanation,
                     paragraphs=paragraphs, glossary=glossary, timeline_text=timeline_words,
