@@ -128,7 +128,17 @@ def atomic_out(out: str | Path) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 d.rmdir()
         raise
-    commit(tmp, out)
+    # SIGTERM is held back while the folders are swapped (delivered right after)
+    import signal
+
+    blocked = hasattr(signal, "pthread_sigmask")
+    if blocked:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        commit(tmp, out)
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager
