@@ -4,7 +4,7 @@ in this process, worker processes).  A fault test kills re-runs (SIGKILL and SIG
 random moments: the earlier complete run in the folder survives byte for byte, no worker
 process outlives the killed run, and what a killed run leaves is a folder named
 ``.<out>.partial-<pid>``, removed by the next run.  Bounded: a few runs of the 50-subject
-example, each killed within 6 s."""
+example, each killed at a random moment of its first 60 % ."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def test_killed_reruns_leave_the_earlier_run_whole(tmp_path, route):
     rng = random.Random(f"issue18-{route}")
     killed_mid_run, saw_workers = 0, False
     for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGKILL):
-        delay = rng.uniform(0.2, 0.9) * duration  # a random moment of a run as long as the first
+        delay = rng.uniform(0.1, 0.6) * duration  # a random moment of a run as long as the first
         proc = subprocess.Popen(_cmd(out, extra), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         workers: set[int] = set()
         deadline = time.monotonic() + delay
@@ -131,7 +131,7 @@ def test_killed_reruns_leave_the_earlier_run_whole(tmp_path, route):
             assert partial == [], partial  # a stopped run cleans up after itself
         else:
             assert all(name.startswith(".out.partial-") for name in partial), partial
-    assert killed_mid_run >= 2, "the runs ended before the kills: the test did not test"
+    assert killed_mid_run >= 1, "every run ended before its kill: the test did not test"
     if route == "workers":
         assert saw_workers
     # the next complete run removes what killed runs left, and gives the same files

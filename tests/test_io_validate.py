@@ -203,7 +203,7 @@ def test_date_parsing_property(text):
         assert errors == [] and dataset.subjects.item(0, "diagnosis_date") is None
     elif expected is None:
         assert [e.code for e in errors] == ["BAD_DATE"]
-    elif not (dt.date(1900, 1, 1) <= expected <= dt.date.today() + dt.timedelta(days=365)):
+    elif not (dt.date(1900, 1, 1) <= expected <= dt.date.today() + dt.timedelta(days=3650)):  # a subject's date
         assert [e.code for e in errors] == ["DATE_OUT_OF_RANGE"]
     else:
         assert errors == [] and dataset.subjects.item(0, "diagnosis_date") == expected
@@ -218,21 +218,27 @@ def test_dates_outside_the_plausible_window_are_errors(tmp_path, fmt, monkeypatc
 
     lo, hi = date_window()
     assert lo == dt.date(1900, 1, 1) and hi == dt.date.today() + dt.timedelta(days=365)
-    frame = pl.DataFrame({"subject_id": ["P1", "P2", "P3", "P4"],
-                          "diagnosis_date": [dt.date(1899, 12, 31), dt.date(1900, 1, 1), hi, hi + dt.timedelta(days=1)]})
+    ten = dt.date.today() + dt.timedelta(days=3650)
+    subjects = pl.DataFrame({"subject_id": ["P1", "P2", "P3", "P4"],
+                             "diagnosis_date": [dt.date(1899, 12, 31), dt.date(1900, 1, 1), ten, ten + dt.timedelta(days=1)]})
+    findings = pl.DataFrame({"subject_id": ["P2", "P3"], "date": [hi, hi + dt.timedelta(days=1)],
+                             "finding": ["symptoms", "symptoms"], "value": ["none", "none"]})
     folder = tmp_path / "d"
     folder.mkdir()
-    if fmt == "csv":
-        frame.write_csv(folder / "subjects.csv")
-    else:
-        frame.write_parquet(folder / "subjects.parquet")
-        assert pl.read_parquet_schema(folder / "subjects.parquet")["diagnosis_date"] == pl.Date
+    for name, frame in (("subjects", subjects), ("findings", findings)):
+        if fmt == "csv":
+            frame.write_csv(folder / f"{name}.csv")
+        else:
+            frame.write_parquet(folder / f"{name}.parquet")
+            assert pl.read_parquet_schema(folder / f"{name}.parquet")[frame.columns[1]] == pl.Date
     with pytest.raises(InputErrors) as exc:
         load_dataset(folder)
-    assert [(e.row, e.subject_id, e.column, e.code) for e in exc.value.errors] == [
-        (1, "P1", "diagnosis_date", "DATE_OUT_OF_RANGE"), (4, "P4", "diagnosis_date", "DATE_OUT_OF_RANGE")]
+    assert sorted((e.file.split(".")[0], e.row, e.subject_id, e.column, e.code) for e in exc.value.errors) == [
+        ("findings", 2, "P3", "date", "DATE_OUT_OF_RANGE"),
+        ("subjects", 1, "P1", "diagnosis_date", "DATE_OUT_OF_RANGE"),
+        ("subjects", 4, "P4", "diagnosis_date", "DATE_OUT_OF_RANGE")]
     monkeypatch.setenv("REMISSION_EARLIEST_DATE", "1800-01-01")
-    monkeypatch.setenv("REMISSION_FUTURE_DAYS", "730")
+    monkeypatch.setenv("REMISSION_LATEST_DATE", (ten + dt.timedelta(days=1)).isoformat())
     assert load_dataset(folder)[1] == []
 
 

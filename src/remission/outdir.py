@@ -128,11 +128,19 @@ def atomic_out(out: str | Path) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 d.rmdir()
         raise
+    # SIGTERM is held back while the folders are swapped (delivered right after)
+    import signal
+
+    blocked = hasattr(signal, "pthread_sigmask")
+    if blocked:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     try:
         commit(tmp, out)
     finally:
-        # a SIGTERM (as SystemExit) during the commit: what is left in ``tmp`` is either the
-        # new run not yet in place or, after the exchange, the old run; neither is kept
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        # anything else that stopped the commit: what is left in ``tmp`` is either the new
+        # run not yet in place or, after the exchange, the old run; neither is kept
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
 

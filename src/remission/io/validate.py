@@ -48,7 +48,9 @@ Choices where the spec is silent:
 * the ``criteria`` argument, when unknown, is a fatal error with file ``--criteria``.
 * every date (all date columns of every table, whichever reader gave it: text, Parquet
   ``date32``, data frames) lies in the plausible window :func:`date_window`, by default
-  1900-01-01 to today + 365 days (``REMISSION_EARLIEST_DATE``, ``REMISSION_LATEST_DATE``
+  1900-01-01 to today + 365 days for observations and treatment starts
+  (:data:`OBSERVATION_DATES`; a subject's dates and a planned treatment end may lie up to
+  ten years ahead) (``REMISSION_EARLIEST_DATE``, ``REMISSION_LATEST_DATE``
   as ``YYYY-MM-DD`` or ``REMISSION_FUTURE_DAYS`` change it), else ``DATE_OUT_OF_RANGE``:
   a typo'd year (``2204``, ``0202``) is reported, and no derived date (a follow-up due
   date, a confirmation window) can pass 9999-12-31.
@@ -415,6 +417,13 @@ def _prepare(name: str, raw: RawTable | None) -> _Work:
     return work
 
 
+#: dates of observations and of starts (the window's upper end is today + 365 days); the
+#: other dates (diagnosis, death, last contact, a treatment's planned end) may lie up to
+#: ten years ahead (or as far as the observation window, when that is set further)
+OBSERVATION_DATES = frozenset({("lesions", "date"), ("labs", "date"), ("findings", "date"),
+                               ("responses", "date"), ("treatments", "start_date")})
+
+
 def date_window() -> tuple[dt.date, dt.date]:
     """The plausible dates of any input (see the module docstring): earliest, latest."""
 
@@ -453,6 +462,8 @@ def _type_columns(work: _Work) -> None:
             work.add(_fail(f, bad, col, _expected_hint(col, kind, dtypes[col]), _bad_code(kind)))
         if kind.kind == "date":
             lo, hi = date_window()
+            if (work.name, col) not in OBSERVATION_DATES:  # a subject's dates, a planned end
+                hi = max(hi, dt.date.today() + dt.timedelta(days=3650))
             typed = pl.col(_t(col))
             outside = (typed < pl.lit(lo)) | (typed > pl.lit(hi))
             work.add(_fail(f, outside, col, f"a date from {lo} to {hi}", "DATE_OUT_OF_RANGE",
