@@ -128,7 +128,9 @@ def test_killed_reruns_leave_the_earlier_run_whole(tmp_path, route):
         assert _digest(out) == first, (route, sig, delay)
         partial = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out."))
         if sig == signal.SIGTERM or finished:
-            assert partial == [], partial  # a stopped run cleans up after itself
+            # a stopped run cleans up after itself (a folder of an earlier SIGKILLed run may
+            # remain when this run was stopped before it got to clean it)
+            assert f".out.partial-{proc.pid}" not in partial, partial
         else:
             assert all(name.startswith(".out.partial-") for name in partial), partial
     assert killed_mid_run >= 1, "every run ended before its kill: the test did not test"

@@ -106,7 +106,7 @@ def sign_in_wait(session: Session, username: str, client: str | None) -> int:
     per_account, per_address, window = sign_in_limits()
     now = utcnow()
     since = now - dt.timedelta(seconds=window)
-    username = (username or "")[:150]
+    username = (username or "").replace("\x00", "\\0")[:150]  # as the audit stores it (PostgreSQL text has no NUL)
     waits = [0]
     last_ok = session.scalar(select(func.max(AuditRecord.at)).where(
         AuditRecord.username == username, AuditRecord.action == "sign_in", AuditRecord.outcome == "ok"))
