@@ -175,6 +175,17 @@ def _record(out: Path, outputs, inputs=(), as_of=None, shown_as: Path | None = N
     return write_run_record(out, command, ctx.params, as_of=as_of, inputs=inputs, outputs=outputs, shown_as=shown_as)
 
 
+def _dataset_inputs(dataset: Path) -> list[Path]:
+    """The table files a dataset folder is read from (not everything under it: a folder may
+    hold sub-folders, documents and other data that ``assess`` never reads)."""
+    from remission.io.layout import dataset_files
+
+    if not Path(dataset).is_dir():
+        return [Path(dataset)]
+    found, _ = dataset_files(dataset, list(S.INPUT_TABLES), ignore_unknown=True, required=())
+    return sorted(found.values())
+
+
 def _sdtm_inputs(sdtm_dir: Path, files: dict, adsl: Optional[Path]) -> list[Path]:
     """The files ``remission adam`` reads from ``sdtm_dir`` (domain files, ``--file`` maps, ADSL)."""
     from remission.io.sdtm import DOMAINS, find_domain_files
@@ -316,7 +327,7 @@ def assess(
             # item 11, issue 18 item 4)
             done = [Path(work) / Path(p).name for p in paths] + [Path(work) / "options.json"]
             as_of_used = result.as_of if result is not None else options.as_of
-            _record(work, done, [dataset, options_file], as_of=as_of_used, shown_as=Path(out))
+            _record(work, done, [*_dataset_inputs(dataset), options_file], as_of=as_of_used, shown_as=Path(out))
     except InputErrors as exc:
         _report_errors(exc)
         raise typer.Exit(2)
@@ -850,7 +861,8 @@ def omop(
     if len(paths) == 1:
         err_console.print("[yellow]No episode_event.csv: give the MEASUREMENT/OBSERVATION/CONDITION rows of the assessments "
                           "to link episodes to them[/]")  # fmt: skip
-    paths.append(_record(out, paths, [dataset, person_map, measurement, observation, condition], as_of=result.as_of))
+    paths.append(_record(out, paths, [*_dataset_inputs(dataset), person_map, measurement, observation, condition],
+                         as_of=result.as_of))
     console.print("Wrote " + ", ".join(str(p) for p in paths))
 
 
