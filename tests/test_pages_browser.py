@@ -15,23 +15,19 @@ locally, a failure when ``CI=true``.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import polars as pl
 import pytest
+from browser_support import CHROMIUM, need_browser
 
 from a11y import check_page
-from test_service_fixtures import IN_CI, PASSWORD, add_accounts, app, database_url  # noqa: F401
+from test_service_fixtures import PASSWORD, app, database_url, server  # noqa: F401
 
 from remission import assess
 from remission.report.html import write_report
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "remission" / "data" / "example"
-CHROMIUM = os.environ.get("REMISSION_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 WIDTHS = (1400, 400)
@@ -39,21 +35,6 @@ WIDTHS = (1400, 400)
 SUBJECTS = ("EX01", "EX19", "EX09", "EX27")
 
 pytestmark = pytest.mark.browser
-
-
-def _need_browser() -> None:
-    missing = []
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        missing.append(f"chromium at {CHROMIUM}")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright Python package")
-    if missing:
-        msg = "browser test needs " + " and ".join(missing)
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +47,7 @@ def shots(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    _need_browser()
+    need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -103,7 +84,7 @@ def _look(browser, url: str, width: int, shot: Path, *, sign_in: tuple[str, str]
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
-    _need_browser()
+    need_browser()
     src = tmp_path_factory.mktemp("data")
     for csv in EXAMPLE.glob("*.csv"):
         if csv.name != "expected.csv":
@@ -130,24 +111,6 @@ def test_report_at_desk_and_phone_width(browser, report, shots, width):
 # --- the service pages -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def server(app):  # noqa: F811
-    import uvicorn
-
-    add_accounts(app.state.sessions)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_clinician_and_patient_pages_at_desk_and_phone_width(browser, server, shots, database_url):  # noqa: F811

@@ -9,18 +9,16 @@ locally the test is skipped with the reason.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
+from browser_support import CHROMIUM, need_browser
 
 from remission import assess
 from remission.report.html import write_report
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "remission" / "data" / "example"
-CHROMIUM = os.environ.get("REMISSION_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -37,24 +35,9 @@ SUBJECTS = ("EX01", "EX19", "EX35", "EX39", "EX20", "EX27")
 pytestmark = pytest.mark.browser
 
 
-def _need_browser() -> None:
-    missing = []
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        missing.append(f"chromium at {CHROMIUM}")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright Python package")
-    if missing:
-        msg = "browser test needs " + " and ".join(missing)
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-
-
 @pytest.fixture(scope="module")
 def report_path(tmp_path_factory) -> tuple[Path, int]:
-    _need_browser()
+    need_browser()
     src = tmp_path_factory.mktemp("data")
     for csv in EXAMPLE.glob("*.csv"):
         if csv.name != "expected.csv":
@@ -65,7 +48,7 @@ def report_path(tmp_path_factory) -> tuple[Path, int]:
 
 
 def test_report_renders_in_headless_chromium(report_path):
-    _need_browser()
+    need_browser()
     from playwright.sync_api import sync_playwright
 
     path, n_subjects = report_path

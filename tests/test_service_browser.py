@@ -8,13 +8,10 @@ Without Chromium the test is skipped locally and FAILS when ``CI=true``."""
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 
 import pytest
 
-from test_service_fixtures import ACCOUNTS, IN_CI, PASSWORD, add_accounts, app, database_url, visible  # noqa: F401
+from test_service_fixtures import ACCOUNTS, IN_CI, PASSWORD, app, database_url, server, visible  # noqa: F401
 
 CHROMIUM = os.environ.get("REMISSION_CHROMIUM", "/usr/bin/chromium")
 
@@ -33,24 +30,6 @@ def _need_chromium():
         pytest.skip("the playwright package is not installed")
 
 
-@pytest.fixture
-def server(app):
-    import uvicorn
-
-    add_accounts(app.state.sessions)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
 
 
 def _sign_in(page, base, username):

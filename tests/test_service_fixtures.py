@@ -239,3 +239,29 @@ def live_server(database_url, tmp_path):
     finally:
         server.log_text = server.stop()
         engine.dispose()
+
+
+@pytest.fixture
+def server(app):  # noqa: F811 - ``app`` is this module's fixture
+    """The service on a free 127.0.0.1 port in a thread (real HTTP for the browser tests),
+    with the test accounts; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    add_accounts(app.state.sessions)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
